@@ -1,0 +1,11 @@
+"""Registers every command module on the app (kept apart so that ``main`` stays tiny)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
+    from memspice.cli import device
+
+    device.register(app, characterize_app)

@@ -1,0 +1,67 @@
+"""Entry point of the ``memspice`` command.
+
+Each command module registers its commands on the app. Errors that memspice raises on purpose
+are printed as one message (no traceback) with exit code 2 for bad input and 1 for a failed
+computation; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from memspice import __version__
+from memspice.errors import MemspiceError
+
+app = typer.Typer(
+    name="memspice",
+    help="SPICE-in-the-loop co-simulation of memristor compute-in-memory hardware.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+characterize_app = typer.Typer(
+    help="Characterize a device, a crossbar column or a Q-cell ADC with ngspice.",
+    no_args_is_help=True,
+)
+app.add_typer(characterize_app, name="characterize")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"memspice {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """memspice: from memristor compact models and Q-cell ADCs in ngspice to network accuracy."""
+
+
+def _register() -> None:
+    from memspice.cli import commands
+
+    commands.register(app, characterize_app)
+
+
+_register()
+
+
+def run(argv: list[str] | None = None) -> None:
+    """Console-script entry: run the app, turning memspice errors into one-line messages."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except MemspiceError as err:
+        print(f"memspice: error: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        print("memspice: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()

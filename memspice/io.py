@@ -1,0 +1,86 @@
+"""Atomic file output: a reader never sees a half-written file, an interrupted job leaves none.
+
+Everything memspice writes as a result goes through these helpers: the content is written to a
+temporary file in the same folder, flushed to disk, then renamed over the target.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def to_jsonable(value: Any) -> Any:
+    """Plain JSON data from numpy scalars/arrays, paths, tuples and mappings (NaN becomes null)."""
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [to_jsonable(v) for v in value.tolist()]
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def write_json(path: str | Path, data: Any) -> Path:
+    text = json.dumps(to_jsonable(data), indent=2, sort_keys=True) + "\n"
+    return write_text_atomic(path, text)
+
+
+def write_csv(path: str | Path, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> Path:
+    """A CSV from equal-length columns, numbers written with full precision (repr)."""
+    names = list(columns)
+    cols = [np.asarray(columns[n]) for n in names]
+    lengths = {len(c) for c in cols}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of unequal length: { {n: len(c) for n, c in zip(names, cols, strict=True)} }")
+    lines = [",".join(names)]
+    for row in zip(*cols, strict=True):
+        lines.append(",".join(_cell(v) for v in row))
+    return write_text_atomic(path, "\n".join(lines) + "\n")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value)) if math.isfinite(value) else ""
+    if isinstance(value, (np.integer,)):
+        return str(int(value))
+    text = str(value)
+    if any(c in text for c in ',"\n'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text

@@ -1,0 +1,1 @@
+"""Netlist text emission from typed cards (pure; no simulator here)."""

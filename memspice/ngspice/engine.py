@@ -1,0 +1,311 @@
+"""Running decks with ngspice: the only module that starts the simulator.
+
+Two backends behind one interface (:func:`simulate`):
+
+- ``subprocess`` (default, robust): ``ngspice -b deck.cir`` in its own run directory; the deck's
+  ``.control`` block writes one binary raw file that :mod:`memspice.raw` parses.
+- ``shared``: ngspice's shared library through PySpice, one engine per process; the circuit is
+  loaded, the same control commands are sent one by one and vectors are read from memory; after
+  the run every plot is destroyed and the circuit removed, so memory does not grow run after run.
+
+Both return a :class:`SimResult` whose vectors have the same canonical names and, on the same
+deck, the same numbers. A run succeeds only when ngspice's output holds no error, every
+requested analysis produced a plot and every requested vector is there; otherwise a
+:class:`~memspice.errors.SimulationError` names the deck, the kept run directory and the log lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from memspice.errors import (
+    InputError,
+    MissingVectorError,
+    SimulationError,
+    SimulationTimeout,
+)
+from memspice.netlist.deck import Analyze, Deck
+from memspice.ngspice.locate import find_libngspice, find_ngspice
+from memspice.ngspice.log import clean_lines, scan
+from memspice.raw import Plot, canonical_name, plot_kind, read_raw
+
+BackendName = Literal["subprocess", "shared"]
+BACKENDS: tuple[str, ...] = ("subprocess", "shared")
+DEFAULT_TIMEOUT_S = 600.0
+
+
+@dataclass
+class SimResult:
+    """The plots of a run, one per :class:`Analyze` step, in order."""
+
+    plots: list[Plot]
+    labels: list[str]
+    backend: str
+    log: list[str] = field(default_factory=list)
+    run_dir: Path | None = None
+    elapsed_s: float = 0.0
+
+    def __getitem__(self, key: int | str) -> Plot:
+        if isinstance(key, int):
+            return self.plots[key]
+        try:
+            return self.plots[self.labels.index(key)]
+        except ValueError:
+            raise KeyError(f"no analysis labelled {key!r}; labels are {self.labels}") from None
+
+    def __len__(self) -> int:
+        return len(self.plots)
+
+
+def default_run_root() -> Path:
+    """Where run directories go: ``$MEMSPICE_RUN_ROOT`` or the system temporary folder."""
+    root = os.environ.get("MEMSPICE_RUN_ROOT")
+    path = Path(root) if root else Path(tempfile.gettempdir()) / "memspice-runs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _new_run_dir(root: Path | None) -> Path:
+    base = root if root is not None else default_run_root()
+    base.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix="run-", dir=base))
+
+
+def simulate(
+    deck: Deck,
+    *,
+    backend: BackendName | str = "subprocess",
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    run_root: Path | None = None,
+    keep_run_dir: bool = False,
+    ngspice: str | os.PathLike | None = None,
+) -> SimResult:
+    """Run every step of ``deck`` and return its plots.
+
+    ``timeout_s`` bounds the wall time of the whole run. The run directory is deleted after a
+    success unless ``keep_run_dir``; after a failure it is always kept and named in the error.
+    """
+    if backend == "subprocess":
+        return _run_subprocess(deck, timeout_s=timeout_s, run_root=run_root, keep=keep_run_dir,
+                               ngspice=ngspice)
+    if backend == "shared":
+        return shared_engine().run(deck, timeout_s=timeout_s, run_root=run_root, keep=keep_run_dir)
+    raise InputError(f"backend: got {backend!r}; expected one of {', '.join(BACKENDS)}")
+
+
+# -- checks shared by both backends ----------------------------------------------------------
+
+def _fail(err_cls: type[SimulationError], reason: str, run_dir: Path, lines) -> SimulationError:
+    return err_cls(reason, deck=run_dir / "deck.cir", run_dir=run_dir, log_lines=list(lines))
+
+
+def _check_output(deck: Deck, plots: list[Plot], lines: list[str], run_dir: Path) -> None:
+    verdict = scan(lines)
+    if verdict.error is not None:
+        raise _fail(verdict.error, verdict.reason, run_dir, verdict.lines or lines[-10:])
+    analyses = deck.analyses
+    if len(plots) != len(analyses):
+        raise _fail(SimulationError,
+                    f"expected {len(analyses)} analysis result(s), ngspice produced {len(plots)}",
+                    run_dir, lines[-15:])
+    for k, (step, plot) in enumerate(zip(analyses, plots, strict=True)):
+        missing = [v for v in step.vectors if canonical_name(v) not in plot.vectors]
+        if missing:
+            raise _fail(MissingVectorError,
+                        f"analysis {k} ({step.label or step.analysis.command()}) lacks {', '.join(missing)}",
+                        run_dir, lines[-10:])
+        for name, values in plot.vectors.items():
+            if not np.all(np.isfinite(values)):
+                raise _fail(SimulationError, f"analysis {k}: vector {name} holds NaN or infinite values",
+                            run_dir, lines[-10:])
+
+
+# -- subprocess backend ----------------------------------------------------------------------
+
+def _run_subprocess(deck: Deck, *, timeout_s: float, run_root: Path | None, keep: bool,
+                    ngspice: str | os.PathLike | None) -> SimResult:
+    exe = find_ngspice(ngspice)
+    run_dir = _new_run_dir(run_root)
+    deck_path = run_dir / "deck.cir"
+    deck_path.write_text(deck.render("out.raw"))
+    env = dict(os.environ)
+    env["HOME"] = str(run_dir)  # keep a user's ~/.spiceinit from changing results
+    t0 = time.monotonic()
+    with (run_dir / "stdout.log").open("wb") as out, (run_dir / "stderr.log").open("wb") as err:
+        proc = subprocess.Popen([str(exe), "-b", "deck.cir"], cwd=run_dir, stdout=out, stderr=err,
+                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            lines = _read_logs(run_dir)
+            raise _fail(SimulationTimeout, f"no result after {timeout_s:g} s (killed)", run_dir,
+                        lines[-10:]) from None
+        except BaseException:
+            _kill_group(proc)
+            raise
+    elapsed = time.monotonic() - t0
+    lines = _read_logs(run_dir)
+    raw = run_dir / "out.raw"
+    plots = read_raw(raw) if raw.exists() and raw.stat().st_size > 0 else []
+    _check_output(deck, plots, lines, run_dir)
+    labels = [a.label for a in deck.analyses]
+    if not keep:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return SimResult(plots=plots, labels=labels, backend="subprocess", log=lines,
+                     run_dir=run_dir if keep else None, elapsed_s=elapsed)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _read_logs(run_dir: Path) -> list[str]:
+    text = ""
+    for name in ("stderr.log", "stdout.log"):
+        path = run_dir / name
+        if path.exists():
+            text += path.read_bytes().decode("utf-8", "replace") + "\n"
+    return clean_lines(text)
+
+
+# -- shared-library backend ------------------------------------------------------------------
+
+_SHARED: SharedEngine | None = None
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_engine() -> SharedEngine:
+    """The process's one shared-library engine (created on first use)."""
+    global _SHARED
+    with _SHARED_LOCK:
+        if _SHARED is None or _SHARED.broken:
+            _SHARED = SharedEngine()
+        return _SHARED
+
+
+class SharedEngine:
+    """ngspice's shared library via PySpice; one per process, used under a lock."""
+
+    def __init__(self) -> None:
+        lib_path = find_libngspice()
+        os.environ.setdefault("NGSPICE_LIBRARY_PATH", str(lib_path))
+        logging.getLogger("PySpice").setLevel(logging.CRITICAL)
+        from PySpice.Spice.NgSpice import Shared as shared_mod
+
+        done = threading.Event()
+
+        class _Shared(shared_mod.NgSpiceShared):
+            # PySpice 1.5's own callback returns None, which cffi reports as an error on every
+            # background run; ours returns 0 and signals the end of the background thread.
+            @staticmethod
+            def _background_thread_running(not_running, ngspice_id, user_data):
+                if not_running:
+                    done.set()
+                return 0
+
+        if shared_mod.NgSpiceShared.LIBRARY_PATH is None or "NGSPICE_LIBRARY_PATH" in os.environ:
+            shared_mod.NgSpiceShared.LIBRARY_PATH = os.environ["NGSPICE_LIBRARY_PATH"]
+        self._done = done
+        self._ng = _Shared.new_instance()
+        self._lib = self._ng._ngspice_shared
+        self._lock = threading.Lock()
+        self.broken = False
+
+    def _command(self, text: str) -> None:
+        self._lib.ngSpice_Command(text.encode("ascii"))
+
+    def _background(self, text: str, deadline: float) -> bool:
+        """Run a command in ngspice's background thread; False if it outlived ``deadline``."""
+        self._done.clear()
+        self._command(f"bg_{text}")
+        if self._done.wait(timeout=max(deadline - time.monotonic(), 0.0)):
+            # the callback fires as the thread leaves; wait for the flag to drop too
+            while self._lib.ngSpice_running():
+                time.sleep(0.0005)
+            return True
+        self._command("bg_halt")
+        if not self._done.wait(timeout=10.0):
+            self.broken = True
+        # a halted analysis stays resumable and blocks the next one until it is reset
+        self._command("reset")
+        return False
+
+    def _output(self) -> list[str]:
+        return clean_lines("\n".join([*self._ng._stderr, *self._ng._stdout]))
+
+    def run(self, deck: Deck, *, timeout_s: float, run_root: Path | None, keep: bool) -> SimResult:
+        with self._lock:
+            return self._run(deck, timeout_s=timeout_s, run_root=run_root, keep=keep)
+
+    def _run(self, deck: Deck, *, timeout_s: float, run_root: Path | None, keep: bool) -> SimResult:
+        run_dir = _new_run_dir(run_root)
+        (run_dir / "deck.cir").write_text(deck.render("out.raw"))
+        t0 = time.monotonic()
+        deadline = t0 + timeout_s
+        self._ng.clear_output()
+        plots: list[Plot] = []
+        try:
+            try:
+                self._ng.load_circuit(deck.netlist())
+            except Exception:  # PySpice raises on any 'error' text; our scan below names it
+                pass
+            lines = self._output()
+            verdict = scan(lines)
+            if verdict.error is not None:
+                raise _fail(verdict.error, verdict.reason, run_dir, verdict.lines)
+            for step in deck.steps:
+                commands = step.commands()
+                for cmd in commands[:-1] if isinstance(step, Analyze) else commands:
+                    self._command(cmd)
+                if isinstance(step, Analyze):
+                    before = self._ng.last_plot
+                    if not self._background(commands[-1], deadline):
+                        raise _fail(SimulationTimeout, f"no result after {timeout_s:g} s (halted)",
+                                    run_dir, self._output()[-10:])
+                    name = self._ng.last_plot
+                    if name == before or name == "const":
+                        break  # the analysis failed; the log says why
+                    plots.append(self._read_plot(name, step))
+            lines = self._output()
+            (run_dir / "stdout.log").write_text("\n".join(lines) + "\n")
+            _check_output(deck, plots, lines, run_dir)
+        finally:
+            self._command("destroy all")
+            self._command("remcirc")
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        return SimResult(plots=plots, labels=[a.label for a in deck.analyses], backend="shared",
+                         log=lines, run_dir=run_dir if keep else None, elapsed_s=time.monotonic() - t0)
+
+    def _read_plot(self, name: str, step: Analyze) -> Plot:
+        vectors = self._ng.plot(None, name)
+        plot = Plot(name=plot_kind(name))
+        wanted = {canonical_name(v) for v in step.vectors}
+        for vec_name, vec in vectors.items():
+            kind = "current" if str(vec._type).endswith("current") and "#branch" in vec_name else None
+            key = canonical_name(vec_name, kind)
+            if wanted and key not in wanted and key not in ("time", "frequency") and not key.endswith("-sweep"):
+                continue
+            data = np.array(vec._data)
+            plot.vectors[key] = data.real.copy() if np.iscomplexobj(data) and not np.any(data.imag) else data
+            plot.kinds[key] = str(vec._type).rsplit(".", 1)[-1]
+        scale = next((k for k in plot.vectors if k in ("time", "frequency") or k.endswith("-sweep")), "")
+        plot.scale = scale
+        return plot

@@ -1,0 +1,70 @@
+"""Finding ngspice when it is needed (never at import).
+
+Order: an explicit argument, then the environment (``MEMSPICE_NGSPICE`` for the executable,
+``NGSPICE_LIBRARY_PATH`` for the shared library, as PySpice reads it), then the usual places.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import os
+import shutil
+from pathlib import Path
+
+from memspice.errors import NgspiceNotFoundError
+
+_INSTALL_HINT = "install it with `sudo apt-get install ngspice libngspice0` (Debian/Ubuntu)"
+
+_LIB_CANDIDATES = (
+    "/usr/lib/x86_64-linux-gnu/libngspice.so.0",
+    "/usr/lib/aarch64-linux-gnu/libngspice.so.0",
+    "/usr/lib/libngspice.so.0",
+    "/usr/local/lib/libngspice.so.0",
+    "/usr/local/lib/libngspice.so",
+    "/usr/lib64/libngspice.so.0",
+)
+
+
+def find_ngspice(explicit: str | os.PathLike | None = None) -> Path:
+    """Path of the ngspice executable."""
+    looked = []
+    for candidate in (explicit, os.environ.get("MEMSPICE_NGSPICE")):
+        if candidate:
+            path = Path(candidate)
+            looked.append(str(path))
+            if path.is_file() and os.access(path, os.X_OK):
+                return path
+            resolved = shutil.which(str(candidate))
+            if resolved:
+                return Path(resolved)
+    found = shutil.which("ngspice")
+    if found:
+        return Path(found)
+    looked.append("ngspice on PATH")
+    raise NgspiceNotFoundError(
+        f"ngspice executable not found (looked at: {', '.join(looked)}); {_INSTALL_HINT}, "
+        "or set MEMSPICE_NGSPICE to its path"
+    )
+
+
+def find_libngspice(explicit: str | os.PathLike | None = None) -> Path:
+    """Path of the ngspice shared library (libngspice.so.0)."""
+    looked = []
+    for candidate in (explicit, os.environ.get("NGSPICE_LIBRARY_PATH")):
+        if candidate:
+            looked.append(str(candidate))
+            if Path(candidate).is_file():
+                return Path(candidate)
+    for candidate in _LIB_CANDIDATES:
+        looked.append(candidate)
+        if Path(candidate).is_file():
+            return Path(candidate)
+    name = ctypes.util.find_library("ngspice")
+    if name:
+        for directory in ("/usr/lib", "/usr/local/lib", "/lib"):
+            for path in Path(directory).rglob(name):
+                return path
+    raise NgspiceNotFoundError(
+        f"ngspice shared library not found (looked at: {', '.join(looked)}); {_INSTALL_HINT}, "
+        "or set NGSPICE_LIBRARY_PATH to libngspice.so.0"
+    )

@@ -1,0 +1,1 @@
+"""Independent references: the same physics computed without SPICE (scipy, numpy)."""
