@@ -28,3 +28,66 @@ def memristor(card: DeviceCard, name: str, p: str, n: str, *, x0: float | None =
 def state_node(instance_name: str) -> str:
     """Canonical vector name of an instance's state node."""
     return f"v(x{instance_name.lower()}.x)"
+
+
+# Relative tolerance of ngspice for device transients: the default 1e-3 lets the state drift by
+# a few 1e-4 over a hysteresis loop; 1e-6 keeps it near 1e-5 at negligible cost (measured against
+# the scipy reference: tests/sim/test_models_reference.py).
+DEVICE_TRAN_OPTIONS = {"reltol": 1e-6}
+
+
+def device_max_step_s(card: DeviceCard, stimulus) -> float:
+    """Largest transient step memspice allows for ``card`` under ``stimulus`` (s).
+
+    Two limits, the smaller wins: (1) the stimulus: 1/1000 of a sine period, or 1/100 of the
+    shortest PWL plateau and 1/4000 of the whole record (PWL corners are breakpoints, so edges are
+    hit exactly); (2) the model: at the highest drive the stimulus reaches, the state may move at
+    most 5 % of its range per step with the window wide open. The model limit is floored at 1/20000
+    of the stimulus feature, beyond which ngspice's own truncation-error control (at the reltol
+    above) is what keeps fast switching accurate.
+    """
+    import numpy as np
+
+    from memspice.reference import memristor as ref
+
+    feature = stimulus.shortest_feature_s()
+    breaks = np.asarray(stimulus.breakpoints(), dtype=float)
+    if breaks.size >= 2:
+        segs = np.diff(breaks)
+        plateaus = segs[segs > np.median(segs) * 0.5] if segs.size else segs
+        by_stimulus = min(float(plateaus.min()) / 100.0, stimulus.duration_s / 4000.0)
+        feature = float(plateaus.min())
+    else:
+        by_stimulus = feature / 1000.0
+    t = np.linspace(0.0, stimulus.duration_s, 4001)
+    v = stimulus.value(t)
+    rates = np.abs(ref.dxdt(card.model, _open_window(card), v, np.full_like(v, 0.5)))
+    rate = float(rates.max())
+    by_model = 0.05 / rate if rate > 0 else np.inf
+    return float(min(by_stimulus, max(by_model, feature / 20000.0)))
+
+
+def _open_window(card: DeviceCard):
+    """Card parameters with the window function switched off (the fastest possible motion)."""
+    params = dict(card.params)
+    if card.model == "vteam":
+        params["window"] = "none"
+    return params
+
+
+def device_testbench(card: DeviceCard, stimulus, *, x0: float, frozen: bool = False,
+                     title: str = "memristor testbench"):
+    """A deck driving one memristor from an ideal source with ``stimulus`` over its duration.
+
+    Vectors: ``v(p)`` the applied voltage, ``i(vdrive)`` the source current (the device current
+    is its negative), and the state ``v(xdut.x)``. memspice chooses the step (device_max_step_s).
+    """
+    from memspice.netlist.cards import VSource
+    from memspice.netlist.deck import Analyze, Deck, Tran
+
+    max_step = device_max_step_s(card, stimulus)
+    cards = [model_include(card), VSource("drive", "p", "0", 0.0, stimulus.waveform()),
+             memristor(card, "dut", "p", "0", x0=x0, frozen=frozen)]
+    tran = Tran(step_s=max_step, stop_s=stimulus.duration_s, max_step_s=max_step)
+    return Deck(title, cards, steps=[Analyze(tran, ("v(p)", "i(vdrive)", state_node("dut")), label="tran")],
+                options=DEVICE_TRAN_OPTIONS, header={"card": card.name, "spec_hash": card.spec_hash()})

@@ -1,0 +1,85 @@
+import pytest
+
+from memspice.netlist.cards import (
+    BSource,
+    Capacitor,
+    Instance,
+    Pulse,
+    Pwl,
+    Resistor,
+    Sine,
+    Subckt,
+    VSource,
+    fmt,
+    ident,
+)
+from memspice.netlist.deck import Alter, Analyze, Dc, Deck, Op, Tran
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1e-9, "1e-09"), (1000.0, "1000"), (0.1, "0.1"), (2.5e6, "2500000"), (1e22, "1e+22"), (3, "3"), (-0.2, "-0.2")],
+)
+def test_numbers_have_no_si_suffix(value, text):
+    assert fmt(value) == text
+    assert float(text) == value  # exact round trip
+
+
+def test_non_finite_numbers_are_refused():
+    with pytest.raises(ValueError):
+        fmt(float("nan"))
+
+
+def test_names_are_sanitised():
+    assert ident("Row 3/Col-2") == "row_3_col_2"
+
+
+def test_cards_render():
+    assert Resistor("1", "A", "b", 1e3).render() == "R1 a b 1000"
+    assert Capacitor("x", "a", "0", 1e-15, ic_v=0.5).render() == "Cx a 0 1e-15 ic=0.5"
+    assert VSource("in", "a", "0", 0.0, Sine(0, 1, 1e3)).render() == "Vin a 0 dc 0 sin(0 1 1000 0 0)"
+    assert VSource("p", "a", "0", 0.0, Pulse(0, 1, 0, 1e-9, 1e-9, 1e-6, 2e-6)).render() == (
+        "Vp a 0 dc 0 pulse(0 1 0 1e-09 1e-09 1e-06 2e-06)")
+    assert Instance("m1", "vteam", ["a", "b"], {"x0": 0.5, "frozen": 1}).render() == "Xm1 a b vteam frozen=1 x0=0.5"
+    assert BSource("1", "a", "0", "i", "v(a)*2").render() == "B1 a 0 i=v(a)*2"
+    sub = Subckt("cell", ["a", "b"], [Resistor("1", "a", "b", 10.0)], {"g": 1.0}).render()
+    assert sub.splitlines() == [".subckt cell a b params: g=1", "R1 a b 10", ".ends cell"]
+
+
+def test_pwl_times_must_increase():
+    with pytest.raises(ValueError):
+        Pwl(((0.0, 0.0), (1e-6, 1.0), (1e-6, 0.0))).render()
+
+
+def test_nonpositive_resistor_is_refused():
+    with pytest.raises(ValueError):
+        Resistor("1", "a", "b", 0.0).render()
+
+
+def test_deck_is_deterministic_and_runnable_text():
+    deck = Deck("t", [VSource("1", "a", "0", 1.0), Resistor("1", "a", "0", 1e3)],
+                steps=[Analyze(Op(), ("v(a)",)), Alter("r1", "resistance", 2e3), Analyze(Dc("v1", 0, 1, 0.5)),
+                       Analyze(Tran(1e-9, 1e-6, max_step_s=1e-10))],
+                header={"spec_hash": "abc"})
+    text = deck.render()
+    assert text == deck.render()
+    assert "* spec_hash: abc" in text
+    lines = text.splitlines()
+    control = lines[lines.index(".control") + 1 : lines.index(".endc")]
+    assert control == [
+        "set filetype=binary", "set appendwrite",
+        "save v(a)", "op", "write out.raw v(a)",
+        "alter @r1[resistance] = 2000",
+        "save all", "dc v1 0 1 0.5", "write out.raw all",
+        "save all", "tran 1e-09 1e-06 0 1e-10", "write out.raw all",
+        "quit",
+    ]
+    assert lines[-1] == ".end"
+    assert ".control" not in deck.netlist()
+
+
+def test_bad_dc_sweep_direction():
+    with pytest.raises(ValueError):
+        Dc("v1", 0, 1, -0.1).command()
