@@ -82,8 +82,26 @@ class Analyze(Step):
     label: str = ""
 
     def commands(self) -> list[str]:
-        save = "save " + (" ".join(self.vectors) if self.vectors else "all")
-        return [save, self.analysis.command()]
+        return [*save_commands(self.vectors), self.analysis.command()]
+
+
+# ngspice truncates long command lines (the shared library at 1023 characters): vector lists are
+# split over several cumulative `save` commands.
+_MAX_COMMAND_CHARS = 400
+
+
+def save_commands(vectors: tuple[str, ...]) -> list[str]:
+    if not vectors:
+        return ["save all"]
+    out: list[str] = []
+    line = "save"
+    for vec in vectors:
+        if len(line) + 1 + len(vec) > _MAX_COMMAND_CHARS and line != "save":
+            out.append(line)
+            line = "save"
+        line += " " + vec
+    out.append(line)
+    return out
 
 
 @dataclass(frozen=True)
@@ -141,7 +159,8 @@ class Deck:
         for step in self.steps:
             cmds.extend(step.commands())
             if isinstance(step, Analyze):
-                cmds.append(f"write {raw_name} " + (" ".join(step.vectors) if step.vectors else "all"))
+                # `save` already chose the vectors; write the whole (saved) plot
+                cmds.append(f"write {raw_name}")
         return cmds
 
     def render(self, raw_name: str = "out.raw") -> str:

@@ -107,6 +107,20 @@ def simulate(
 
 # -- checks shared by both backends ----------------------------------------------------------
 
+def _is_scale(name: str) -> bool:
+    return name in ("time", "frequency") or name.endswith("-sweep")
+
+
+def _select(plot: Plot, step: Analyze) -> Plot:
+    """Keep the requested vectors and the scale (ngspice adds source currents on its own)."""
+    if not step.vectors:
+        return plot
+    wanted = {canonical_name(v) for v in step.vectors}
+    keep = {k: v for k, v in plot.vectors.items() if k in wanted or _is_scale(k)}
+    return Plot(name=plot.name, title=plot.title, scale=plot.scale if plot.scale in keep else "",
+                vectors=keep, kinds={k: plot.kinds.get(k, "") for k in keep})
+
+
 def _fail(err_cls: type[SimulationError], reason: str, run_dir: Path, lines) -> SimulationError:
     return err_cls(reason, deck=run_dir / "deck.cir", run_dir=run_dir, log_lines=list(lines))
 
@@ -160,6 +174,8 @@ def _run_subprocess(deck: Deck, *, timeout_s: float, run_root: Path | None, keep
     lines = _read_logs(run_dir)
     raw = run_dir / "out.raw"
     plots = read_raw(raw) if raw.exists() and raw.stat().st_size > 0 else []
+    if len(plots) == len(deck.analyses):
+        plots = [_select(p, s) for p, s in zip(plots, deck.analyses, strict=True)]
     _check_output(deck, plots, lines, run_dir)
     labels = [a.label for a in deck.analyses]
     if not keep:
@@ -297,15 +313,11 @@ class SharedEngine:
     def _read_plot(self, name: str, step: Analyze) -> Plot:
         vectors = self._ng.plot(None, name)
         plot = Plot(name=plot_kind(name))
-        wanted = {canonical_name(v) for v in step.vectors}
         for vec_name, vec in vectors.items():
             kind = "current" if str(vec._type).endswith("current") and "#branch" in vec_name else None
             key = canonical_name(vec_name, kind)
-            if wanted and key not in wanted and key not in ("time", "frequency") and not key.endswith("-sweep"):
-                continue
             data = np.array(vec._data)
             plot.vectors[key] = data.real.copy() if np.iscomplexobj(data) and not np.any(data.imag) else data
             plot.kinds[key] = str(vec._type).rsplit(".", 1)[-1]
-        scale = next((k for k in plot.vectors if k in ("time", "frequency") or k.endswith("-sweep")), "")
-        plot.scale = scale
-        return plot
+        plot.scale = next((k for k in plot.vectors if _is_scale(k)), "")
+        return _select(plot, step)

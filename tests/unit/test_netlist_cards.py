@@ -70,10 +70,10 @@ def test_deck_is_deterministic_and_runnable_text():
     control = lines[lines.index(".control") + 1 : lines.index(".endc")]
     assert control == [
         "set filetype=binary", "set appendwrite",
-        "save v(a)", "op", "write out.raw v(a)",
+        "save v(a)", "op", "write out.raw",
         "alter @r1[resistance] = 2000",
-        "save all", "dc v1 0 1 0.5", "write out.raw all",
-        "save all", "tran 1e-09 1e-06 0 1e-10", "write out.raw all",
+        "save all", "dc v1 0 1 0.5", "write out.raw",
+        "save all", "tran 1e-09 1e-06 0 1e-10", "write out.raw",
         "quit",
     ]
     assert lines[-1] == ".end"
@@ -83,3 +83,12 @@ def test_deck_is_deterministic_and_runnable_text():
 def test_bad_dc_sweep_direction():
     with pytest.raises(ValueError):
         Dc("v1", 0, 1, -0.1).command()
+
+
+def test_long_vector_lists_are_split():
+    from memspice.netlist.deck import save_commands
+
+    vecs = tuple(f"v(node{k})" for k in range(200))
+    cmds = save_commands(vecs)
+    assert len(cmds) > 1 and all(len(c) <= 400 for c in cmds)
+    assert [v for c in cmds for v in c.split()[1:]] == list(vecs)

@@ -1,0 +1,1 @@
+"""Characterization flows: spec -> netlist -> ngspice -> extraction -> output files."""
