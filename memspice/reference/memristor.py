@@ -53,8 +53,9 @@ def _vteam_dxdt(v: np.ndarray, x: np.ndarray, p: Params) -> np.ndarray:
         f_off = 1.0 - np.sign(x) * np.abs(x) ** two_p
         f_on = 1.0 - np.sign(1.0 - x) * np.abs(1.0 - x) ** two_p
     elif window == "kvatinsky":
-        f_off = np.exp(-np.exp((w - p["a_off_m"]) / p["w_c_m"]))
-        f_on = np.exp(-np.exp(-(w - p["a_on_m"]) / p["w_c_m"]))
+        with np.errstate(over="ignore"):  # exp(-exp(large)) is exactly the 0 it should be
+            f_off = np.exp(-np.exp((w - p["a_off_m"]) / p["w_c_m"]))
+            f_on = np.exp(-np.exp(-(w - p["a_on_m"]) / p["w_c_m"]))
     else:  # pragma: no cover - validated by the card
         raise ValueError(f"unknown window {window!r}")
     return (off_drive * f_off + on_drive * f_on) / span
@@ -74,8 +75,11 @@ def _yakopcic_dxdt(v: np.ndarray, x: np.ndarray, p: Params) -> np.ndarray:
     g = np.where(v > p["v_p_v"], p["a_p_per_s"] * (np.exp(v) - np.exp(p["v_p_v"])), 0.0)
     g = g - np.where(v < -p["v_n_v"], p["a_n_per_s"] * (np.exp(-v) - np.exp(p["v_n_v"])), 0.0)
     xp, xn = p["x_p"], p["x_n"]
-    f_up = np.where(x >= xp, np.exp(-p["alpha_p"] * (x - xp)) * ((xp - x) / (1.0 - xp) + 1.0), 1.0)
-    f_down = np.where(x <= 1.0 - xn, np.exp(p["alpha_n"] * (x + xn - 1.0)) * (x / (1.0 - xn)), 1.0)
+    # exponents clamped to the branch where they apply (<= 0 there), so no branch overflows
+    x_up = np.maximum(x, xp)
+    x_down = np.minimum(x, 1.0 - xn)
+    f_up = np.where(x >= xp, np.exp(-p["alpha_p"] * (x_up - xp)) * ((xp - x_up) / (1.0 - xp) + 1.0), 1.0)
+    f_down = np.where(x <= 1.0 - xn, np.exp(p["alpha_n"] * (x_down + xn - 1.0)) * (x_down / (1.0 - xn)), 1.0)
     f = np.where(p["eta"] * v > 0, f_up, f_down)
     return p["eta"] * g * f
 
@@ -190,3 +194,19 @@ def integrate(model: str, params: Params, voltage: Callable[[np.ndarray], np.nda
         state = float(sol.y[0, -1])
     v = voltage(t_eval)
     return ReferenceResult(t=t_eval, v=v, i=eqs.current(v, xs, params), x=xs)
+
+
+def voltage_for_current(model: str, params: Params, i_a, x) -> np.ndarray:
+    """Device voltage (V) at which the device in state ``x`` carries current ``i_a`` (A).
+
+    Closed-form inverse of the I-V relation (used for compliance-limited sweeps).
+    """
+    i_a = np.asarray(i_a, dtype=float)
+    x = np.asarray(x, dtype=float)
+    if model == "vteam":
+        return i_a * _vteam_resistance(x, params)
+    if model == "yakopcic":
+        a = np.where(i_a >= 0, params["a1_a"], params["a2_a"])
+        scale = np.maximum(a * x, 1e-30)
+        return np.arcsinh(i_a / scale) / params["b_per_v"]
+    raise ValueError(f"unknown model {model!r}")

@@ -255,6 +255,15 @@ class DeviceCard(Spec):
         return memristor.conductance_window(self.model, self.params, self.read_v)
 
 
+def card_to_toml(card: DeviceCard, comment: str = "") -> str:
+    """The card as a TOML file (``[card]`` table), with ``comment`` lines on top."""
+    import tomli_w
+
+    data = card.to_dict()
+    head = "".join(f"# {line}\n".replace("# \n", "#\n") for line in comment.splitlines())
+    return head + ("\n" if head else "") + tomli_w.dumps({"card": data})
+
+
 def builtin_cards() -> dict[str, Path]:
     """Built-in card files by name (``models/cards/<name>.toml``)."""
     return {p.stem: p for p in sorted(cards_dir().glob("*.toml"))}

@@ -1,0 +1,3 @@
+from memspice.cli.main import run
+
+run()

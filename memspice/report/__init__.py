@@ -1,0 +1,1 @@
+"""Tables (CSV, LaTeX booktabs, Markdown), figures (PNG, PDF) and the HTML index of a run."""

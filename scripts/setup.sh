@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Set up memspice on Debian/Ubuntu: system packages when missing, a virtual environment in .venv,
+# PyTorch (CPU build) and the package with its extras. Safe to run again: it only adds what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ngspice >/dev/null 2>&1 || need+=(ngspice)
+ldconfig -p 2>/dev/null | grep -q 'libngspice.so.0' || need+=(libngspice0)
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+if [ ${#need[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "setup: installing system packages: ${need[*]}"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+python3 - <<'PY'
+import sys
+if sys.version_info < (3, 11):
+    sys.exit(f"setup: memspice needs Python 3.11 or newer, found {sys.version.split()[0]}")
+PY
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+# torch first, pinned: 2.13.0 is the CPU build; any other spec pulls a multi-GB CUDA build
+.venv/bin/python -c 'import torch' >/dev/null 2>&1 || .venv/bin/pip install -q torch==2.13.0
+.venv/bin/pip install -q -e '.[all]'
+echo "setup: ready ($(.venv/bin/memspice --version), $(ngspice --version 2>/dev/null | grep -o 'ngspice-[0-9]*' | head -1))"
