@@ -29,11 +29,11 @@ CASES = {
                                                             gap_s=1e-3), 0.11),
     # paper-window cards with programming-like stimuli
     "vteam_paper-sine": ("vteam_paper", SineStimulus(amplitude_v=1.3, freq_hz=1e3, cycles=2), 0.5),
-    "vteam_paper-pulses": ("vteam_paper", pulse_train([-1.0, -1.1, 1.0, 1.2], 50e-6, edge_s=1e-7,
-                                                      gap_s=10e-6), 0.5),
+    "vteam_paper-pulses": ("vteam_paper", pulse_train([-1.0, -1.1, 1.0, 1.2], 2e-3, edge_s=1e-5,
+                                                      gap_s=0.5e-3), 0.5),
     "yakopcic_paper-sine": ("yakopcic_paper", SineStimulus(amplitude_v=1.3, freq_hz=1e3, cycles=2), 0.5),
-    "yakopcic_paper-pulses": ("yakopcic_paper", pulse_train([1.0, 1.1, -1.0, -1.2], 50e-6, edge_s=1e-7,
-                                                            gap_s=10e-6), 0.5),
+    "yakopcic_paper-pulses": ("yakopcic_paper", pulse_train([1.0, 1.1, -1.0, -1.2], 2e-3, edge_s=1e-5,
+                                                            gap_s=0.5e-3), 0.5),
 }
 
 
@@ -71,7 +71,7 @@ def test_operating_point_holds_any_state(card_name, x0):
 @pytest.mark.parametrize("card_name", ["vteam_paper", "yakopcic_paper"])
 def test_frozen_state_does_not_move(card_name):
     card = load_card(card_name)
-    stim = pulse_train([1.5, -1.5], 50e-6, edge_s=1e-7, gap_s=10e-6)
+    stim = pulse_train([1.5, -1.5], 2e-3, edge_s=1e-5, gap_s=0.5e-3)
     moving = simulate(device_testbench(card, stim, x0=0.5))["tran"][state_node("dut")]
     frozen = simulate(device_testbench(card, stim, x0=0.5, frozen=True))["tran"][state_node("dut")]
     assert np.ptp(moving) > 0.05
