@@ -6,6 +6,7 @@ import typer
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
-    from memspice.cli import device
+    from memspice.cli import device, mc
 
-    device.register(app, characterize_app)
+    for module in (device, mc):
+        module.register(app, characterize_app)

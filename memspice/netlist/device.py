@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from memspice.netlist.cards import Include, Instance
+from memspice.netlist.cards import Instance, Raw
 from memspice.spec.device import DeviceCard
 
 
-def model_include(card: DeviceCard) -> Include:
-    """``.include`` of the card's model file (absolute path, so decks run from any folder)."""
-    return Include(str(card.decl.lib_path))
+def model_include(card: DeviceCard) -> Raw:
+    """The card's model subcircuit, inlined from ``models/``.
+
+    Inlined rather than ``.include``d so every deck is self-contained: it runs with ``ngspice -b``
+    from any folder or machine (a Dask worker, a colleague's checkout), and golden netlists do not
+    depend on where the clone lives.
+    """
+    return Raw(library_text(card.decl.lib))
+
+
+def library_text(name: str) -> str:
+    """Text of a hand-written file of ``models/``, framed by comments naming it."""
+    from memspice.resources import model_path
+
+    body = model_path(name).read_text().rstrip("\n")
+    return f"* ---- begin models/{name} ----\n{body}\n* ---- end models/{name} ----"
 
 
 def memristor(card: DeviceCard, name: str, p: str, n: str, *, x0: float | None = None,

@@ -28,6 +28,30 @@ from memspice.errors import InputError, SpecError
 _MISSING = dataclasses.MISSING
 
 
+class FrozenDict(dict):
+    """A read-only dict for spec fields: hashable, picklable (unlike ``MappingProxyType``)."""
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> typing.NoReturn:
+        raise TypeError("spec mappings are read-only; use Spec.replace()")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly  # type: ignore[assignment]
+    __ior__ = _readonly  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted((k, _hashable(v)) for k, v in self.items())))
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
 def param(default: Any = _MISSING, doc: str = "", unit: str | None = None, **kwargs: Any) -> Any:
     """Declare a spec field with a one-line ``doc`` and its ``unit`` (None for dimensionless)."""
     metadata = {"doc": doc, "unit": unit}
@@ -254,9 +278,8 @@ def _coerce(value: Any, tp: Any, field: str) -> Any:
             raise SpecError(field, value, "a table")
         args = get_args(tp)
         if args:
-            return types.MappingProxyType(
-                {str(k): _coerce(v, args[1], f"{field}.{k}") for k, v in value.items()})
-        return types.MappingProxyType(dict(value))
+            return FrozenDict({str(k): _coerce(v, args[1], f"{field}.{k}") for k, v in value.items()})
+        return FrozenDict({str(k): _freeze(v) for k, v in value.items()})
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -291,6 +314,15 @@ def _coerce(value: Any, tp: Any, field: str) -> Any:
     if isinstance(tp, type) and isinstance(value, tp):
         return value
     raise SpecError(field, value, _type_name(tp))
+
+
+def _freeze(value: Any) -> Any:
+    """Nested plain data made read-only (tables become FrozenDict, lists tuples)."""
+    if isinstance(value, Mapping):
+        return FrozenDict({str(k): _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
 
 
 def _is_numpy_number(value: Any) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 from memspice.errors import InputError, SpecError
 from memspice.resources import cards_dir, model_path
-from memspice.spec.base import Spec, check, check_nonnegative, check_positive, param, read_toml
+from memspice.spec.base import FrozenDict, Spec, check, check_nonnegative, check_positive, param, read_toml
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ class DeviceCard(Spec):
                 check(isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value),
                       f"params.{key}", value, f"a number{' in ' + pdecl.unit if pdecl.unit else ''}")
             merged[key] = value
-        object.__setattr__(self, "params", dict(merged))
+        object.__setattr__(self, "params", FrozenDict(merged))
         decl.validate(merged)
         check_positive("read_v", self.read_v, "V")
         for key in self.variability.d2d_rel_sigma:

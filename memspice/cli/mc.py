@@ -1,0 +1,40 @@
+"""``memspice mc PLAN.toml``: run any Monte Carlo plan."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from memspice.cli.common import prepare_out_dir
+
+
+def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
+    @app.command("mc")
+    def mc_cmd(
+        plan_file: Path = typer.Argument(..., help="Plan file (TOML with a [plan] table)."),
+        workers: int = typer.Option(None, "--workers", help="Worker processes (default: one per core)."),
+        scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler: tcp://HOST:PORT, or 'local' "
+                                      "to start a local cluster."),
+        cache: Path = typer.Option(Path("runs/cache/mc"), "--cache", help="Cache folder of finished chunks."),
+        out: Path = typer.Option(None, "--out", help="Output folder (default runs/mc/<plan name>)."),
+    ) -> None:
+        """Run a Monte Carlo plan: chunks in parallel, cached, resumable; same numbers on any worker count."""
+        from memspice.montecarlo.engine import run_plan
+        from memspice.montecarlo.outputs import write_outputs
+        from memspice.montecarlo.plan import load_plan
+
+        plan = load_plan(plan_file)
+        result = run_plan(plan, workers=workers, scheduler=scheduler, cache_root=cache)
+        out_dir = prepare_out_dir(out or Path("runs/mc") / plan.name)
+        summary = write_outputs(result, out_dir)
+        rate = summary["samples_per_second_now"]
+        typer.echo(f"plan {plan.name}: {plan.samples} samples in {plan.n_chunks} chunks "
+                   f"({result.computed_chunks} computed now, {plan.n_chunks - result.computed_chunks} from cache)")
+        typer.echo(f"failures: {summary['failures']} (retried: {summary['retried']})"
+                   + (f"; {rate:.1f} samples/s" if rate else ""))
+        for name, st in summary["measures"].items():
+            if st["mean"] is not None:
+                std = f" std {st['std']:.4g}" if st["std"] is not None else ""
+                typer.echo(f"  {name}: mean {st['mean']:.6g}{std} [{st['min']:.6g}, {st['max']:.6g}]")
+        typer.echo(f"outputs in {out_dir}")

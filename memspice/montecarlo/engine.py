@@ -1,0 +1,329 @@
+"""Executing Monte Carlo plans: chunks, workers, Dask, cache and resumption.
+
+A chunk is the unit of work: its samples are drawn from the plan (child ``chunk`` of the plan's
+SeedSequence), written into ONE deck as ``alter`` steps followed by the analyses, and run in one
+ngspice invocation, so the circuit is parsed once per chunk rather than once per sample. A
+finished chunk is written atomically to the cache (``<cache>/<plan>-<hash>/chunk_NNNNN.json``);
+rerunning a plan, even after SIGKILL, computes only missing chunks, and the assembled tables are
+identical to an uninterrupted run's.
+
+If a chunk's run fails, its samples are run one by one to find the failing ones; a failing
+sample is retried once with relaxed solver options and, if it still fails, recorded with its
+reason. The batch goes on and the summary counts failures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memspice import __version__
+from memspice.errors import InputError, SimulationError, SpecError
+from memspice.io import write_json
+from memspice.montecarlo.circuit import MonteCarloCircuit
+from memspice.montecarlo.plan import Plan
+from memspice.montecarlo.sampling import check_plan_groups, draw_chunk
+from memspice.netlist.deck import Deck, Step
+from memspice.ngspice import simulate
+
+CACHE_FORMAT = 1
+# Solver options for the single retry of a failed sample: looser tolerances, more iterations,
+# Gear integration, a larger gmin. Recorded in the sample's row when used.
+RELAXED_OPTIONS = {"reltol": 1e-2, "abstol": 1e-10, "vntol": 1e-4, "itl1": 500, "itl4": 100, "gmin": 1e-10,
+                   "method": "gear"}
+
+
+# -- circuits -----------------------------------------------------------------------------------
+
+def _factories() -> dict[str, Callable[[Mapping, str], MonteCarloCircuit]]:
+    from memspice.montecarlo.netlist_circuit import NetlistCircuit
+
+    out: dict[str, Callable[[Mapping, str], MonteCarloCircuit]] = {"netlist": NetlistCircuit.from_spec}
+    try:
+        from memspice.characterize.crossbar import CrossbarCircuit
+
+        out["crossbar"] = CrossbarCircuit.from_spec
+    except ImportError:  # pragma: no cover - optional until the module lands
+        pass
+    try:
+        from memspice.characterize.adc import QcellAdcCircuit
+
+        out["qcell_adc"] = QcellAdcCircuit.from_spec
+    except ImportError:  # pragma: no cover
+        pass
+    return out
+
+
+_CIRCUITS: dict[str, MonteCarloCircuit] = {}
+
+
+def build_circuit(plan: Plan) -> MonteCarloCircuit:
+    """The plan's circuit (built once per process and plan)."""
+    key = plan.spec_hash()
+    if key not in _CIRCUITS:
+        factories = _factories()
+        if plan.circuit not in factories:
+            raise SpecError("plan.circuit", plan.circuit, f"one of {', '.join(sorted(factories))}")
+        _CIRCUITS[key] = factories[plan.circuit](plan.spec, plan.base_dir or ".")
+    return _CIRCUITS[key]
+
+
+def check_plan(plan: Plan) -> MonteCarloCircuit:
+    """Build the circuit and check the plan against it (groups, measurements); nothing runs."""
+    circuit = build_circuit(plan)
+    check_plan_groups(plan, circuit.param_groups())
+    names = list(circuit.measure_names())
+    for k, name in enumerate(plan.measure):
+        if name not in names:
+            raise SpecError(f"plan.measure[{k}]", name, f"a measurement of circuit {plan.circuit}: {', '.join(names)}")
+    return circuit
+
+
+# -- one chunk ----------------------------------------------------------------------------------
+
+def _sample_steps(circuit: MonteCarloCircuit, values: Mapping[str, np.ndarray], s: int) -> list[Step]:
+    return [*circuit.apply({g: v[s] for g, v in values.items()}), *circuit.analyses()]
+
+
+def _deck(circuit: MonteCarloCircuit, steps: list[Step], options: Mapping | None = None) -> Deck:
+    base = circuit.deck()
+    return Deck(base.title, base.cards, steps=steps, options={**base.options, **(options or {})},
+                header=base.header)
+
+
+def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) -> dict[str, Any]:
+    """Simulate one chunk; returns its JSON-able record (values, measurements, statuses).
+
+    ``circuit`` travels with the task (it is picklable and its decks are self-contained), so a
+    remote worker needs memspice and ngspice but not the plan's files.
+    """
+    circuit = circuit if circuit is not None else build_circuit(plan)
+    groups = circuit.param_groups()
+    values = draw_chunk(plan, groups, chunk)
+    samples = list(plan.chunk_range(chunk))
+    n_an = len(circuit.analyses())
+    keep = list(plan.measure) or list(circuit.measure_names())
+    measures: dict[str, list[float | None]] = {name: [] for name in keep}
+    status, reason, retried = [], [], []
+    t0 = time.monotonic()
+
+    def record(meas: Mapping[str, float] | None, ok: str, why: str, again: bool) -> None:
+        for name in keep:
+            measures[name].append(None if meas is None else float(meas[name]))
+        status.append(ok)
+        reason.append(why)
+        retried.append(again)
+
+    steps: list[Step] = []
+    for s in range(len(samples)):
+        steps += _sample_steps(circuit, values, s)
+    try:
+        result = simulate(_deck(circuit, steps), backend=plan.backend, timeout_s=plan.timeout_s * len(samples))
+        for s in range(len(samples)):
+            record(circuit.measure(result.plots[s * n_an:(s + 1) * n_an]), "ok", "", False)
+    except SimulationError:
+        for s in range(len(samples)):
+            _run_isolated(plan, circuit, values, s, record)
+    return {
+        "format": CACHE_FORMAT,
+        "memspice": __version__,
+        "chunk": chunk,
+        "samples": samples,
+        "values": {g: v.tolist() for g, v in values.items()},
+        "measures": measures,
+        "status": status,
+        "reason": reason,
+        "retried": retried,
+        "seconds": time.monotonic() - t0,
+        "pid": os.getpid(),
+    }
+
+
+def _run_isolated(plan, circuit, values, s, record) -> None:
+    steps = _sample_steps(circuit, values, s)
+    try:
+        plots = simulate(_deck(circuit, steps), backend=plan.backend, timeout_s=plan.timeout_s).plots
+        record(circuit.measure(plots), "ok", "", False)
+        return
+    except SimulationError as first:
+        first_line = str(first).splitlines()[0]
+    try:
+        plots = simulate(_deck(circuit, steps, RELAXED_OPTIONS), backend=plan.backend, timeout_s=plan.timeout_s).plots
+        record(circuit.measure(plots), "ok", f"recovered with relaxed options after: {first_line}", True)
+    except SimulationError as second:
+        record(None, "failed", str(second).splitlines()[0], True)
+
+
+# -- cache --------------------------------------------------------------------------------------
+
+def plan_key(plan: Plan, circuit: MonteCarloCircuit) -> str:
+    import hashlib
+
+    text = json.dumps({"format": CACHE_FORMAT, "plan": plan.cache_fields(), "circuit": circuit.spec_hash()},
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+class ChunkCache:
+    """Finished chunks of one plan, one JSON file each, written atomically."""
+
+    def __init__(self, root: Path, plan: Plan, circuit: MonteCarloCircuit):
+        self.dir = Path(root) / f"{_safe(plan.name)}-{plan_key(plan, circuit)}"
+        self.plan = plan
+        meta = self.dir / "meta.json"
+        if meta.exists():
+            try:
+                found = json.loads(meta.read_text())
+            except json.JSONDecodeError:
+                raise InputError(f"Monte Carlo cache {self.dir}: meta.json is unreadable; remove the folder") from None
+            if found.get("format") != CACHE_FORMAT:
+                raise InputError(
+                    f"Monte Carlo cache {self.dir} was written by cache format {found.get('format')!r} "
+                    f"(memspice {found.get('memspice', '?')}); this memspice reads format {CACHE_FORMAT}. "
+                    "Nothing was overwritten: remove that folder or choose another --cache")
+        else:
+            write_json(meta, {"format": CACHE_FORMAT, "memspice": __version__, "plan": plan.cache_fields(),
+                              "circuit_hash": circuit.spec_hash()})
+
+    def path(self, chunk: int) -> Path:
+        return self.dir / f"chunk_{chunk:05d}.json"
+
+    def load(self, chunk: int) -> dict[str, Any] | None:
+        path = self.path(chunk)
+        if not path.exists():
+            return None
+        try:
+            record = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            return None  # cannot happen with atomic writes, but never trust it: recompute
+        if record.get("format") != CACHE_FORMAT:
+            raise InputError(f"Monte Carlo cache {path}: chunk written by format {record.get('format')!r}, "
+                             f"expected {CACHE_FORMAT}; remove the folder {self.dir}")
+        return record
+
+    def missing(self) -> list[int]:
+        return [k for k in range(self.plan.n_chunks) if not self.path(k).exists() or self.load(k) is None]
+
+    def store(self, record: dict[str, Any]) -> None:
+        write_json(self.path(record["chunk"]), record)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60] or "plan"
+
+
+# -- executors ----------------------------------------------------------------------------------
+
+Executor = Callable[[Plan, MonteCarloCircuit, list[int]], Iterable[dict[str, Any]]]
+
+
+def _local_executor(workers: int) -> Executor:
+    def execute(plan: Plan, circuit: MonteCarloCircuit, chunks: list[int]) -> Iterable[dict[str, Any]]:
+        if workers <= 1:
+            for k in chunks:
+                yield run_chunk(plan, k, circuit)
+            return
+        import multiprocessing
+
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            pending = {pool.submit(run_chunk, plan, k, circuit) for k in chunks}
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield fut.result()
+            finally:
+                for fut in pending:
+                    fut.cancel()
+
+    return execute
+
+
+def _dask_executor(scheduler: str, workers: int) -> Executor:
+    def execute(plan: Plan, circuit: MonteCarloCircuit, chunks: list[int]) -> Iterable[dict[str, Any]]:
+        try:
+            from distributed import Client, LocalCluster, as_completed
+        except ImportError:
+            raise InputError("--scheduler needs dask.distributed: pip install -e '.[dask]'") from None
+        cluster = None
+        if scheduler == "local":
+            cluster = LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
+                                   host="127.0.0.1", dashboard_address=None)
+            address = cluster.scheduler_address
+        else:
+            address = scheduler
+        try:
+            try:
+                client = Client(address, timeout="10s")
+            except (OSError, TimeoutError) as err:
+                raise InputError(f"--scheduler {address}: no Dask scheduler answers there ({err})") from None
+            with client:
+                futures = [client.submit(run_chunk, plan, k, circuit, pure=False,
+                                         key=f"mc-{_safe(plan.name)}-{k}-{time.time_ns()}") for k in chunks]
+                try:
+                    for fut in as_completed(futures):
+                        yield fut.result()
+                finally:
+                    client.cancel(futures)
+        finally:
+            if cluster is not None:
+                cluster.close()
+
+    return execute
+
+
+# -- the whole batch ----------------------------------------------------------------------------
+
+@dataclass
+class McResult:
+    plan: Plan
+    records: list[dict[str, Any]]
+    computed_chunks: int
+    seconds: float
+    cache_dir: Path
+
+    @property
+    def n_failed(self) -> int:
+        return sum(s != "ok" for r in self.records for s in r["status"])
+
+    def measure(self, name: str) -> np.ndarray:
+        """A measurement over all samples (NaN for failed samples)."""
+        return np.array([np.nan if v is None else v for r in self.records for v in r["measures"][name]])
+
+    def values(self, group: str) -> np.ndarray:
+        return np.concatenate([np.asarray(r["values"][group], dtype=float) for r in self.records])
+
+
+def run_plan(plan: Plan, *, workers: int | None = None, scheduler: str | None = None,
+             cache_root: str | Path = "runs/cache/mc", show_progress: bool = True) -> McResult:
+    """Run every missing chunk of ``plan`` and return all chunks' records, in chunk order."""
+    from memspice.progress import progress
+
+    circuit = check_plan(plan)
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 1:
+        raise SpecError("--workers", workers, "at least 1")
+    cache = ChunkCache(Path(cache_root), plan, circuit)
+    todo = cache.missing()
+    execute = _dask_executor(scheduler, workers) if scheduler else _local_executor(workers)
+    t0 = time.monotonic()
+    if todo:
+        with progress(sum(len(plan.chunk_range(k)) for k in todo), f"Monte Carlo {plan.name}",
+                      enabled=show_progress) as prog:
+            for record in execute(plan, circuit, todo):
+                cache.store(record)
+                prog.advance(len(record["samples"]))
+    seconds = time.monotonic() - t0
+    records = [cache.load(k) for k in range(plan.n_chunks)]
+    if any(r is None for r in records):  # pragma: no cover - every chunk was just stored
+        raise InputError(f"Monte Carlo cache {cache.dir}: chunks missing after the run")
+    return McResult(plan=plan, records=records, computed_chunks=len(todo), seconds=seconds, cache_dir=cache.dir)
