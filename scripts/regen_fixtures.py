@@ -104,6 +104,40 @@ quit
 .endc
 .end
 """,
+    "bad_value": """a value ngspice cannot read
+V1 in 0 dc 1
+R1 in 0 abc
+.control
+op
+write out.raw v(in)
+quit
+.endc
+.end
+""",
+    "undefined_param": """a subcircuit parameter that is not defined
+V1 in 0 dc 1
+X1 in 0 sub x=1
+.subckt sub p n params: y=2
+R1 p n {x*y}
+.ends
+.control
+op
+write out.raw v(in)
+quit
+.endc
+.end
+""",
+    "missing_value": """an element with a node and value missing: ngspice warns and uses 1 mOhm
+V1 in 0 dc 1
+R9 in 0 1000
+R1 in
+.control
+op
+write out.raw v(in)
+quit
+.endc
+.end
+""",
     "clean": """clean run
 V1 in 0 dc 1
 R1 in a 1000

@@ -25,7 +25,8 @@ _MISSING = re.compile(r"vector (\S+) is not available|no such vector", re.IGNORE
 _ERROR = re.compile(
     r"^\s*error\b|\berror:|no such command|unknown subckt|unknown model|could not find|"
     r"unable to find definition|undefined parameter|syntax error|cannot open|fatal|"
-    r"bad syntax|unknown parameter",
+    r"bad syntax|unknown parameter|expression err|cannot compute substitute|can't find model|"
+    r"resistance to+ low",
     re.IGNORECASE,
 )
 # Lines that look alarming but are not failures.

@@ -18,6 +18,9 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "logs"
         ("missing_vector", MissingVectorError, "nonexist"),
         ("bad_command", NetlistError, "no such command"),
         ("dc_nonconvergence", ConvergenceError, "singular matrix"),
+        ("bad_value", NetlistError, "abc"),
+        ("undefined_param", NetlistError, "Undefined parameter"),
+        ("missing_value", NetlistError, "resistance to low"),
         ("clean", None, ""),
     ],
 )
