@@ -76,6 +76,8 @@ def write_csv(path: str | Path, columns: Mapping[str, Sequence[Any] | np.ndarray
 
 
 def _cell(value: Any) -> str:
+    if value is None:
+        return ""
     if isinstance(value, (float, np.floating)):
         return repr(float(value)) if math.isfinite(value) else ""
     if isinstance(value, (np.integer,)):
