@@ -304,11 +304,19 @@ class McResult:
 
 
 def run_plan(plan: Plan, *, workers: int | None = None, scheduler: str | None = None,
-             cache_root: str | Path = "runs/cache/mc", show_progress: bool = True) -> McResult:
-    """Run every missing chunk of ``plan`` and return all chunks' records, in chunk order."""
+             cache_root: str | Path = "runs/cache/mc", show_progress: bool = True,
+             circuit: MonteCarloCircuit | None = None) -> McResult:
+    """Run every missing chunk of ``plan`` and return all chunks' records, in chunk order.
+
+    ``circuit``: a circuit built by the caller (``characterize crossbar --mc`` and the study pass
+    theirs); by default the plan's ``circuit`` and ``spec`` build it.
+    """
     from memspice.progress import progress
 
-    circuit = check_plan(plan)
+    if circuit is None:
+        circuit = check_plan(plan)
+    else:
+        check_plan_groups(plan, circuit.param_groups())
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise SpecError("--workers", workers, "at least 1")
@@ -327,3 +335,21 @@ def run_plan(plan: Plan, *, workers: int | None = None, scheduler: str | None = 
     if any(r is None for r in records):  # pragma: no cover - every chunk was just stored
         raise InputError(f"Monte Carlo cache {cache.dir}: chunks missing after the run")
     return McResult(plan=plan, records=records, computed_chunks=len(todo), seconds=seconds, cache_dir=cache.dir)
+
+
+def run_circuit(circuit: MonteCarloCircuit, *, name: str, samples: int, seed: int, vary: Iterable[Mapping[str, Any]],
+                chunk_size: int = 50, backend: str = "subprocess", workers: int | None = None,
+                scheduler: str | None = None, cache_root: str | Path = "runs/cache/mc",
+                show_progress: bool = True) -> McResult:
+    """Monte Carlo of a circuit object through the engine (chunks, workers, cache, resumption).
+
+    The plan records the circuit by its hash (``spec.circuit_hash``); ``vary`` holds
+    :class:`~memspice.montecarlo.plan.Variation` tables.
+    """
+    from memspice.montecarlo.plan import Variation
+
+    plan = Plan(name=name, circuit=circuit.kind, spec={"circuit_hash": circuit.spec_hash()}, samples=samples,
+                seed=seed, chunk_size=chunk_size, backend=backend,
+                vary=tuple(Variation.from_dict(dict(v), where=f"vary[{k}]") for k, v in enumerate(vary)))
+    return run_plan(plan, workers=workers, scheduler=scheduler, cache_root=cache_root,
+                    show_progress=show_progress, circuit=circuit)

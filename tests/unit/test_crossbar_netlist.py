@@ -1,0 +1,138 @@
+"""Crossbar netlists as text: topology, determinism, alter targets, and the golden file."""
+
+import re
+
+import numpy as np
+import pytest
+
+from memspice.characterize.crossbar import draw_patterns, golden_netlist, pattern_reads
+from memspice.netlist.crossbar import (
+    OPAMP_PARAMS,
+    READ_SUBCKTS,
+    cell_steps,
+    dc_deck,
+    input_steps,
+    tile_cards,
+    transient_deck,
+)
+from memspice.netlist.deck import Alter, Analyze
+from memspice.resources import circuits_dir, model_path, project_root
+from memspice.spec.crossbar import CrossbarSpec, load_study
+from memspice.spec.device import MODELS
+
+pytestmark = pytest.mark.unit
+
+
+def _render(cards):
+    return "\n".join(c.render() for c in cards)
+
+
+def _lines(text, prefix):
+    return [ln for ln in text.splitlines() if ln.startswith(prefix)]
+
+
+@pytest.mark.parametrize("cell", ["1R", "1T1R"])
+def test_topology_counts(cell):
+    spec = CrossbarSpec(rows=5, cols=2, cell=cell)
+    g = spec.conductances(np.zeros((5, 2)))
+    text = _render(tile_cards(spec, g, np.full(5, 0.1)))
+    assert len(_lines(text, "Vin")) == 5
+    assert len(_lines(text, "Rrw")) == 5 * 4  # one segment per row and physical column
+    assert len(_lines(text, "Rcw")) == 4 * 5
+    assert len(_lines(text, "Xc")) == 20
+    assert len(_lines(text, "Xtia")) == 4 and len(_lines(text, "Rf")) == 4 and len(_lines(text, "Vcs")) == 4
+    assert len(_lines(text, "Ma")) == (20 if cell == "1T1R" else 0)
+    assert len(_lines(text, "Vwl")) == (5 if cell == "1T1R" else 0)
+    assert not _lines(text, "C")  # DC decks carry no capacitors
+    # a cell of row 2, column 3 sits between its row node and its column node (or the access node)
+    x = next(ln for ln in text.splitlines() if ln.startswith("Xc2_3 "))
+    assert x.split()[1:3] == (["r2_3", "m2_3"] if cell == "1T1R" else ["r2_3", "b3_2"])
+    assert "Rcw3_4 b3_4 s3 1" in text.splitlines()  # the last column segment reaches the sense node
+    assert re.search(r"^e|^E", text, re.M) is None  # no stray elements
+
+
+def test_ammeter_and_resistor_variants():
+    spec = CrossbarSpec(rows=3, device="resistor", sense={"kind": "ammeter"}, drive={"r_driver_ohm": 50.0})
+    g = spec.conductances(np.array([[0.5], [-0.5], [0.0]]))
+    text = _render(tile_cards(spec, g, np.zeros(3)))
+    assert "Vcs0 s0 0 dc 0" in text and "opamp" not in text and ".include" not in text
+    assert f"Rc0_0 r0_0 b0_0 {float(1 / g[0, 0])!r}" in text
+    assert "Rdrv1 d1 e1 50" in text and "Rrw1_0 e1 r1_0 1" in text
+
+
+def test_render_is_deterministic_and_uses_plain_numbers():
+    spec = CrossbarSpec(rows=8, cols=1)
+    reads = pattern_reads(spec, draw_patterns(spec, 3, [5, 0]))
+    a = dc_deck(spec, reads).render()
+    b = dc_deck(spec, pattern_reads(spec, draw_patterns(spec, 3, [5, 0]))).render()
+    assert a == b
+    assert not re.search(r"\d[munpfkgt]\b", a.split(".control")[0].lower().replace("vin", ""))
+
+
+def test_alter_steps_touch_only_what_changes():
+    spec = CrossbarSpec(rows=4)
+    w0 = np.zeros((4, 1))
+    w1 = w0.copy()
+    w1[2, 0] = 0.5
+    g0, g1 = spec.conductances(w0), spec.conductances(w1)
+    v = np.full(4, 0.1)
+    deck = dc_deck(spec, [(g0, v), (g1, v), (g1, v * 0.5)])
+    alters = [s for s in deck.steps if isinstance(s, Alter)]
+    assert [a.device for a in alters[:1]] == ["v.xc2_0.vx0"]  # only G+ of row 2 changes
+    assert len(alters) == 1 + 4 and sum(isinstance(s, Analyze) for s in deck.steps) == 3
+    assert alters[0].value == pytest.approx(float(spec.device_card.state_for(g1[2, 0])))
+    assert [s.device for s in input_steps(np.zeros(2))] == ["vin0", "vin1"]
+    r_spec = CrossbarSpec(rows=4, device="resistor")
+    step = cell_steps(r_spec, g1, g1 != g0)[0]
+    assert (step.device, step.param) == ("rc2_0", "resistance") and step.value == pytest.approx(1 / g1[2, 0])
+
+
+def test_transient_deck_pulses_and_capacitors():
+    spec = CrossbarSpec(rows=3, cell="1T1R", drive={"mode": "bit_serial", "input_bits": 2})
+    g = spec.conductances(np.zeros((3, 1)))
+    levels = np.array([[0.2, 0.0], [0.0, 0.0], [0.2, 0.2]])
+    deck, waves = transient_deck(spec, g, levels)
+    text = deck.render()
+    assert waves.inputs[1] is None and "Vin1 d1 0 dc 0\n" in text
+    assert "pwl(" in _lines(text, "Vin0")[0] and len(waves.inputs[0].points) == 9
+    assert len(_lines(text, "Vwl")) == 3 and "pwl(" in _lines(text, "Vwl0")[0]
+    assert len(_lines(text, "Crw")) == 6 and len(_lines(text, "Ccw")) == 6 and len(_lines(text, "Cf")) == 2
+    assert "tran " in text
+
+
+def test_model_libraries_agree_with_python():
+    """The read variants accept exactly the full models' parameters (minus frozen), and the op-amp's
+    parameters are the ones the netlister passes."""
+
+    def header(text, name):
+        m = re.search(rf"^\.subckt {name} (.*?)(?=^[^+])", text, re.M | re.S)
+        head = m.group(1).replace("\n+", " ")
+        ports, _, params = head.partition("params:")
+        return ports.split(), set(re.findall(r"(\w+)=", params))
+
+    read = model_path("memristor_read.lib").read_text()
+    for model, subckt in READ_SUBCKTS.items():
+        decl = MODELS[model]
+        ports, params = header(read, subckt)
+        full_ports, full_params = header(decl.lib_path.read_text(), decl.subckt)
+        assert tuple(ports) == decl.ports == tuple(full_ports)
+        assert params == full_params - {"frozen"}
+        assert f".ends {subckt}" in read
+    opamp = model_path("opamp.lib").read_text()
+    ports, params = header(opamp, "opamp")
+    assert ports == ["inp", "inn", "out", "vdd", "vss"] and params == set(OPAMP_PARAMS)
+    for text in (read, opamp):
+        assert "Source:" in text[:600] and "Licence" in text[:1200]
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"memspice \d+\.\d+\.\d+\S*", "memspice X", text)
+
+
+def test_golden_netlist_matches_a_fresh_rendering():
+    """netlists/crossbar_128.cir is what scripts/regen_netlists_crossbar.py writes today (version
+    normalised); tests/sim/test_crossbar_golden.py checks what it computes."""
+    golden = (project_root() / "netlists" / "crossbar_128.cir").read_text()
+    fresh = golden_netlist(load_study(circuits_dir() / "crossbar_128.toml"), include_dir="../models")
+    assert _normalise(golden) == _normalise(fresh)
+    assert '.include "../models/memristor_read.lib"' in golden
