@@ -1,0 +1,909 @@
+"""Characterize a Q-cell ADC in ngspice: programming map, write-verify, transfer, energy, Monte Carlo.
+
+The flow (each step a function, so callers can run any part):
+
+1. :func:`programming_map` - DC sweeps of isolated branch test cells over the card's conductance
+   window give each bound as a monotonic function of its memristor conductance.
+2. :func:`check_reachable` - every target boundary must lie in the reachable range of the bound
+   that sets it; otherwise a :class:`~memspice.errors.SpecError` names the boundary and the range.
+3. :func:`program` - per-cell bound targets (the Gray encoder decides which bound of a pair sets a
+   transition; the other gets an overlap guard band), a first guess from the inverted map, then
+   write-verify: sweep the cell array, correct each conductance through the local map slope, until
+   every bound is within ``program_aim_lsb``.
+4. :func:`transfer` - the whole converter with its transistor-level encoder swept at
+   ``sweep_step_lsb``: code versus input, measured boundaries, INL, DNL, ENOB.
+5. :func:`conversion_energy` - a transient over several conversions: energy per supply, delay.
+6. Monte Carlo - :func:`sample_mc` draws literal sample values (pure, seeded); :func:`mc_measure`
+   is the per-sample work, a pure function of (spec, card, programmed conductances, samples) ->
+   measured boundaries, running one parsed deck with ``alter`` steps per chunk.
+7. :func:`characterize` writes everything (CSV, JSON, figures, ``adc.json``) to a folder.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from memspice import __version__
+from memspice.errors import SpecError
+from memspice.extract import adc as ex
+from memspice.io import write_bytes_atomic, write_csv, write_json
+from memspice.netlist import qcell as nq
+from memspice.ngspice import simulate
+from memspice.progress import progress
+from memspice.spec.adc import AdcSpec
+from memspice.spec.device import DeviceCard, load_card
+
+PAPER = {
+    "energy_per_conversion_J": 12.58e-15,
+    "area_um2": 24.29,
+    "bits": 5,
+    "energy_split": {"source/input driver": 0.738, "ML precharge": 0.127, "other": 0.102, "encoder": 0.033},
+    "area_split": {"encoder": 0.659, "cell array": 0.341},
+    "walden_fom_J": 12.58e-15 / 2**5,
+    "linearity_lsb": {  # RMS over samples of max |INL| (max |DNL|), DOMAIN.md section 1.2
+        3: {"0%": (0.085, 0.085), "1%": (0.117, 0.118), "2.5%": (0.152, 0.192)},
+        4: {"0%": (0.054, 0.033), "1%": (0.159, 0.210), "2.5%": (0.325, 0.491)},
+        5: {"0%": (0.080, 0.142), "1%": (0.319, 0.419), "2.5%": (0.700, 1.070)},
+        6: {"0%": (0.155, 0.141), "1%": (0.717, 0.940), "2.5%": (1.694, 2.262)},
+    },
+}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run ngspice: backend, run-directory root, progress display."""
+
+    backend: str = "shared"
+    run_root: Path | None = None
+    show_progress: bool = True
+
+    def sim(self, deck):
+        return simulate(deck, backend=self.backend, run_root=self.run_root)
+
+
+# -- 1. programming map -----------------------------------------------------------------------------
+
+
+def map_grid_s(card: DeviceCard, n: int = 21) -> np.ndarray:
+    """Conductances (S) of the map: ``n`` points across the card's window, denser at the low end."""
+    g0, g1 = card.window_s()
+    u = np.linspace(0.0, 1.0, n)
+    return g0 + (g1 - g0) * (0.6 * u + 0.4 * u**2)
+
+
+def programming_map(spec: AdcSpec, card: DeviceCard, opts: RunOptions = RunOptions(), n: int = 21) -> ex.ProgrammingMap:
+    """Bound (V) of each branch versus its conductance (S) over the card window (isolated branches)."""
+    g = map_grid_s(card, n)
+    plot = opts.sim(nq.map_deck(spec, card, g))[0]
+    v = plot["v-sweep"]
+    out = np.stack([plot[f"v(out{k})"] for k in range(2 * n)], axis=1)
+    lower = ex.branch_bound(v, out[:, :n], spec.cell.vdd_v, "lower")
+    upper = ex.branch_bound(v, out[:, n:], spec.cell.vdd_v, "upper")
+    return ex.ProgrammingMap(g_s=g, lower_v=lower, upper_v=upper)
+
+
+# -- 2./3. targets, reachability, write-verify ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoundPlan:
+    """Target (V) of every cell bound, and which bound sets each transition."""
+
+    lower_v: np.ndarray  # (n_cells,), NaN for cell 0 (don't care: set to the lowest conductance)
+    upper_v: np.ndarray  # (n_cells,), NaN for the top cell (set to the highest conductance)
+    dominant: list[str]  # per boundary i = 1..N-1: "lower" (cell i) or "upper" (cell i-1)
+    targets_v: np.ndarray  # (N-1,)
+
+    def dominant_cell(self, i: int) -> tuple[int, str]:
+        """(cell, side) of the bound that sets transition i (1-based)."""
+        side = self.dominant[i - 1]
+        return (i, side) if side == "lower" else (i - 1, side)
+
+
+def plan_bounds(spec: AdcSpec, targets_v: np.ndarray) -> BoundPlan:
+    """Per-cell bound targets: the dominant bound on the target, the recessive one overlapping it.
+
+    The overlap guard is ``guard_lsb`` LSB, capped at half the width of the cell it overlaps so that a
+    recessive bound never reaches a second neighbour.
+    """
+    n = spec.n_cells
+    t = np.asarray(targets_v, dtype=float)
+    edges = np.concatenate([[spec.input_lo_v], t, [spec.input_hi_v]])
+    widths = np.diff(edges)
+    dom = ex.dominant_sides(spec.bits)
+    lower = np.full(n, np.nan)
+    upper = np.full(n, np.nan)
+    for i in range(1, n):
+        ti = t[i - 1]
+        if dom[i - 1] == "lower":
+            guard = min(spec.guard_lsb * spec.lsb_v, 0.5 * widths[i])
+            lower[i] = ti
+            upper[i - 1] = ti + guard
+        else:
+            guard = min(spec.guard_lsb * spec.lsb_v, 0.5 * widths[i - 1])
+            upper[i - 1] = ti
+            lower[i] = ti - guard
+    return BoundPlan(lower_v=lower, upper_v=upper, dominant=dom, targets_v=t)
+
+
+def check_reachable(spec: AdcSpec, pmap: ex.ProgrammingMap, targets_v: np.ndarray, card_name: str = "") -> None:
+    """Raise SpecError naming the first boundary the conductance window cannot reach (and the range)."""
+    plan = plan_bounds(spec, targets_v)
+    field_name = "boundaries_v" if spec.boundaries_v else "boundaries_v (uniform set)"
+    for i in range(1, spec.n_cells):
+        _, side = plan.dominant_cell(i)
+        lo, hi = pmap.reachable_v(side)
+        value = float(plan.targets_v[i - 1])
+        if not (lo <= value <= hi):
+            raise SpecError(f"{field_name}[{i - 1}]", value,
+                            f"a boundary the {side} bound can reach with card {card_name or spec.card}'s window: "
+                            f"{lo:.4f}..{hi:.4f} V")
+    top = pmap.reachable_v("upper")[1]
+    if not top >= spec.input_hi_v:
+        raise SpecError("input_hi_v", spec.input_hi_v,
+                        f"a top of the input range the top cell's upper bound can reach (at most {top:.4f} V)")
+
+
+@dataclass
+class Programming:
+    """Programmed conductances (S) per cell and the write-verify history."""
+
+    g_lower_s: np.ndarray
+    g_upper_s: np.ndarray
+    plan: BoundPlan
+    lower_v: np.ndarray = field(default_factory=lambda: np.array([]))
+    upper_v: np.ndarray = field(default_factory=lambda: np.array([]))
+    iterations: int = 0  # measurements (sweeps) so far, across write-verify rounds
+    history_lsb: list[float] = field(default_factory=list)  # max |dominant error| per iteration
+    pmap: ex.ProgrammingMap | None = None
+
+    def dominant_bounds_v(self) -> np.ndarray:
+        out = []
+        for i in range(1, len(self.g_lower_s)):
+            cell, side = self.plan.dominant_cell(i)
+            out.append((self.lower_v if side == "lower" else self.upper_v)[cell])
+        return np.array(out)
+
+
+def measure_cells(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, opts: RunOptions):
+    """DC sweep of the cell array (no encoder): input (V), outputs (points, cells), bounds (V)."""
+    plot = opts.sim(nq.adc_dc_deck(spec, card, g_lower_s, g_upper_s, encoder=False))[0]
+    v = plot["v-sweep"]
+    out = np.stack([plot[f"v(out{k})"] for k in range(spec.n_cells)], axis=1)
+    lower, upper = ex.cell_bounds(v, out, spec.cell.vdd_v)
+    return v, out, lower, upper
+
+
+def program(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, targets_v: np.ndarray,
+            opts: RunOptions = RunOptions(), log: Callable[[str], None] | None = None,
+            start: Programming | None = None, offsets_v: np.ndarray | None = None) -> Programming:
+    """Write-verify: first guess from the map, then correct conductances until bounds are on target.
+
+    Each cell is a 2 x 2 problem: its measured (lower, upper) bounds against its two conductances.
+    The map gives the diagonal of the Jacobian; in a narrow window the two pull-downs' sub-threshold
+    tails add on the match line, so each bound also moves with the other conductance. A per-cell
+    Broyden update learns that coupling from the measurements; a window that vanished is reopened by
+    moving both bounds outwards by half an LSB.
+
+    ``start`` continues from an earlier programming; ``offsets_v`` (one per boundary) moves the cell-level
+    aim of each dominant bound, so that the *converter's* transition (read through the encoder) lands
+    on target where the encoder switches a little away from the cell output's mid-rail crossing.
+    """
+    g0, g1 = card.window_s()
+    plan = plan_bounds(spec, targets_v)
+    n = spec.n_cells
+    lo_r = pmap.reachable_v("lower")
+    up_r = pmap.reachable_v("upper")
+
+    def guess(side: str, b: np.ndarray) -> np.ndarray:
+        rng = lo_r if side == "lower" else up_r
+        return np.clip(pmap.conductance_s(side, np.clip(b, *rng)), g0, g1)
+
+    has = np.stack([np.isfinite(plan.lower_v), np.isfinite(plan.upper_v)], axis=1)  # controlled bounds
+    tgt = np.stack([plan.lower_v, plan.upper_v], axis=1)
+    if offsets_v is not None:
+        for i in range(1, n):
+            cell, side = plan.dominant_cell(i)
+            tgt[cell, 0 if side == "lower" else 1] -= offsets_v[i - 1]
+    x = np.stack([np.full(n, g0), np.full(n, g1)], axis=1)  # (g_lower, g_upper) per cell
+    # first guess: the map, each window widened by half an LSB on both sides so that narrow ones open
+    # (their bounds move inwards in the cell, see above); write-verify then closes them onto target
+    x[has[:, 0], 0] = guess("lower", plan.lower_v[has[:, 0]] - 0.5 * spec.lsb_v)
+    x[has[:, 1], 1] = guess("upper", plan.upper_v[has[:, 1]] + 0.5 * spec.lsb_v)
+    if start is not None:
+        x = np.stack([start.g_lower_s, start.g_upper_s], axis=1).copy()
+    prog = Programming(g_lower_s=x[:, 0], g_upper_s=x[:, 1], plan=plan, pmap=pmap)
+    lsb = spec.lsb_v
+    dom = np.zeros((n, 2), bool)
+    for i in range(1, n):
+        cell, side = plan.dominant_cell(i)
+        dom[cell, 0 if side == "lower" else 1] = True
+
+    def diag_jacobian(xx: np.ndarray) -> np.ndarray:
+        jac = np.zeros((n, 2, 2))
+        jac[:, 0, 0] = pmap.slope_v_per_s("lower", xx[:, 0])
+        jac[:, 1, 1] = pmap.slope_v_per_s("upper", xx[:, 1])
+        return jac
+
+    jac = diag_jacobian(x)
+    prev_x = prev_y = None
+    prev_ok = np.zeros(n, bool)
+    last_ok = np.full((n, 2), np.nan)  # last conductances at which the cell's window was open
+    scale = np.ones(n)  # per-cell step scale, halved after a step that closed the window
+    max_step = 2 * lsb  # in volts of bound movement per iteration
+    for it in range(1, spec.program_max_iter + 1):
+        _, _, lower, upper = measure_cells(spec, card, x[:, 0], x[:, 1], opts)
+        y = np.stack([lower, upper], axis=1)
+        prog.g_lower_s, prog.g_upper_s = x[:, 0].copy(), x[:, 1].copy()
+        prog.lower_v, prog.upper_v, prog.iterations = lower, upper, it
+        err = np.where(has, y - tgt, 0.0)
+        ok = np.all(np.isfinite(err), axis=1)
+        dom_err = np.abs(err[dom]) / lsb
+        worst = float(np.max(dom_err)) if np.all(np.isfinite(dom_err)) and dom_err.size else (
+            float("inf") if dom_err.size else 0.0)
+        prog.history_lsb.append(worst)
+        # recessive bounds only need to stay on their side of the dominant one: half the guard will do
+        rec_tol = (0.5 * spec.guard_lsb + spec.program_aim_lsb) * lsb
+        rec = err[has & ~dom]
+        rec_ok = bool(np.all(np.abs(rec[np.isfinite(rec)]) < rec_tol))
+        if log:
+            log(f"write-verify iteration {it}: worst boundary error {worst:.4f} LSB")
+        if worst <= spec.program_aim_lsb and rec_ok and np.all(ok):
+            break
+        # the bounds are read on the sweep grid (+-half a step): stop once corrections stop helping
+        if it >= 3 and worst >= 0.9 * min(prog.history_lsb[:-1]) and worst <= spec.program_tol_lsb / 2 and rec_ok:
+            break
+        new_x = x.copy()
+        for k in range(n):
+            h = has[k]
+            if not h.any():
+                continue
+            if not ok[k]:
+                if np.all(np.isfinite(last_ok[k])):  # the last step closed the window: go half-way back
+                    new_x[k] = last_ok[k] + 0.5 * (x[k] - last_ok[k])
+                    scale[k] *= 0.5
+                else:  # never open yet: open it by moving both bounds outwards
+                    if h[0]:
+                        new_x[k, 0] -= 0.5 * lsb / jac[k, 0, 0]
+                    if h[1]:
+                        new_x[k, 1] += 0.5 * lsb / jac[k, 1, 1]
+                continue
+            idx = np.nonzero(h)[0]
+            if prev_x is not None and prev_ok[k]:
+                dx = (x[k] - prev_x[k])[idx]
+                dy = (y[k] - prev_y[k])[idx]
+                if np.dot(dx, dx) > 0:
+                    sub = jac[k][np.ix_(idx, idx)]
+                    sub = sub + np.outer(dy - sub @ dx, dx) / np.dot(dx, dx)
+                    if np.all(np.diag(sub) > 0) and np.linalg.cond(sub) < 1e3:
+                        jac[k][np.ix_(idx, idx)] = sub
+            last_ok[k] = x[k]
+            sub = jac[k][np.ix_(idx, idx)]
+            e = err[k, idx]
+            e = e * min(1.0, max_step / max(float(np.max(np.abs(e))), 1e-30))
+            new_x[k, idx] = x[k, idx] - scale[k] * np.linalg.solve(sub, e)
+            scale[k] = min(1.0, 1.5 * scale[k])
+        prev_ok = ok.copy()
+        prev_x, prev_y = x.copy(), y.copy()
+        x = np.clip(new_x, g0, g1)
+    return prog
+
+
+def sweep_cells(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, start: float, stop: float, step: float,
+                opts: RunOptions = RunOptions()):
+    """Bounds (V) of independent cells swept from ``start`` to ``stop`` (V) in steps of ``step`` (V)."""
+    plot = opts.sim(nq.cells_sweep_deck(spec, card, g_lower_s, g_upper_s, start, stop, step))[0]
+    out = np.stack([plot[f"v(out{k})"] for k in range(len(g_lower_s))], axis=1)
+    return ex.cell_bounds(plot["v-sweep"], out, spec.cell.vdd_v)
+
+
+def program_cell(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, lower_v: float, upper_v: float,
+                 opts: RunOptions = RunOptions(), tol_v: float = 2e-4, step_v: float = 2.5e-4,
+                 max_iter: int = 8) -> tuple[float, float, float, float]:
+    """Write-verify one cell to the window [lower_v, upper_v) (V): (g_lower, g_upper, lower, upper)."""
+    g0, g1 = card.window_s()
+    gl = float(np.clip(pmap.conductance_s("lower", lower_v), g0, g1))
+    gu = float(np.clip(pmap.conductance_s("upper", upper_v), g0, g1))
+    lo = hi = float("nan")
+    for _ in range(max_iter):
+        (lo,), (hi,) = sweep_cells(spec, card, [gl], [gu], lower_v - 0.05, upper_v + 0.05, step_v, opts)
+        if abs(lo - lower_v) <= tol_v and abs(hi - upper_v) <= tol_v:
+            break
+        gl = float(np.clip(gl - (lo - lower_v) / pmap.slope_v_per_s("lower", gl), g0, g1))
+        gu = float(np.clip(gu - (hi - upper_v) / pmap.slope_v_per_s("upper", gu), g0, g1))
+    return gl, gu, float(lo), float(hi)
+
+
+def reference_tables(spec: AdcSpec, opts: RunOptions = RunOptions()):
+    """Single-device I-V tables of every cell transistor size (the independent reference's input)."""
+    from memspice.reference.qcell import DeviceTables
+
+    cell = spec.cell
+    plot = opts.sim(nq.device_table_deck(cell))[0]
+    (d0, d1, dd), (g0, g1, dg) = nq.table_grid_v(cell)
+    n_vd, n_vg = round((d1 - d0) / dd) + 1, round((g1 - g0) / dg) + 1
+    currents = {role: plot[f"i(vm_{role})"] for role in nq.TABLE_DEVICES}
+    return DeviceTables.from_sweep(plot["v-sweep"], currents, n_vd, n_vg, (g0, g1), pmos=("pullup", "inv_p"))
+
+
+def reference_window(spec: AdcSpec, card: DeviceCard, tables, g_lower_s: float, g_upper_s: float):
+    """The reference's window of a cell with read conductances ``g_lower_s``, ``g_upper_s`` (S)."""
+    from memspice.reference.qcell import CellBias, cell_window
+
+    c = spec.cell
+    bias = CellBias(c.vdd_v, c.v_read_v, c.v_ref_v, c.v_pu_v, card.model, card.params, card.read_v)
+    return cell_window(tables, bias, float(card.state_for(g_lower_s)), float(card.state_for(g_upper_s)))
+
+
+# -- 4. transfer ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Transfer:
+    v_in: np.ndarray
+    codes: np.ndarray  # from the transistor-level encoder
+    codes_logic: np.ndarray  # from the cell outputs through the Gray OR logic
+    ideal: np.ndarray
+    measured_v: np.ndarray  # (N-1,)
+    targets_v: np.ndarray
+    inl_lsb: np.ndarray
+    dnl_lsb: np.ndarray
+    enob: float
+    monotonic: bool
+
+    @property
+    def inl_max_lsb(self) -> float:
+        return float(np.max(np.abs(self.inl_lsb)))
+
+    @property
+    def dnl_max_lsb(self) -> float:
+        return float(np.max(np.abs(self.dnl_lsb)))
+
+    @property
+    def error_lsb(self) -> np.ndarray:
+        return self.inl_lsb[1:]
+
+    def encoder_disagreements(self) -> int:
+        """Sweep points where encoder and cell-logic codes differ, not counting those within 1.5
+        steps of a transition (there a cell output is between the rails and the ROM's threshold
+        differs slightly from VDD/2)."""
+        step = float(self.v_in[1] - self.v_in[0])
+        near = np.min(np.abs(self.v_in[:, None] - self.measured_v[None, :]), axis=1) <= 1.5 * step
+        return int(np.sum((self.codes != self.codes_logic) & ~near))
+
+
+def transfer(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: RunOptions = RunOptions()) -> Transfer:
+    """The whole converter swept at ``sweep_step_lsb``: codes, measured boundaries, INL/DNL, ENOB."""
+    targets = prog.plan.targets_v
+    plot = opts.sim(nq.adc_dc_deck(spec, card, prog.g_lower_s, prog.g_upper_s, encoder=True))[0]
+    v = plot["v-sweep"]
+    vdd = spec.cell.vdd_v
+    bits_v = np.stack([plot[f"v(d{j})"] for j in range(spec.bits)], axis=1)
+    codes = ex.codes_from_bits(bits_v, vdd)
+    out = np.stack([plot[f"v(out{k})"] for k in range(spec.n_cells)], axis=1)
+    logic = ex.codes_from_match(out < vdd / 2)
+    # code-density transitions: resolution +-step/2 (the restored outputs switch within one step)
+    measured = ex.transitions_from_codes(v, codes, spec.n_cells)
+    inl, dnl = ex.inl_dnl(measured, targets, spec.input_lo_v, spec.input_hi_v, spec.lsb_v)
+    return Transfer(v_in=v, codes=codes, codes_logic=logic, ideal=ex.ideal_codes(v, targets), measured_v=measured,
+                    targets_v=targets, inl_lsb=inl, dnl_lsb=dnl, enob=ex.enob(v, codes, spec.edges_v()),
+                    monotonic=bool(np.all(np.diff(codes) >= 0)))
+
+
+# -- 5. energy and delay ----------------------------------------------------------------------------
+
+
+@dataclass
+class EnergyResult:
+    energy_per_conversion_j: float
+    by_supply_j: dict[str, float]  # per conversion
+    ref_absorbed_j: float  # per conversion, absorbed by the source reference (not added)
+    delay_s: float  # worst over the conversions
+    delays_s: list[float]
+    inputs_v: list[float]
+    expected_codes: list[int]
+    sampled_codes: list[int]
+    read_s: float = float("nan")  # read window used
+    period_s: float = float("nan")  # conversion period used
+
+    @property
+    def codes_ok(self) -> bool:
+        return self.expected_codes == self.sampled_codes
+
+
+ENERGY_GROUPS = {  # supply -> group of the paper's split
+    "read": "source/input driver",
+    "in": "source/input driver",
+    "ml": "match line (pull-up, output inverter)",
+    "pu": "match line (pull-up, output inverter)",
+    "inv": "other (B inverters)",
+    "ref": "other (B inverters)",
+    "enc": "encoder",
+}
+
+
+def conversion_inputs(spec: AdcSpec, targets_v: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (V) at the centres of randomly chosen target cells, and their codes (seeded)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    k = rng.integers(0, spec.n_cells, spec.timing.conversions)
+    edges = np.concatenate([[spec.input_lo_v], targets_v, [spec.input_hi_v]])
+    centres = 0.5 * (edges[:-1] + edges[1:])
+    return centres[k], k
+
+
+def pullup_sensitivity_lsb(spec: AdcSpec, card: DeviceCard, prog: Programming, dv_v: float = 0.01,
+                           opts: RunOptions = RunOptions()) -> dict[str, float]:
+    """Boundary shift (LSB) for a +dv_v change of the pull-up gate bias: the price of a ratioed match line.
+
+    A ratioed (static) match line sets each bound where a pull-down balances the pull-up, so the bias
+    of the pull-up is part of every boundary; a precharged line would not have this dependence but
+    would make the bounds depend on the evaluation time instead.
+    """
+    base = measure_cells(spec, card, prog.g_lower_s, prog.g_upper_s, opts)
+    moved = measure_cells(spec.with_overrides({"cell.v_pu_v": spec.cell.v_pu_v + dv_v}), card, prog.g_lower_s,
+                          prog.g_upper_s, opts)
+    out = {}
+    for name, idx in (("lower", 2), ("upper", 3)):
+        d = (moved[idx] - base[idx]) / spec.lsb_v
+        d = d[np.isfinite(d)]
+        out[f"{name}_mean_lsb"] = float(np.mean(d)) if d.size else float("nan")
+    out["dv_v"] = dv_v
+    return out
+
+
+def conversion_energy(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: RunOptions = RunOptions(),
+                      seed: int | None = None) -> EnergyResult:
+    """Transient over ``timing.conversions`` conversions: energy per conversion by supply, and delay."""
+    seed = spec.mc.seed if seed is None else seed
+    inputs, codes = conversion_inputs(spec, prog.plan.targets_v, seed)
+    plot = opts.sim(nq.adc_tran_deck(spec, card, prog.g_lower_s, prog.g_upper_s, inputs))[0]
+    t = plot["time"]
+    cell, tm = spec.cell, spec.timing
+    rails = {"read": cell.v_read_v, "ref": cell.v_ref_v, "ml": cell.vdd_v, "inv": cell.vdd_v, "pu": cell.vdd_v,
+             "enc": cell.vdd_v, "in": tm.driver_supply_v}
+    currents = {name: plot[f"i(v{name})"] for name in nq.SUPPLIES}
+    n = len(inputs)
+    energies = {k: e / n for k, e in ex.supply_energies_j(t, currents, rails).items()}
+    absorbed = cell.v_ref_v * ex.absorbed_charge_c(t, currents["ref"]) / n
+    starts = nq.read_times_s(spec, n)
+    bits_v = np.stack([plot[f"v(d{j})"] for j in range(spec.bits)], axis=1)
+    delays, sampled = [], []
+    for c in range(n):
+        t_read = starts[c] + tm.edge_s / 2  # midpoint of the read-supply edge
+        t_sample = starts[c] + tm.read_s - tm.edge_s
+        bits = [ex.sample_at(t, bits_v[:, j], t_sample) > cell.vdd_v / 2 for j in range(spec.bits)]
+        sampled.append(int(sum(int(b) << j for j, b in enumerate(bits))))
+        delays.append(ex.last_crossing_delay_s(t, bits_v, cell.vdd_v, t_read, t_sample))
+    finite = [d for d in delays if np.isfinite(d)]
+    return EnergyResult(energy_per_conversion_j=float(sum(energies.values())), by_supply_j=energies,
+                        ref_absorbed_j=float(absorbed), delay_s=float(max(finite)) if finite else float("nan"),
+                        delays_s=delays, inputs_v=[float(x) for x in inputs],
+                        expected_codes=[int(k) for k in codes], sampled_codes=sampled, read_s=tm.read_s,
+                        period_s=tm.period_s)
+
+
+def conversion_energy_settled(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: RunOptions = RunOptions(),
+                              seed: int | None = None, max_doublings: int = 3,
+                              log: Callable[[str], None] | None = None) -> EnergyResult:
+    """:func:`conversion_energy` with a read window long enough for every sampled code to be right.
+
+    The energy is dominated by the dividers' current times the read window, so it is only meaningful
+    for a window the converter actually needs: if a code is sampled wrong, or the last output edge
+    comes later than 80 % of the window, the read window (and the period, keeping the idle time) is
+    doubled and the transient run again, at most ``max_doublings`` times.
+    """
+    for attempt in range(max_doublings + 1):
+        en = conversion_energy(spec, card, prog, opts, seed)
+        finite = [d for d in en.delays_s if np.isfinite(d)]
+        settled = en.codes_ok and (not finite or max(finite) <= 0.8 * spec.timing.read_s)
+        if settled or attempt == max_doublings:
+            return en
+        tm = spec.timing
+        idle = tm.period_s - tm.read_s
+        if log:
+            log(f"read window {tm.read_s * 1e9:g} ns too short (codes {en.sampled_codes} for "
+                f"{en.expected_codes}); doubling it")
+        spec = spec.with_overrides({"timing.read_s": 2 * tm.read_s, "timing.period_s": 2 * tm.read_s + idle})
+    return en  # pragma: no cover - the loop always returns
+
+
+# -- area -----------------------------------------------------------------------------------------
+
+
+def area_um2(spec: AdcSpec) -> dict[str, float]:
+    """Area estimate (um^2) from device count and sizes with the layout model of ``spec.layout``."""
+    cells = spec.n_cells * nq.cell_area_m2(spec) * 1e12
+    enc = nq.encoder_area_m2(spec) * 1e12
+    return {"cell_array_um2": cells, "encoder_um2": enc, "total_um2": cells + enc,
+            "per_cell_um2": cells / spec.n_cells,
+            "transistors": 9 * spec.n_cells + len(nq.encoder_device_sizes(spec.bits, spec.encoder)),
+            "memristors": 2 * spec.n_cells}
+
+
+# -- 6. Monte Carlo -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class McSamples:
+    """Literal Monte Carlo sample values, kept with the results (seed recorded)."""
+
+    seed: int
+    g_lower_s: np.ndarray  # (M, n_cells)
+    g_upper_s: np.ndarray  # (M, n_cells)
+    delvto_v: np.ndarray  # (M, n_cells, 9), order of memspice.netlist.qcell.CELL_DEVICES
+
+    def __len__(self) -> int:
+        return self.g_lower_s.shape[0]
+
+    def rows(self, start: int, stop: int) -> list[nq.McSample]:
+        return [nq.McSample(self.g_lower_s[m], self.g_upper_s[m], self.delvto_v[m]) for m in range(start, stop)]
+
+    def table(self) -> dict[str, np.ndarray]:
+        """Long table: one row per (sample, cell)."""
+        m, n = self.g_lower_s.shape
+        cols: dict[str, np.ndarray] = {
+            "sample": np.repeat(np.arange(m), n),
+            "cell": np.tile(np.arange(n), m),
+            "g_lower_S": self.g_lower_s.ravel(),
+            "g_upper_S": self.g_upper_s.ravel(),
+        }
+        for j, dev in enumerate(nq.CELL_DEVICES):
+            cols[f"delvto_{dev.name}_V"] = self.delvto_v[:, :, j].ravel()
+        return cols
+
+
+def mc_sigmas(spec: AdcSpec, card: DeviceCard) -> dict[str, float]:
+    var = card.variability
+    mc = spec.mc
+    a_vt = mc.a_vt_v_m if mc.a_vt_v_m is not None else spec.cell.models.a_vt_v_m
+    return {"program_sigma_s": var.program_sigma_s if mc.program_sigma_s is None else mc.program_sigma_s,
+            "read_sigma_s": var.read_sigma_s if mc.read_sigma_s is None else mc.read_sigma_s,
+            "a_vt_v_m": a_vt if mc.mismatch else 0.0}
+
+
+def sample_mc(spec: AdcSpec, card: DeviceCard, g_lower_s: np.ndarray, g_upper_s: np.ndarray, n: int,
+              seed: int) -> McSamples:
+    """Draw ``n`` samples: programmed conductance + read noise (clipped to the window), Vth mismatch.
+
+    Programming error and read noise are Gaussian with the card's sigmas (read noise frozen for the
+    sample's sweep); threshold shifts are Gaussian with the Pelgrom sigma A_VT / sqrt(W L) of each
+    device's drawn size. Sampling is separate from simulation and fully determined by ``seed``.
+    """
+    sig = mc_sigmas(spec, card)
+    g0, g1 = card.window_s()
+    ss = np.random.SeedSequence(seed)
+    rng_g, rng_v = (np.random.default_rng(s) for s in ss.spawn(2))
+    ncell = spec.n_cells
+    sd = math.hypot(sig["program_sigma_s"], sig["read_sigma_s"])
+    gl = np.clip(np.asarray(g_lower_s)[None, :] + rng_g.normal(0.0, 1.0, (n, ncell)) * sd, g0, g1)
+    gu = np.clip(np.asarray(g_upper_s)[None, :] + rng_g.normal(0.0, 1.0, (n, ncell)) * sd, g0, g1)
+    sizes = [getattr(spec.cell, dev.role) for dev in nq.CELL_DEVICES]
+    sig_vt = np.array([sig["a_vt_v_m"] / math.sqrt(s.w_m * s.l_m) for s in sizes])
+    dvt = rng_v.normal(0.0, 1.0, (n, ncell, len(sizes))) * sig_vt[None, None, :]
+    return McSamples(seed=seed, g_lower_s=gl, g_upper_s=gu, delvto_v=dvt)
+
+
+@dataclass
+class McResult:
+    measured_v: np.ndarray  # (M, N-1)
+    code_error_rate: np.ndarray  # (M,) fraction of in-range grid inputs with |code - ideal| > 1
+    code_mismatch: np.ndarray  # (M,) fraction with any code difference from the ideal quantizer
+
+
+def mc_measure(spec: AdcSpec, card: DeviceCard, g_lower_s: np.ndarray, g_upper_s: np.ndarray,
+               samples: Sequence[nq.McSample], targets_v: np.ndarray, opts: RunOptions = RunOptions()) -> McResult:
+    """Per-sample work (pure: same inputs, same outputs): one parsed deck, ``alter`` steps per sample.
+
+    Each sample's cell array is swept at ``sweep_step_lsb``; codes follow from the cell outputs through
+    the encoder's Gray OR logic; transitions are code-density estimates (resolution +-step/2).
+    """
+    res = opts.sim(nq.mc_deck(spec, card, g_lower_s, g_upper_s, samples))
+    measured, cer, mism = [], [], []
+    vdd = spec.cell.vdd_v
+    for plot in res.plots:
+        v = plot["v-sweep"]
+        out = np.stack([plot[f"v(out{k})"] for k in range(spec.n_cells)], axis=1)
+        codes = ex.codes_from_match(out < vdd / 2)
+        measured.append(ex.transitions_from_codes(v, codes, spec.n_cells))
+        keep = (v >= spec.input_lo_v) & (v < spec.input_hi_v)
+        diff = np.abs(codes[keep] - ex.ideal_codes(v[keep], targets_v))
+        cer.append(float(np.mean(diff > 1)))
+        mism.append(float(np.mean(diff > 0)))
+    return McResult(measured_v=np.array(measured), code_error_rate=np.array(cer), code_mismatch=np.array(mism))
+
+
+def monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, samples: McSamples,
+                opts: RunOptions = RunOptions()) -> McResult:
+    """Run the samples in chunks of ``mc.chunk`` (one ngspice parse per chunk), with progress."""
+    parts = []
+    m = len(samples)
+    with progress(m, "Monte Carlo samples", enabled=opts.show_progress) as bar:
+        for start in range(0, m, spec.mc.chunk):
+            stop = min(m, start + spec.mc.chunk)
+            parts.append(mc_measure(spec, card, prog.g_lower_s, prog.g_upper_s, samples.rows(start, stop),
+                                    prog.plan.targets_v, opts))
+            bar.advance(stop - start)
+    return McResult(measured_v=np.concatenate([p.measured_v for p in parts]),
+                    code_error_rate=np.concatenate([p.code_error_rate for p in parts]),
+                    code_mismatch=np.concatenate([p.code_mismatch for p in parts]))
+
+
+def mc_statistics(spec: AdcSpec, mc: McResult, targets_v: np.ndarray) -> dict:
+    lsb = spec.lsb_v
+    meas = mc.measured_v
+    sigma = np.std(meas, axis=0, ddof=1) if len(meas) > 1 else np.full(meas.shape[1], np.nan)
+    inl_max, dnl_max = [], []
+    for row in meas:
+        inl, dnl = ex.inl_dnl(row, targets_v, spec.input_lo_v, spec.input_hi_v, lsb)
+        inl_max.append(np.max(np.abs(inl)))
+        dnl_max.append(np.max(np.abs(dnl)))
+    inl_max, dnl_max = np.array(inl_max), np.array(dnl_max)
+    span = spec.input_hi_v - spec.input_lo_v
+    return {
+        "samples": len(meas),
+        "boundary_sigma_V": sigma,
+        "boundary_sigma_lsb": sigma / lsb,
+        "boundary_sigma_rms_V": float(np.sqrt(np.mean(sigma**2))),
+        "boundary_sigma_pct_of_range": float(100 * np.sqrt(np.mean(sigma**2)) / span),
+        "inl_max_lsb_rms": float(np.sqrt(np.mean(inl_max**2))),
+        "dnl_max_lsb_rms": float(np.sqrt(np.mean(dnl_max**2))),
+        "inl_max_lsb_mean": float(np.mean(inl_max)),
+        "dnl_max_lsb_mean": float(np.mean(dnl_max)),
+        "inl_max_lsb_p95": float(np.percentile(inl_max, 95)),
+        "dnl_max_lsb_p95": float(np.percentile(dnl_max, 95)),
+        "code_error_rate": float(np.mean(mc.code_error_rate)),
+        "code_mismatch_rate": float(np.mean(mc.code_mismatch)),
+        "inl_max_lsb": inl_max,
+        "dnl_max_lsb": dnl_max,
+    }
+
+
+# -- 7. the whole characterization -------------------------------------------------------------------
+
+
+@dataclass
+class AdcResult:
+    spec: AdcSpec
+    card: DeviceCard
+    pmap: ex.ProgrammingMap
+    prog: Programming
+    transfer: Transfer
+    energy: EnergyResult | None
+    area: dict[str, float]
+    mc: McResult | None = None
+    mc_samples: McSamples | None = None
+    mc_stats: dict | None = None
+    pullup_sensitivity: dict | None = None
+
+
+def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = True,
+            log: Callable[[str], None] | None = None) -> AdcResult:
+    """Map, reachability check, write-verify, transfer, energy and (if ``mc.samples``) Monte Carlo."""
+    card = load_card(spec.card)
+    targets = spec.targets_v()
+    say = log or (lambda s: None)
+    say(f"programming map over card {card.name}'s window {card.window_s()[0] * 1e6:.1f}.."
+        f"{card.window_s()[1] * 1e6:.1f} uS")
+    pmap = programming_map(spec, card, opts)
+    check_reachable(spec, pmap, targets, card.name)
+    prog = program(spec, card, pmap, targets, opts, log=say)
+    say("transfer sweep with the transistor-level encoder")
+    tr = transfer(spec, card, prog, opts)
+    offsets = np.zeros(spec.n_cells - 1)
+    for _ in range(2):  # write-verify on the converter's own output, through the cell-level loop
+        err = tr.measured_v - tr.targets_v
+        worst = float(np.max(np.abs(err))) / spec.lsb_v
+        say(f"transfer: worst boundary error {worst:.3f} LSB (read to +-{spec.sweep_step_lsb / 2:g} LSB)")
+        if worst <= spec.program_tol_lsb:
+            break
+        offsets = offsets + np.where(np.abs(err) > spec.program_aim_lsb * spec.lsb_v, err, 0.0)
+        done = prog.iterations
+        history = prog.history_lsb
+        prog = program(spec, card, pmap, targets, opts, log=say, start=prog, offsets_v=offsets)
+        prog.history_lsb = history + prog.history_lsb
+        prog.iterations += done
+        tr = transfer(spec, card, prog, opts)
+    en = None
+    if energy:
+        say(f"transient: {spec.timing.conversions} conversions")
+        en = conversion_energy_settled(spec, card, prog, opts, log=say)
+    result = AdcResult(spec=spec, card=card, pmap=pmap, prog=prog, transfer=tr, energy=en, area=area_um2(spec),
+                       pullup_sensitivity=pullup_sensitivity_lsb(spec, card, prog, opts=opts))
+    if spec.mc.samples:
+        samples = sample_mc(spec, card, prog.g_lower_s, prog.g_upper_s, spec.mc.samples, spec.mc.seed)
+        mc = monte_carlo(spec, card, prog, samples, opts)
+        result.mc, result.mc_samples = mc, samples
+        result.mc_stats = mc_statistics(spec, mc, targets)
+    return result
+
+
+def summary(result: AdcResult) -> dict:
+    spec, tr, en = result.spec, result.transfer, result.energy
+    energy = en.energy_per_conversion_j if en else None
+    fom = ex.walden_fom_j(energy, tr.enob) if en else None
+    groups: dict[str, float] = {}
+    if en:
+        for name, e in en.by_supply_j.items():
+            groups[ENERGY_GROUPS[name]] = groups.get(ENERGY_GROUPS[name], 0.0) + e
+    stats = result.mc_stats or {}
+    lo_g, hi_g = result.card.window_s()
+    return {
+        "bits": spec.bits,
+        "energy_per_conversion_J": energy,
+        "delay_s": en.delay_s if en else None,
+        "read_window_s": en.read_s if en else None,
+        "conversion_period_s": en.period_s if en else None,
+        "inl_max_lsb": tr.inl_max_lsb,
+        "dnl_max_lsb": tr.dnl_max_lsb,
+        "area_um2": result.area["total_um2"],
+        "boundary_sigma_V": list(stats["boundary_sigma_V"]) if stats else None,
+        "boundary_sigma_rms_V": stats.get("boundary_sigma_rms_V"),
+        "input_range_V": [spec.input_lo_v, spec.input_hi_v],
+        "lsb_V": spec.lsb_v,
+        "max_boundary_error_lsb": float(np.max(np.abs(tr.error_lsb))),
+        "monotonic": tr.monotonic,
+        "encoder_disagreements_off_transitions": tr.encoder_disagreements(),
+        "enob": tr.enob,
+        "walden_fom_J_per_step": fom,
+        "energy_by_supply_J": en.by_supply_j if en else None,
+        "energy_by_group_J": groups or None,
+        "ref_absorbed_J": en.ref_absorbed_j if en else None,
+        "transient_codes_ok": en.codes_ok if en else None,
+        "area": result.area,
+        "write_verify_iterations": result.prog.iterations,
+        "write_verify_history_lsb": result.prog.history_lsb,
+        "card": {"name": result.card.name, "model": result.card.model, "window_S": [lo_g, hi_g]},
+        "reachable_V": {side: list(result.pmap.reachable_v(side)) for side in ("lower", "upper")},
+        "ml_scheme": "ratioed pull-up during the read (static), gated off between reads",
+        "ml_pullup_sensitivity": result.pullup_sensitivity,
+        "monte_carlo": ({k: v for k, v in stats.items() if k not in ("boundary_sigma_V", "inl_max_lsb", "dnl_max_lsb")}
+                        | {"seed": spec.mc.seed, **mc_sigmas(spec, result.card)}) if stats else None,
+        "paper": {k: v for k, v in PAPER.items() if k != "linearity_lsb"},
+        "spec_hash": spec.spec_hash(),
+        "memspice_version": __version__,
+    }
+
+
+def adc_artifact(result: AdcResult) -> dict:
+    """``adc.json``: what the neural-network side loads."""
+    spec = result.spec
+    mc = result.mc.measured_v.tolist() if result.mc is not None else []
+    return {
+        "bits": spec.bits,
+        "input_range_V": [spec.input_lo_v, spec.input_hi_v],
+        "targets_V": result.transfer.targets_v.tolist(),
+        "measured_V": result.transfer.measured_v.tolist(),
+        "mc_measured_V": mc,
+        "source": (f"memspice {__version__} characterize adc: {spec.bits}-bit Q-cell ADC in ngspice, "
+                   f"card {result.card.name}, transistors {spec.cell.transistors}, spec hash {spec.spec_hash()}"
+                   + (f", Monte Carlo seed {spec.mc.seed}" if mc else "")),
+    }
+
+
+def write_outputs(result: AdcResult, out_dir: Path, *, figures: bool = True) -> dict:
+    """Write boundaries.csv, transfer.csv, summary.json, adc.json, programming/MC tables, figures."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec, tr = result.spec, result.transfer
+    n_b = spec.n_cells - 1
+    sample: list = [""] * n_b
+    index = list(range(n_b))
+    target = list(tr.targets_v)
+    measured = list(tr.measured_v)
+    if result.mc is not None:
+        for m, row in enumerate(result.mc.measured_v):
+            sample += [m] * n_b
+            index += list(range(n_b))
+            target += list(tr.targets_v)
+            measured += list(row)
+    write_csv(out_dir / "boundaries.csv", {"index": index, "target_V": target, "measured_V": measured,
+                                           "sample": sample})
+    write_csv(out_dir / "transfer.csv", {"input_V": tr.v_in, "code": tr.codes, "code_cell_logic": tr.codes_logic,
+                                         "ideal_code": tr.ideal})
+    write_csv(out_dir / "linearity.csv", {"code": np.arange(spec.n_cells), "inl_lsb": tr.inl_lsb,
+                                          "dnl_lsb": tr.dnl_lsb})
+    p = result.prog
+    write_csv(out_dir / "programming.csv", {
+        "cell": np.arange(spec.n_cells), "g_lower_S": p.g_lower_s, "g_upper_S": p.g_upper_s,
+        "target_lower_V": p.plan.lower_v, "target_upper_V": p.plan.upper_v,
+        "measured_lower_V": p.lower_v, "measured_upper_V": p.upper_v})
+    write_csv(out_dir / "programming_map.csv", {"g_S": result.pmap.g_s, "lower_V": result.pmap.lower_v,
+                                                "upper_V": result.pmap.upper_v})
+    if result.energy is not None:
+        en = result.energy
+        write_csv(out_dir / "energy.csv", {"supply": list(en.by_supply_j),
+                                           "energy_per_conversion_J": list(en.by_supply_j.values())})
+        write_csv(out_dir / "conversions.csv", {"input_V": en.inputs_v, "expected_code": en.expected_codes,
+                                                "sampled_code": en.sampled_codes, "delay_s": en.delays_s})
+    if result.mc_samples is not None:
+        write_csv(out_dir / "mc_samples.csv", result.mc_samples.table())
+        write_csv(out_dir / "mc_per_sample.csv", {
+            "sample": np.arange(len(result.mc.measured_v)),
+            "inl_max_lsb": result.mc_stats["inl_max_lsb"], "dnl_max_lsb": result.mc_stats["dnl_max_lsb"],
+            "code_error_rate": result.mc.code_error_rate, "code_mismatch_rate": result.mc.code_mismatch})
+    summ = summary(result)
+    write_json(out_dir / "summary.json", summ)
+    write_json(out_dir / "adc.json", adc_artifact(result))
+    write_json(out_dir / "spec.json", {"adc": spec.to_dict(), "card": result.card.to_dict(),
+                                       "memspice_version": __version__, "python": sys.version.split()[0]})
+    if figures:
+        write_figures(result, out_dir)
+    return summ
+
+
+def write_figures(result: AdcResult, out_dir: Path) -> list[Path]:
+    """PNG figures: transfer staircase, INL/DNL, programming map, boundary distributions (MC)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    spec, tr = result.spec, result.transfer
+    paths = []
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.step(tr.v_in, tr.codes, where="post", label="ngspice (transistor encoder)")
+    ax.step(tr.v_in, tr.ideal, where="post", ls="--", lw=0.8, label="targets")
+    ax.set_xlabel("input (V)")
+    ax.set_ylabel("code")
+    ax.set_title(f"{spec.bits}-bit Q-cell ADC transfer")
+    ax.legend()
+    paths.append(_save(fig, out_dir / "transfer.png"))
+    fig, (a1, a2) = plt.subplots(2, 1, figsize=(6, 5), sharex=True)
+    codes = np.arange(spec.n_cells)
+    a1.bar(codes, tr.inl_lsb)
+    a1.set_ylabel("INL (LSB)")
+    a2.bar(codes, tr.dnl_lsb)
+    a2.set_ylabel("DNL (LSB)")
+    a2.set_xlabel("code")
+    paths.append(_save(fig, out_dir / "inl_dnl.png"))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    pm = result.pmap
+    ax.plot(pm.g_s * 1e6, pm.lower_v, "o-", label="lower bound (branch A)")
+    ax.plot(pm.g_s * 1e6, pm.upper_v, "s-", label="upper bound (branch B)")
+    ax.axhspan(spec.input_lo_v, spec.input_hi_v, color="0.9", label="input range")
+    ax.set_xlabel(f"memristor read conductance at {result.card.read_v:g} V (uS)")
+    ax.set_ylabel("boundary (V)")
+    ax.legend()
+    paths.append(_save(fig, out_dir / "programming_map.png"))
+    if result.mc is not None and len(result.mc.measured_v):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        dev = (result.mc.measured_v - tr.measured_v[None, :]) / spec.lsb_v
+        ax.boxplot(dev, positions=np.arange(1, spec.n_cells))
+        ax.set_xlabel("boundary index")
+        ax.set_ylabel("deviation from nominal (LSB)")
+        ax.set_title(f"Monte Carlo, {len(dev)} samples")
+        paths.append(_save(fig, out_dir / "boundary_distributions.png"))
+    return paths
+
+
+def _save(fig, path: Path) -> Path:
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=120)
+    plt.close(fig)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
+def golden_decks(spec: AdcSpec) -> dict[str, str]:
+    """Deterministic golden deck texts for ``netlists/`` from a spec, without any simulation.
+
+    Conductances are the straight-line first guesses of
+    :func:`memspice.reference.qcell.first_guess_conductances` (write-verified values need ngspice).
+    """
+    from memspice.reference.qcell import first_guess_conductances
+
+    card = load_card(spec.card)
+    g = first_guess_conductances(card.window_s(), spec.edges_v(), spec.input_lo_v, spec.input_hi_v, spec.lsb_v)
+    decks = nq.render_golden(spec, card, g)
+    decks[f"qcell_adc_{spec.bits}bit_map.cir"] = nq.map_deck(spec, card, map_grid_s(card)).render()
+    return dict(sorted(decks.items()))

@@ -1,0 +1,153 @@
+"""Q-cell ADC netlists: topology, determinism, encoder size, area model, Monte Carlo sampling (no ngspice)."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from memspice.characterize import adc as flow
+from memspice.netlist import qcell as nq
+from memspice.spec.adc import AdcSpec
+from memspice.spec.device import load_card
+
+pytestmark = pytest.mark.unit
+
+
+def test_cell_is_the_qim_9t_topology():
+    sub = nq.qcell_subckt(AdcSpec().cell).render().splitlines()
+    assert sub[0] == ".subckt qcell_9t a b in_a in_b ml out vdd_ml vdd_inv vref vpu"
+    devices = [line.split() for line in sub[1:-1]]
+    assert len(devices) == 9
+    nmos = [d for d in devices if d[5] == AdcSpec().cell.nmos]
+    pmos = [d for d in devices if d[5] == AdcSpec().cell.pmos]
+    assert len(nmos) == 6 and len(pmos) == 3  # six NMOS, three PMOS as in QIM's netlist
+    by_name = {d[0].lower(): d[1:5] for d in devices}
+    assert by_name["mn1"] == ["a", "in_a", "vref", "0"]  # lower-bound divider device
+    assert by_name["mn2"] == ["b", "in_b", "vref", "0"]  # upper-bound divider device
+    assert by_name["mn3"] == ["ml", "a", "0", "0"]  # A pulls the match line down
+    assert by_name["mn4"] == ["ml", "ib", "0", "0"]  # inverted B pulls it down
+    assert by_name["mp0"][:2] == ["ib", "b"] and by_name["mn0"][:2] == ["ib", "b"]  # B inverter
+    assert by_name["mp1"] == ["ml", "vpu", "vdd_ml", "vdd_ml"]  # pull-up
+    assert by_name["mp2"][:2] == ["out", "ml"] and by_name["mn5"][:2] == ["out", "ml"]  # output inverter
+
+
+def _first_guess(spec, card):
+    from memspice.reference.qcell import first_guess_conductances
+
+    return first_guess_conductances(card.window_s(), spec.edges_v(), spec.input_lo_v, spec.input_hi_v, spec.lsb_v)
+
+
+def test_decks_are_deterministic_and_plain():
+    spec = AdcSpec(bits=3)
+    a = flow.golden_decks(spec)
+    b = flow.golden_decks(AdcSpec(bits=3))
+    assert a == b
+    assert set(a) == {"qcell_adc_3bit_dc.cir", "qcell_adc_3bit_tran.cir", "qcell_adc_3bit_map.cir"}
+    for text in a.values():
+        assert spec.spec_hash() in text
+        assert not re.search(r"\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d", text)  # no timestamps
+        # numbers in plain exponent form: no SI letter suffix after a digit in w=/l=/dc values
+        assert not re.search(r"\b(?:w|l|dc)=?\s*-?[0-9.]+(?:meg|[munpfkg])\b", text, flags=re.IGNORECASE)
+    dc = a["qcell_adc_3bit_dc.cir"]
+    instances = [line for line in dc.splitlines() if line.startswith("Xc") and line.endswith(" qcell_9t")]
+    assert len(instances) == 8
+    assert "dc vin" in dc and ".include" in dc
+
+
+def test_each_cell_has_two_frozen_memristors_from_the_card():
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    g = _first_guess(spec, card)
+    text = nq.adc_dc_deck(spec, card, g["g_lower_s"], g["g_upper_s"]).netlist()
+    mem = [line for line in text.splitlines() if line.lower().startswith(("xma", "xmb"))]
+    assert len(mem) == 2 * spec.n_cells
+    assert all(" frozen=1" in line and line.split()[1] == "vread_n" for line in mem)
+    x = float(re.search(r"x0=(\S+)", mem[0]).group(1))
+    assert x == pytest.approx(float(card.state_for(g["g_lower_s"][0])))
+
+
+@pytest.mark.parametrize("bits", [2, 3, 4, 5, 6])
+def test_encoder_size(bits):
+    spec = AdcSpec(bits=bits)
+    cards = nq.encoder_cards(bits, spec.encoder, spec.cell)
+    mos = [c for c in cards if c.render().startswith("M")]
+    rom = [c for c in mos if c.name.startswith("rom")]
+    assert len(rom) == bits * 2 ** (bits - 1)  # each Gray bit is set in half the codes
+    # per bit: pull-down, reset, two sense inverters; Gray->binary: top inverter, then XOR (8) + inverter
+    assert len(mos) == len(rom) + 6 * bits + 2 + 10 * (bits - 1)
+    assert len(nq.encoder_device_sizes(bits, spec.encoder)) == len(mos)
+
+
+def test_area_model_by_hand():
+    spec = AdcSpec()
+    lay = spec.layout
+
+    def dev(w, length):
+        return (w + 2 * lay.ext_w_m) * (length + 2 * lay.ext_l_m)
+
+    c = spec.cell
+    cell = (2 * dev(c.input.w_m, c.input.l_m) + 2 * dev(c.pulldown.w_m, c.pulldown.l_m)
+            + dev(c.pullup.w_m, c.pullup.l_m) + 2 * dev(c.inv_n.w_m, c.inv_n.l_m) + 2 * dev(c.inv_p.w_m, c.inv_p.l_m))
+    assert nq.cell_area_m2(spec) == pytest.approx(cell * lay.routing_factor)
+    area = flow.area_um2(spec)
+    assert area["cell_array_um2"] == pytest.approx(16 * cell * lay.routing_factor * 1e12)
+    assert area["total_um2"] == pytest.approx(area["cell_array_um2"] + area["encoder_um2"])
+    assert area["transistors"] == 9 * 16 + 32 + 6 * 4 + 2 + 30
+
+
+def test_transient_deck_idles_the_read_supply_at_the_reference():
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    g = _first_guess(spec, card)
+    text = nq.adc_tran_deck(spec, card, g["g_lower_s"], g["g_upper_s"], [0.8, 1.0]).netlist()
+    read = next(line for line in text.splitlines() if line.startswith("Vread "))
+    assert f"pulse({spec.cell.v_ref_v!r} {spec.cell.v_read_v!r}" in read
+    pu = next(line for line in text.splitlines() if line.startswith("Vpu "))
+    assert f"pulse(1 {spec.cell.v_pu_v!r}" in pu
+
+
+def test_mc_sampling_is_seeded_and_separate_from_simulation():
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    g = _first_guess(spec, card)
+    a = flow.sample_mc(spec, card, g["g_lower_s"], g["g_upper_s"], 50, seed=7)
+    b = flow.sample_mc(spec, card, g["g_lower_s"], g["g_upper_s"], 50, seed=7)
+    c = flow.sample_mc(spec, card, g["g_lower_s"], g["g_upper_s"], 50, seed=8)
+    np.testing.assert_array_equal(a.g_lower_s, b.g_lower_s)
+    np.testing.assert_array_equal(a.delvto_v, b.delvto_v)
+    assert not np.array_equal(a.g_lower_s, c.g_lower_s)
+    lo, hi = card.window_s()
+    assert a.g_lower_s.min() >= lo and a.g_upper_s.max() <= hi
+    # spreads follow the card (programming and read noise) and Pelgrom (input device, 0.6 x 0.4 um)
+    sd = np.hypot(card.variability.program_sigma_s, card.variability.read_sigma_s)
+    inner = (g["g_lower_s"] > lo + 4 * sd) & (g["g_lower_s"] < hi - 4 * sd)
+    dev = (a.g_lower_s - g["g_lower_s"])[:, inner]
+    assert np.std(dev) == pytest.approx(sd, rel=0.25)  # 50 x cells draws
+    sig_in = spec.cell.models.a_vt_v_m / np.sqrt(0.6e-6 * 0.4e-6)
+    assert np.std(a.delvto_v[:, :, 0]) == pytest.approx(sig_in, rel=0.3)
+    table = a.table()
+    assert len(table["sample"]) == 50 * spec.n_cells and "delvto_mn1_V" in table
+    off = flow.sample_mc(spec.with_overrides({"mc.mismatch": False}), card, g["g_lower_s"], g["g_upper_s"], 3, 1)
+    assert np.all(off.delvto_v == 0)
+
+
+def test_mc_deck_parses_once_and_alters_every_sample():
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    g = _first_guess(spec, card)
+    smp = flow.sample_mc(spec, card, g["g_lower_s"], g["g_upper_s"], 3, seed=1)
+    deck = nq.mc_deck(spec, card, g["g_lower_s"], g["g_upper_s"], smp.rows(0, 3))
+    text = deck.render()
+    assert text.count(".subckt qcell_9t") == 1 and text.count("\ndc vin") == 3
+    alters = [line for line in text.splitlines() if line.startswith("alter ")]
+    assert len(alters) == 3 * spec.n_cells * (2 + 9)
+    assert "alter @v.xma0.vx0[dc] = " in text and "alter @m.xc3.mn1[delvto] = " in text
+
+
+def test_characterize_module_imports_light():
+    code = ("import sys, memspice.characterize.adc, memspice.cli.adc\n"
+            "print(','.join(m for m in ('matplotlib', 'PySpice', 'scipy.optimize') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -1,0 +1,138 @@
+"""Q-cell ADC descriptions: validation of boundary sets, files, and the transistor model declaration."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from memspice.errors import InputError, SpecError
+from memspice.resources import circuits_dir
+from memspice.spec.adc import (
+    PTM_45NM_HP,
+    AdcSpec,
+    load_adc_spec,
+    read_boundaries_csv,
+    uniform_boundaries,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def test_defaults_are_a_valid_4bit_uniform_adc():
+    spec = AdcSpec()
+    assert spec.bits == 4 and spec.n_cells == 16
+    assert spec.lsb_v == pytest.approx(0.5 / 16)
+    t = spec.targets_v()
+    assert t.shape == (15,)
+    np.testing.assert_allclose(np.diff(t), spec.lsb_v)
+    edges = spec.edges_v()
+    assert edges[0] == spec.input_lo_v and edges[-1] == spec.input_hi_v and len(edges) == 17
+
+
+def test_uniform_boundaries_exact():
+    np.testing.assert_allclose(uniform_boundaries(2, 0.0, 1.0), [0.25, 0.5, 0.75])
+
+
+@pytest.mark.parametrize(
+    ("boundaries", "field", "phrase"),
+    [
+        ((0.8, 0.9), "boundaries_v", "3 internal boundaries for 2 bits"),
+        ((0.8, 0.9, 1.0, 1.1), "boundaries_v", "3 internal boundaries"),
+        ((0.9, 0.8, 1.0), "boundaries_v[1]", "strictly ascending"),
+        ((0.8, 0.8, 1.0), "boundaries_v[1]", "without duplicates"),
+        ((0.6, 0.9, 1.0), "boundaries_v[0]", "inside the input range (0.7, 1.2)"),
+        ((0.8, 0.9, 1.2), "boundaries_v[2]", "inside the input range"),
+        ((0.8, float("inf"), 1.0), "boundaries_v[1]", "finite"),
+    ],
+)
+def test_bad_boundary_sets_name_the_field(boundaries, field, phrase):
+    with pytest.raises(SpecError) as info:
+        AdcSpec(bits=2, boundaries_v=boundaries)
+    assert info.value.field == field
+    assert phrase in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"bits": 1}, "bits"),
+        ({"bits": 7}, "bits"),
+        ({"input_hi_v": 0.5}, "input_hi_v"),
+        ({"sweep_step_lsb": 0.1}, "sweep_step_lsb"),
+        ({"program_aim_lsb": 0.2}, "program_aim_lsb"),
+    ],
+)
+def test_bad_scalars(changes, field):
+    with pytest.raises(SpecError) as info:
+        AdcSpec(**changes)
+    assert info.value.field == field
+
+
+def test_nested_overrides_and_unknown_keys():
+    spec = AdcSpec().with_overrides({"cell.v_read_v": 0.7, "mc.samples": 5, "timing.read_s": 4e-10})
+    assert spec.cell.v_read_v == 0.7 and spec.mc.samples == 5 and spec.timing.read_s == 4e-10
+    with pytest.raises(SpecError, match=r"cell\.v_bogus"):
+        AdcSpec().with_overrides({"cell.v_bogus": 1.0})
+    with pytest.raises(SpecError, match=r"cell\.input\.l_m"):
+        AdcSpec().with_overrides({"cell.input.l_m": 1e-8})  # below the 45 nm minimum
+    with pytest.raises(SpecError, match="v_ref_v"):
+        AdcSpec().with_overrides({"cell.v_ref_v": 0.9})  # above the read supply
+
+
+def test_boundary_csv(tmp_path):
+    good = tmp_path / "b.csv"
+    good.write_text("boundary_V\n0.8\n0.9\n1.0\n")
+    assert read_boundaries_csv(good) == (0.8, 0.9, 1.0)
+    bad_head = tmp_path / "h.csv"
+    bad_head.write_text("v\n0.8\n")
+    with pytest.raises(SpecError, match="boundary_V"):
+        read_boundaries_csv(bad_head)
+    bad_value = tmp_path / "x.csv"
+    bad_value.write_text("boundary_V\n0.8\nabc\n")
+    with pytest.raises(SpecError, match=r"boundaries\[1\]"):
+        read_boundaries_csv(bad_value)
+    with pytest.raises(InputError, match="not found"):
+        read_boundaries_csv(tmp_path / "missing.csv")
+
+
+def test_circuit_files_load():
+    uniform = load_adc_spec(circuits_dir() / "qcell_adc_4bit.toml")
+    assert uniform.bits == 4 and uniform.boundaries_v == ()
+    assert uniform.cell == AdcSpec().cell  # the file spells out the defaults
+    lm = load_adc_spec(circuits_dir() / "qcell_adc_4bit_lloydmax.toml")
+    assert len(lm.boundaries_v) == 15
+    assert lm.spec_hash() != uniform.spec_hash()
+
+
+def test_lloyd_max_circuit_regenerates_from_paper_data():
+    """The boundaries in the Lloyd-Max circuit file are what its header says they are."""
+    from memspice.extract.adc import lloyd_max_boundaries
+
+    path = Path(__file__).resolve().parent.parent / "data" / "hong2025" / "fig1a.csv"
+    x = np.loadtxt(path, delimiter=",", skiprows=1, usecols=0)
+    b = 0.70 + 0.50 * lloyd_max_boundaries(x, 16)
+    lm = load_adc_spec(circuits_dir() / "qcell_adc_4bit_lloydmax.toml")
+    np.testing.assert_allclose(lm.boundaries_v, b, atol=1e-6)  # the file keeps 6 decimals
+
+
+def test_transistor_declaration_matches_model_file():
+    text = PTM_45NM_HP.lib_path.read_text()
+    models = dict(re.findall(r"^\.model\s+(\S+)\s+(nmos|pmos)\s+level=54", text, flags=re.MULTILINE))
+    assert models == {PTM_45NM_HP.nmos: "nmos", PTM_45NM_HP.pmos: "pmos",
+                      PTM_45NM_HP.nmos_no_tunnelling: "nmos", PTM_45NM_HP.pmos_no_tunnelling: "pmos"}
+    # the variants without tunnelling differ from the published cards in igcmod and igbmod only
+    blocks = {m.group(1): m.group(0) for m in re.finditer(r"^\.model (\S+) .*?(?=\n\n|\Z)", text,
+                                                           flags=re.MULTILINE | re.DOTALL)}
+    for kind in ("nmos", "pmos"):
+        pub = blocks[f"ptm45hp_{kind}"].split()
+        ngt = blocks[f"ptm45hp_{kind}_ngt"].split()
+        diff = {(a, b) for a, b in zip(pub, ngt, strict=True) if a != b}
+        assert diff == {(f"ptm45hp_{kind}", f"ptm45hp_{kind}_ngt"), ("igcmod=1", "igcmod=0"), ("igbmod=1", "igbmod=0")}
+    assert "A_VT = 2.0 mV um" in text  # the Pelgrom coefficient the declaration uses
+    assert PTM_45NM_HP.a_vt_v_m == pytest.approx(2.0e-9)
+    assert "ptm.asu.edu" in text and "Zhao" in text  # source and citation in the header
+    assert PTM_45NM_HP.sigma_vt_v(1e-6, 1e-6) == pytest.approx(2.0e-3)
+    # values written in plain exponent form, no SI suffixes
+    body = text[text.index(".model"):]
+    assert not re.search(r"=\s*-?[0-9.]+[a-df-zA-DF-Z]", body)
