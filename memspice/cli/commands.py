@@ -6,7 +6,7 @@ import typer
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
-    from memspice.cli import adc, crossbar, device, mc
+    from memspice.cli import adc, crossbar, device, mc, nn
 
-    for module in (device, crossbar, adc, mc):
+    for module in (device, crossbar, adc, mc, nn):
         module.register(app, characterize_app)

@@ -1,0 +1,348 @@
+"""Compute-in-memory mapping of a trained network, as NeuroSim does it.
+
+Every convolution and fully connected layer becomes a :class:`CimLayer`:
+
+1. **Weights** are quantized per layer to ``weight_bits`` (symmetric, ``w = s_w * w_int`` with
+   ``|w_int| <= 2^(b-1) - 1``) and mapped to differential conductance pairs,
+   ``G+ = G_min + g_step * max(w_int, 0)``, ``G- = G_min + g_step * max(-w_int, 0)`` with
+   ``g_step = (G_max - G_min) / (2^(b-1) - 1)``. The column current is linear in the weights
+   (``I = V_read_lsb * g_step * sum x_int * w_int``; G_min cancels in the pair), so the partial sum
+   is computed in integer units ``sum x_int * w_int``: the ADC models are invariant to that scale.
+2. **Activations** (the row voltages) are quantized per layer to ``act_bits`` unsigned levels on
+   ``[0, a_max]``, ``a_max`` the largest input seen on the calibration images.
+3. The unrolled weight matrix is split into **sub-arrays of at most R rows**. Convolutions use
+   ``conv_mapping='channel_group'`` by default: a sub-array holds the complete k x k kernels of
+   at most ``floor(R / k^2)`` input channels (126 of 128 rows for 3x3 kernels), using as few
+   sub-arrays as that allows with the channels spread evenly over them (16 channels: 2 x 8), so
+   one grouped convolution gives every partial sum of the layer at the float layer's MAC count. ``'kernel_position'`` is
+   NeuroSim's layout (rows ordered kernel position first, then channel: a sub-array holds R
+   channels of one kernel position when the channel count is a multiple of R), computed with
+   im2col, about 2x slower. Fully connected layers split their inputs into consecutive chunks of
+   R rows. Each sub-array's partial sum goes through the optional crossbar column model, then
+   through the layer's **ADC**; the converted partial sums are added digitally (over sub-arrays,
+   input bits and weight slices) and rescaled by ``s_w * s_x``.
+4. Options: ``input_mode='bit_serial'`` applies one input bit per read and ``cell_bits > 0``
+   splits the weight magnitude over several pairs; each read of each slice is converted
+   separately (NeuroSim's scheme) by the same per-layer converter, then shifted and added.
+
+Digital operations between layers (ReLU, pooling, batch norm, residual additions) stay in float.
+Partial sums of at most 128 rows of 8-bit by 8-bit products are integers below 2^24, so float32
+holds them exactly; TF32 is switched off while CIM layers run on a GPU.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from memspice.nn.spec import CimSpec
+
+#: An ADC applied to a tensor of partial sums (integer units); returns converted values.
+AdcFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class ColumnModel:
+    """Crossbar column transfer: ``s_out = polyval_ascending(c, s_in) + N(0, noise_sigma)`` on
+    normalized partial sums ``s_in = psum / (rows * w_max * x_max)``."""
+
+    rows: int
+    coefficients: tuple[float, ...]
+    noise_sigma: float
+    source: str = ""
+
+
+@dataclass
+class PsumStats:
+    """Streaming statistics of one layer's partial sums: exact min/max and a random subsample."""
+
+    capacity: int
+    per_batch: int
+    generator: torch.Generator
+    minimum: float = float("inf")
+    maximum: float = float("-inf")
+    count: int = 0
+    zeros: int = 0
+    chunks: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, psum: torch.Tensor) -> None:
+        flat = psum.detach().reshape(-1)
+        self.minimum = min(self.minimum, float(flat.min()))
+        self.maximum = max(self.maximum, float(flat.max()))
+        self.count += flat.numel()
+        self.zeros += int((flat == 0).sum())
+        k = min(self.per_batch, flat.numel())
+        idx = torch.randint(0, flat.numel(), (k,), generator=self.generator).to(flat.device)
+        self.chunks.append(flat[idx].double().cpu().numpy())
+
+    def samples(self) -> np.ndarray:
+        x = np.concatenate(self.chunks) if self.chunks else np.zeros(0)
+        if x.size > self.capacity:
+            x = np.random.default_rng(0).choice(x, self.capacity, replace=False)
+        return x
+
+
+class CimLayer(nn.Module):
+    """A convolution or linear layer computed on crossbar sub-arrays (see the module docstring)."""
+
+    def __init__(self, module: nn.Conv2d | nn.Linear, spec: CimSpec, name: str):
+        super().__init__()
+        self.name = name
+        self.spec = spec
+        self.is_conv = isinstance(module, nn.Conv2d)
+        w = module.weight.detach().float()
+        if module.bias is not None:
+            self.register_buffer("bias", module.bias.detach().float().clone())
+        else:
+            self.bias = None
+        if self.is_conv:
+            if module.groups != 1:
+                raise NotImplementedError("grouped convolutions are not mapped")
+            self.stride, self.padding, self.dilation = module.stride, module.padding, module.dilation
+            self.kernel_size = module.kernel_size
+            cout, cin, kh, kw = w.shape
+            self.out_features = cout
+            self.kk = kh * kw
+            self.in_rows = cin * kh * kw
+            rows_major = w.permute(0, 2, 3, 1).reshape(cout, -1)  # kernel position first, then channel
+        else:
+            self.out_features, self.in_rows = w.shape
+            rows_major = w
+        qmax = spec.weight_levels
+        amax = float(rows_major.abs().max())
+        self.w_scale = amax / qmax if amax > 0 else 1.0
+        w_int = torch.clamp(torch.round(rows_major / self.w_scale), -qmax, qmax)
+        self.register_buffer("w_int", w_int)  # (Cout, K) in kernel-position-major order
+        self.rows = spec.rows
+        self.subarrays = -(-self.in_rows // self.rows)
+        # weight slices: (factor, weights (S, Cout, R)); one slice = the whole weight in one pair
+        slices = []
+        if spec.cell_bits == 0:
+            slices.append((1.0, w_int))
+        else:
+            mag, sign = w_int.abs(), torch.sign(w_int)
+            base = 2 ** spec.cell_bits
+            for k in range(spec.slices):
+                digit = torch.remainder(torch.div(mag, base**k, rounding_mode="floor"), base)
+                slices.append((float(base**k), digit * sign))
+        self.slice_factors = [f for f, _ in slices]
+        self.mapping = "rows"
+        if self.is_conv and spec.conv_mapping == "channel_group" and self.kk <= self.rows:
+            # a sub-array holds whole kernels of `group` input channels: one grouped convolution
+            # computes every partial sum of the layer with the float layer's MAC count
+            self.mapping = "channel_group"
+            # as few sub-arrays as whole kernels allow, channels spread evenly over them
+            self.subarrays = -(-cin // (self.rows // self.kk))
+            self.group = -(-cin // self.subarrays)
+            pad_ch = self.subarrays * self.group - cin
+            for i, (_, ws) in enumerate(slices):
+                w4 = ws.reshape(cout, kh, kw, cin).permute(0, 3, 1, 2)  # back to (Cout, Cin, kh, kw)
+                w4 = F.pad(w4, (0, 0, 0, 0, 0, pad_ch))
+                wg = w4.reshape(cout, self.subarrays, self.group, kh, kw).transpose(0, 1)
+                self.register_buffer(f"w_sub{i}", wg.reshape(self.subarrays * cout, self.group, kh, kw).contiguous())
+        else:
+            pad = self.subarrays * self.rows - self.in_rows
+            for i, (_, ws) in enumerate(slices):
+                wsub = F.pad(ws, (0, pad)).reshape(self.out_features, self.subarrays, self.rows).permute(1, 0, 2)
+                self.register_buffer(f"w_sub{i}", wsub.contiguous())
+        self.slice_max = float(2 ** (spec.cell_bits or spec.magnitude_bits) - 1)
+        # activation quantization (calibrated)
+        self.register_buffer("act_max", torch.tensor(float("nan")))
+        self.act_signed = False
+        self.observe_inputs = False
+        # conversion: None = ideal (no partial-sum quantization)
+        self.adc: AdcFn | None = None
+        self.column: ColumnModel | None = None
+        self.column_generator: torch.Generator | None = None
+        self.column_seed = 0
+        self.recorder: PsumStats | None = None
+
+    # -- quantization helpers -------------------------------------------------------------------
+    @property
+    def act_levels(self) -> int:
+        return 2 ** self.spec.act_bits - 1 if not self.act_signed else 2 ** (self.spec.act_bits - 1) - 1
+
+    def act_scale(self) -> float:
+        amax = float(self.act_max)
+        if not np.isfinite(amax) or amax <= 0:
+            return 1.0
+        return amax / self.act_levels
+
+    def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Integer input levels (as float) of ``x``."""
+        s = self.act_scale()
+        low = -self.act_levels if self.act_signed else 0
+        return torch.clamp(torch.round(x / s), low, self.act_levels)
+
+    def weight_float(self) -> torch.Tensor:
+        """The quantized weights in float units, in the module's own layout."""
+        w = self.w_int * self.w_scale
+        if self.is_conv:
+            cout = self.out_features
+            kh, kw = self.kernel_size
+            return w.reshape(cout, kh, kw, -1).permute(0, 3, 1, 2).contiguous()
+        return w
+
+    # -- partial sums -------------------------------------------------------------------------
+    def partial_sums(self, plane: torch.Tensor, index: int) -> torch.Tensor:
+        """Partial sums of every sub-array for one input plane and weight slice, ``(N, S, Cout, ...)``."""
+        wsub = getattr(self, f"w_sub{index}")
+        n = plane.shape[0]
+        if self.mapping == "channel_group":
+            pad_ch = self.subarrays * self.group - plane.shape[1]
+            if pad_ch:
+                plane = F.pad(plane, (0, 0, 0, 0, 0, pad_ch))
+            out = F.conv2d(plane, wsub, None, self.stride, self.padding, self.dilation, groups=self.subarrays)
+            return out.view(n, self.subarrays, self.out_features, *out.shape[2:])
+        if self.is_conv:  # NeuroSim's layout: rows ordered kernel position first, then channel
+            c, h, w = plane.shape[1:]
+            cols = F.unfold(plane, self.kernel_size, self.dilation, self.padding, self.stride)  # (N, C*kk, L)
+            length = cols.shape[-1]
+            if self.kk > 1:
+                cols = cols.view(n, c, self.kk, length).transpose(1, 2).reshape(n, self.kk * c, length)
+            ho = (h + 2 * self.padding[0] - self.dilation[0] * (self.kernel_size[0] - 1) - 1) // self.stride[0] + 1
+            wo = (w + 2 * self.padding[1] - self.dilation[1] * (self.kernel_size[1] - 1) - 1) // self.stride[1] + 1
+        else:
+            cols = plane.reshape(n, -1, 1)
+            length, ho, wo = 1, None, None
+        pad = self.subarrays * self.rows - self.in_rows
+        if pad:
+            cols = F.pad(cols, (0, 0, 0, pad))
+        out = torch.matmul(wsub, cols.view(n, self.subarrays, self.rows, length))  # (N, S, Cout, L)
+        if self.is_conv:
+            return out.view(n, self.subarrays, self.out_features, ho, wo)
+        return out.view(n, self.subarrays, self.out_features)
+
+    def _convert(self, psum: torch.Tensor, x_max: float) -> torch.Tensor:
+        if self.column is not None:
+            norm = self.rows * self.slice_max * x_max
+            s = psum / norm
+            coeffs = self.column.coefficients
+            out = torch.full_like(s, coeffs[-1])
+            for c in reversed(coeffs[:-1]):
+                out = out * s + c
+            if self.column.noise_sigma > 0:
+                gen = self.column_generator
+                if gen is None or gen.device != s.device:
+                    gen = self.column_generator = torch.Generator(device=s.device).manual_seed(self.column_seed)
+                out = out + self.column.noise_sigma * torch.randn(s.shape, generator=gen, device=s.device)
+            psum = out * norm
+        if self.recorder is not None:
+            self.recorder.add(psum)
+        if self.adc is not None:
+            psum = self.adc(psum)
+        return psum
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.observe_inputs:
+            amax = x.detach().abs().max() if x.numel() else torch.tensor(0.0)
+            if bool((x < 0).any()):
+                self.act_signed = True
+            self.act_max = torch.nan_to_num(torch.maximum(self.act_max, amax), nan=float(amax))
+        x_int = self.quantize_input(x)
+        scale = self.w_scale * self.act_scale()
+        plain = self.adc is None and self.column is None and self.recorder is None
+        if plain:  # ideal conversion: the sum over sub-arrays is exact, one float op suffices
+            w = self.weight_float() / self.w_scale
+            if self.is_conv:
+                out = F.conv2d(x_int, w, None, self.stride, self.padding, self.dilation)
+            else:
+                out = F.linear(x_int.reshape(x.shape[0], -1), w)
+            out = out * scale
+        else:
+            out = None
+            for factor_in, plane, x_max in self._input_planes(x_int):
+                for i, factor_w in enumerate(self.slice_factors):
+                    part = self._convert(self.partial_sums(plane, i), x_max).sum(1)
+                    if factor_in * factor_w != 1.0:
+                        part = part * (factor_in * factor_w)
+                    out = part if out is None else out + part
+            out = out * scale
+        if self.bias is not None:
+            out = out + (self.bias.view(1, -1, 1, 1) if self.is_conv else self.bias)
+        return out
+
+    def _input_planes(self, x_int: torch.Tensor) -> Iterator[tuple[float, torch.Tensor, float]]:
+        """``(factor, plane, plane maximum)`` per read: one analog read, or one per input bit."""
+        if self.spec.input_mode == "analog":
+            yield 1.0, x_int, float(self.act_levels)
+            return
+        mag, sign = x_int.abs(), torch.sign(x_int)
+        for z in range(self.spec.act_bits):
+            bit = torch.remainder(torch.div(mag, 2**z, rounding_mode="floor"), 2)
+            yield float(2**z), bit * sign, 1.0
+
+
+def map_to_cim(model: nn.Module, spec: CimSpec) -> nn.Module:
+    """A copy of ``model`` (eval mode) whose convolutions and linear layers are :class:`CimLayer`."""
+    cim = copy.deepcopy(model).eval()
+    for name, module in list(cim.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, (nn.Conv2d, nn.Linear)):
+                full = f"{name}.{child_name}" if name else child_name
+                setattr(module, child_name, CimLayer(child, spec, full))
+    return cim
+
+
+def cim_layers(model: nn.Module) -> list[CimLayer]:
+    """The CIM layers of a mapped model, in execution order of definition."""
+    return [m for m in model.modules() if isinstance(m, CimLayer)]
+
+
+@contextmanager
+def exact_float32() -> Iterator[None]:
+    """Switch off TF32 (GPU) so integer partial sums stay exact; restores the previous settings."""
+    old = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
+@torch.inference_mode()
+def calibrate(model: nn.Module, images: torch.Tensor, *, batch_size: int, samples: int, seed: int,
+              column: ColumnModel | None = None) -> dict[str, PsumStats]:
+    """Calibrate activation ranges, then record every layer's partial sums on ``images``.
+
+    Two passes over the calibration images: the first sets each layer's activation range with
+    inputs unquantized upstream partial sums (ideal ADCs); the second records the partial sums that
+    each layer's ADC will see (after the column model, if any), with ideal ADCs everywhere.
+    """
+    layers = cim_layers(model)
+    for layer in layers:
+        layer.adc, layer.recorder, layer.column = None, None, None
+        layer.act_max.fill_(float("nan"))
+        layer.act_signed = False
+        layer.observe_inputs = True
+    with exact_float32():
+        for start in range(0, len(images), batch_size):
+            model(images[start:start + batch_size])
+        for layer in layers:
+            layer.observe_inputs = False
+        batches = -(-len(images) // batch_size)
+        stats = {}
+        for i, layer in enumerate(layers):
+            gen = torch.Generator().manual_seed(seed * 1000 + i)
+            stats[layer.name] = PsumStats(samples, max(1, -(-samples // batches)), gen)
+            layer.recorder = stats[layer.name]
+            set_column(layer, column, seed * 1000 + i)
+        for start in range(0, len(images), batch_size):
+            model(images[start:start + batch_size])
+    for layer in layers:
+        layer.recorder = None
+    return stats
+
+
+def set_column(layer: CimLayer, column: ColumnModel | None, seed: int) -> None:
+    layer.column = column
+    layer.column_seed = seed
+    layer.column_generator = None
