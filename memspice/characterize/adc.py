@@ -32,7 +32,7 @@ import numpy as np
 from memspice import __version__
 from memspice.errors import SpecError
 from memspice.extract import adc as ex
-from memspice.io import write_bytes_atomic, write_csv, write_json
+from memspice.io import write_csv, write_json
 from memspice.netlist import qcell as nq
 from memspice.ngspice import simulate
 from memspice.progress import progress
@@ -883,15 +883,10 @@ def write_figures(result: AdcResult, out_dir: Path) -> list[Path]:
 
 
 def _save(fig, path: Path) -> Path:
-    import io
+    from memspice.report.plotting import save
 
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=120)
-    plt.close(fig)
-    return write_bytes_atomic(path, buf.getvalue())
+    return save(fig, path, dpi=120)[0]
 
 
 def golden_decks(spec: AdcSpec) -> dict[str, str]:

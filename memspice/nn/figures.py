@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from memspice.io import write_bytes_atomic
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from memspice.report.plotting import pyplot as _pyplot
+from memspice.report.plotting import save
 
 
 def _save(fig, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
-    return write_bytes_atomic(path, buf.getvalue())
+    return save(fig, path, dpi=120)[0]
 
 
 def plot_accuracy_vs_bits(rows: list[dict[str, Any]], path: Path) -> Path:
@@ -49,7 +38,6 @@ def plot_accuracy_vs_bits(rows: list[dict[str, Any]], path: Path) -> Path:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     out = _save(fig, path)
-    plt.close(fig)
     return out
 
 
@@ -78,5 +66,4 @@ def plot_variation_sweep(rows: list[dict[str, Any]], path: Path) -> Path:
     else:
         axes[0][0].text(0.5, 0.5, "no variation sweep", ha="center", transform=axes[0][0].transAxes)
     out = _save(fig, path)
-    plt.close(fig)
     return out

@@ -9,7 +9,7 @@ import numpy as np
 from memspice.report.plotting import pyplot, save
 
 
-def hysteresis_figure(loop, card, path: Path, *, pdf: bool = False) -> list[Path]:
+def hysteresis_figure(loop, card, path: Path, *, pdf: bool | None = None) -> list[Path]:
     plt = pyplot()
     fig, (ax_iv, ax_x) = plt.subplots(1, 2, figsize=(9, 3.6))
     ax_iv.plot(loop.v, loop.i * 1e6, lw=1.2)
@@ -29,7 +29,7 @@ def hysteresis_figure(loop, card, path: Path, *, pdf: bool = False) -> list[Path
     return save(fig, path, pdf=pdf)
 
 
-def programming_figure(devices, program, path: Path, *, pdf: bool = False) -> list[Path]:
+def programming_figure(devices, program, path: Path, *, pdf: bool | None = None) -> list[Path]:
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4))
     targets = sorted(set(d.target_s for d in devices))

@@ -13,7 +13,7 @@ _STYLE = """
 body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1100px;
        color: #222; line-height: 1.4; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; display: block; overflow-x: auto; max-width: 100%; }
 caption { text-align: left; font-weight: 600; padding-bottom: 0.4em; }
 th, td { padding: 0.25em 0.7em; border-top: 1px solid #ddd; text-align: right; }
 th { border-bottom: 2px solid #444; border-top: 2px solid #444; }

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+
+# set by :func:`also_pdf`: every figure saved through :func:`save` gets a vector PDF beside its PNG
+_PDF: ContextVar[bool] = ContextVar("memspice_figures_pdf", default=False)
+
+
+@contextmanager
+def also_pdf() -> Iterator[None]:
+    """Within this block every :func:`save` also writes a PDF (the study's paper figures)."""
+    token = _PDF.set(True)
+    try:
+        yield
+    finally:
+        _PDF.reset(token)
 
 
 def pyplot():
@@ -14,18 +30,19 @@ def pyplot():
     return plt
 
 
-def save(fig, path: Path, *, pdf: bool = False) -> list[Path]:
-    """Save ``fig`` as PNG (and PDF when asked) atomically enough for readers: write then rename."""
+def save(fig, path: Path, *, pdf: bool | None = None, dpi: int = 150) -> list[Path]:
+    """Save ``fig`` as PNG (and PDF when asked, or inside :func:`also_pdf`): write then rename."""
     import os
 
     plt = pyplot()
+    pdf = _PDF.get() if pdf is None else pdf
     out = []
     suffixes = [".png", ".pdf"] if pdf else [path.suffix or ".png"]
     for suffix in suffixes:
         target = path.with_suffix(suffix)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.stem}.tmp{suffix}")
-        fig.savefig(tmp, dpi=150, bbox_inches="tight")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
         os.replace(tmp, target)
         out.append(target)
     plt.close(fig)

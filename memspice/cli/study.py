@@ -1,0 +1,36 @@
+"""``memspice study STUDY.toml`` and ``memspice export RUN --format latex|md|csv``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
+    @app.command("study")
+    def study_cmd(
+        study_file: Path = typer.Argument(..., help="Study file, e.g. circuits/study_default.toml."),
+        out: Path | None = typer.Option(None, "--out", help="Run folder (default: runs/<study name>)."),
+        stages: str | None = typer.Option(None, "--stages", help="Comma-separated stages to run instead of the "
+                                          "file's study.stages (device,crossbar,train,calibrate,adc,evaluate,"
+                                          "system); export always runs."),
+    ) -> None:
+        """Run a whole study: devices, crossbar, ADCs, Monte Carlo, training, accuracy, system cost, export.
+        Every stage is cached in the run folder: a rerun recomputes only what changed."""
+        from memspice.study.run import run_study
+
+        chosen = tuple(s.strip() for s in stages.split(",") if s.strip()) if stages else None
+        run_study(study_file, out, stages=chosen, log=lambda s: typer.echo(s))
+
+    @app.command("export")
+    def export_cmd(
+        run: Path = typer.Argument(..., help="A study's run folder (runs/<study>)."),
+        fmt: list[str] = typer.Option(["latex", "md", "csv"], "--format", help="latex, md or csv (repeatable)."),
+    ) -> None:
+        """Re-export a run's tables as LaTeX (booktabs), Markdown or CSV from the run folder alone."""
+        from memspice.study.export import reexport
+
+        paths = reexport(run, tuple(fmt))
+        for p in paths:
+            typer.echo(str(p))

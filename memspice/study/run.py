@@ -1,0 +1,319 @@
+"""``memspice study STUDY.toml``: from device SPICE to paper tables, every stage cached.
+
+Stages (each a folder of ``runs/<study>/``, see :mod:`memspice.study.stages`):
+
+device     characterize every card: hysteresis, extracted thresholds and R_on/R_off, write-verify
+crossbar   the column spec: DC transfer, IR drop, settling, read energy, Monte Carlo (engine), column model
+train      the network in float (weights cached by configuration in ``network.cache_dir``)
+calibrate  CIM mapping, per-layer partial sums of training images, Lloyd-Max sets for the ADC
+adc        the Q-cell ADC at every configured bits: uniform and the network's Lloyd-Max set, Monte Carlo
+evaluate   accuracy over bits x ADC models, variation sweep, SPICE-characterized ADC rows
+system     energy and area per inference: SAR baseline vs the Q-cell ADC as simulated and as published
+export     tables (CSV, LaTeX, Markdown), figures (PNG, PDF), manifest.json and index.html
+
+A stage's key hashes its configuration, the keys of the stages it reads and the memspice version,
+so an edit recomputes the edited stage and what depends on it, nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memspice import __version__
+from memspice.errors import InputError
+from memspice.io import write_csv, write_json, write_text_atomic
+from memspice.study.spec import StudySpec
+from memspice.study.stages import StageRunner
+
+RUN_RECORD = "study.json"
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def _stage_seed(seed: int, stage: str) -> int:
+    """A stage's seed, derived from the study's (recorded in the manifest)."""
+    return int(np.random.SeedSequence([seed, int(hashlib.sha256(stage.encode()).hexdigest()[:8], 16)])
+               .generate_state(1)[0] % 2**31)
+
+
+def claim_run_dir(run_dir: Path, spec: StudySpec, study_file: Path) -> None:
+    """Make ``run_dir`` this study's run folder; refuse one that holds another study's run."""
+    record = run_dir / RUN_RECORD
+    if record.exists():
+        try:
+            found = json.loads(record.read_text())
+        except json.JSONDecodeError:
+            raise InputError(f"{record}: unreadable; this folder is not a memspice run, choose another --out") from None
+        if found.get("name") != spec.study.name:
+            raise InputError(f"--out {run_dir} holds a run of study {found.get('name')!r} (from "
+                             f"{found.get('study_file')}); study {spec.study.name!r} will not overwrite it. "
+                             "Choose another --out or remove that folder.")
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise InputError(f"--out {run_dir} exists and is not a memspice run folder (no {RUN_RECORD}); nothing "
+                         "was written. Choose an empty or new folder.")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_json(record, {"name": spec.study.name, "study_file": str(study_file.resolve()),
+                        "created_by": f"memspice {__version__}"})
+
+
+class Study:
+    """One run of a study file into its run folder."""
+
+    def __init__(self, spec: StudySpec, study_file: Path, run_dir: Path, *, log: Callable[[str], None] = print,
+                 show_progress: bool = True):
+        self.spec = spec
+        self.file = study_file
+        self.run_dir = run_dir
+        self.log = log
+        self.show_progress = show_progress
+        self.runner = StageRunner(run_dir, log)
+        self.seeds = {s: _stage_seed(spec.study.seed, s) for s in ("device", "crossbar", "train", "evaluate", "adc")}
+        self.seeds["train"] = spec.study.seed  # the training cache is shared between studies by seed
+
+    # -- helpers ---------------------------------------------------------------------------------
+    @property
+    def workers(self) -> int | None:
+        return self.spec.study.workers or None
+
+    def _train_spec(self):
+        from memspice.nn.spec import TrainSpec
+
+        n = self.spec.network
+        return TrainSpec(network=n.network, dataset=n.dataset, width=n.width, epochs=n.epochs,
+                         train_images=n.train_images, seed=self.seeds["train"])
+
+    def _data_root(self):
+        return self.spec.path(self.spec.network.data) if self.spec.network.data else None
+
+    def _cim_spec(self):
+        from memspice.nn.spec import CimSpec
+
+        return CimSpec(calibration_images=self.spec.evaluate.calibration_images)
+
+    def _adc_base(self, bits: int, boundaries: Path | None):
+        from memspice.cli.adc import build_spec
+
+        params = [f"{k}={v}" for k, v in self.spec.adc.overrides.items()]
+        return build_spec(self.spec.path(self.spec.adc.spec), bits=bits, boundaries=boundaries,
+                          mc=self.spec.adc.mc, seed=self.seeds["adc"], params=params)
+
+    def _column_model(self):
+        from memspice.nn.artifacts import load_column_model
+
+        if not self.spec.evaluate.column_model or "crossbar" not in self.runner.results:
+            return None
+        column = load_column_model(self.runner.results["crossbar"].dir / "column_model.json")
+        rows = self._cim_spec().rows
+        if column.rows != rows:
+            raise InputError(f"evaluate.column_model: the crossbar stage characterized a {column.rows}-row column but "
+                             f"the network's sub-arrays have {rows} rows; set the crossbar spec's rows to {rows} or "
+                             "evaluate.column_model = false")
+        return column
+
+    def has(self, stage: str) -> bool:
+        return stage in self.spec.study.stages
+
+    # -- stages ----------------------------------------------------------------------------------
+    def device(self) -> None:
+        from memspice.characterize.device import DeviceStudySpec, characterize_device
+        from memspice.spec.device import builtin_cards, load_card
+
+        cards = [c if c in builtin_cards() else str(self.spec.path(c)) for c in self.spec.device.cards]
+        config = {"cards": [load_card(c).to_dict() for c in cards], "mc": self.spec.device.mc,
+                  "seed": self.seeds["device"]}
+
+        def work(out: Path) -> dict:
+            rows = {}
+            for c in cards:
+                card = load_card(c)
+                s = characterize_device(card, DeviceStudySpec(mc=self.spec.device.mc, seed=self.seeds["device"]),
+                                        out / card.name, show_progress=self.show_progress)
+                rows[card.name] = s
+            return {"cards": list(rows)}
+
+        self.runner.run("device", config, work)
+
+    def crossbar(self) -> None:
+        from memspice.characterize.crossbar import characterize_crossbar, study_for
+
+        c = self.spec.crossbar
+        path = self.spec.path(c.spec)
+        overrides = {**dict(c.overrides), "study.mc": c.mc, "study.seed": self.seeds["crossbar"],
+                     "study.workers": self.spec.study.workers}
+        study = study_for(path, overrides)
+        config = {"study": study.to_dict(), "file_hash": _file_hash(path)}
+
+        def work(out: Path) -> dict:
+            s = characterize_crossbar(study, out, show_progress=self.show_progress)
+            return {k: s.get(k) for k in ("rel_error_fs_rms", "settling_time_s", "energy_per_mac_J")}
+
+        self.runner.run("crossbar", config, work)
+
+    def train(self) -> None:
+        from memspice.nn.train import train
+
+        tspec = self._train_spec()
+        cache = Path(self.spec.network.cache_dir)
+
+        def work(out: Path) -> dict:
+            t = train(tspec, data_root=self._data_root(), device=self.spec.study.device, cache_dir=cache)
+            write_json(out / "meta.json", {**t.meta, "weights": str(t.path)})
+            return {"float_test_accuracy": t.meta["float_test_accuracy"], "weights": str(t.path),
+                    "cached_weights": t.cached}
+
+        self.runner.run("train", {"train": tspec.to_dict(), "data": str(self._data_root() or "")}, work)
+
+    def calibrate(self) -> None:
+        """Per-layer partial sums of training images; the ADC's Lloyd-Max sets (one layer's) in volts."""
+        ev = self.spec.evaluate
+        upstream = tuple(s for s in ("train", "crossbar") if s in self.runner.results)
+        adc_ranges = {b: self._adc_base(b, None) for b in self.spec.study.bits}
+        config = {"cim": self._cim_spec().to_dict(), "seed": self.seeds["evaluate"], "layer": ev.adc_layer,
+                  "bits": list(self.spec.study.bits), "column_model": ev.column_model,
+                  "input_range_V": {b: [a.input_lo_v, a.input_hi_v] for b, a in adc_ranges.items()}}
+
+        def work(out: Path) -> dict:
+            from memspice.study.calibrate import calibrate_stage
+
+            return calibrate_stage(self, out, adc_ranges)
+
+        self.runner.run("calibrate", config, work, upstream=upstream)
+
+    def adc(self) -> None:
+        from memspice.characterize import adc as flow
+
+        sets = self.spec.adc.boundary_sets
+        upstream = ("calibrate",) if "lloyd_max" in sets else ()
+        if upstream and "calibrate" not in self.runner.results:
+            raise InputError("study: adc.boundary_sets has lloyd_max, which needs the calibrate stage (and train); "
+                             "add them to study.stages or use boundary_sets = ['uniform']")
+        cal = self.runner.results.get("calibrate")
+
+        def boundaries(kind: str, bits: int) -> Path | None:
+            return cal.dir / f"adc_boundaries_{bits}b.csv" if kind == "lloyd_max" else None
+
+        specs = {(k, b): self._adc_base(b, boundaries(k, b)) for k in sets for b in self.spec.study.bits}
+        config = {"specs": {f"{k}_{b}b": s.to_dict() for (k, b), s in specs.items()},
+                  "energy": self.spec.adc.energy, "card": {f"{k}_{b}b": s.card for (k, b), s in specs.items()}}
+
+        def work(out: Path) -> dict:
+            summ = {}
+            for (kind, bits), spec in specs.items():
+                self.log(f"    Q-cell ADC {bits} bits, {kind} boundaries")
+                opts = flow.RunOptions(backend="shared", show_progress=self.show_progress)
+                result = flow.run_adc(spec, opts, energy=self.spec.adc.energy, log=lambda s: None)
+                s = flow.write_outputs(result, out / f"{kind}_{bits}b")
+                summ[f"{kind}_{bits}b"] = {k: s[k] for k in ("energy_per_conversion_J", "area_um2", "inl_max_lsb",
+                                                            "dnl_max_lsb", "boundary_sigma_rms_V")}
+            return summ
+
+        self.runner.run("adc", config, work, upstream=upstream)
+
+    def evaluate(self) -> None:
+        from memspice.nn.spec import EvalSpec
+
+        ev = self.spec.evaluate
+        espec = EvalSpec(bits=ev.bits, adcs=ev.adcs, test_images=ev.test_images, sigmas=ev.sigmas,
+                         sweep_bits=ev.sweep_bits if ev.sigmas else (), sweep_adcs=ev.sweep_adcs, trials=ev.trials,
+                         seed=self.seeds["evaluate"])
+        adc_res = self.runner.results.get("adc")
+        arts = []
+        if adc_res is not None and "lloyd_max" in self.spec.adc.boundary_sets:
+            arts = [adc_res.dir / f"lloyd_max_{b}b" / "adc.json" for b in self.spec.study.bits if b in ev.bits]
+        upstream = tuple(s for s in ("train", "crossbar", "adc") if s in self.runner.results)
+        config = {"eval": espec.to_dict(), "cim": self._cim_spec().to_dict(), "spice_adcs": [str(a) for a in arts],
+                  "column_model": ev.column_model, "device": self.spec.study.device}
+
+        def work(out: Path) -> dict:
+            from memspice.nn.artifacts import load_spice_adc
+            from memspice.nn.evaluate import evaluate
+            from memspice.nn.train import load_trained, resolve_device
+
+            dev = resolve_device(self.spec.study.device)
+            trained = load_trained(self._train_spec(), Path(self.spec.network.cache_dir), dev)
+            res = evaluate(trained, self._cim_spec(), espec, out_dir=out, data_root=self._data_root(),
+                           device=str(dev), spice_adcs=[load_spice_adc(a) for a in arts],
+                           column=self._column_model(), show_progress=self.show_progress)
+            return {"rows": len(res.rows), "seconds": res.timings.get("total_s")}
+
+        self.runner.run("evaluate", config, work, upstream=upstream)
+
+    def system(self) -> None:
+        from memspice.study.system import system_stage
+
+        upstream = tuple(s for s in ("adc", "crossbar") if s in self.runner.results)
+        config = {"system": self.spec.system.to_dict(), "bits": list(self.spec.study.bits),
+                  "network": self.spec.network.to_dict()}
+        self.runner.run("system", config, lambda out: system_stage(self, out), upstream=upstream)
+
+    def export(self) -> Path:
+        from memspice.study.export import export_run
+
+        return export_run(self)
+
+    # -- all -------------------------------------------------------------------------------------
+    def run(self) -> Path:
+        from memspice.report.plotting import also_pdf
+
+        order = [s for s in ("device", "crossbar", "train", "calibrate", "adc", "evaluate", "system")
+                 if self.has(s)]
+        t0 = time.monotonic()
+        self.log(f"study {self.spec.study.name}: {len(order) + 1} stages ({', '.join(order)}, export) "
+                 f"into {self.run_dir}")
+        with also_pdf():
+            for stage in order:
+                getattr(self, stage)()
+            index = self.export()
+        self.log(f"study {self.spec.study.name}: done in {time.monotonic() - t0:.0f} s; open {index}")
+        return index
+
+
+def run_study(study_file: Path, out: Path | None = None, *, stages: tuple[str, ...] | None = None,
+              show_progress: bool = True, log: Callable[[str], None] = print) -> Path:
+    from memspice.study.spec import load_study_file
+
+    spec = load_study_file(study_file)
+    if stages:
+        spec = spec.replace(study=spec.study.replace(stages=stages))
+    run_dir = out if out is not None else Path("runs") / spec.study.name
+    claim_run_dir(run_dir, spec, study_file)
+    shutil.copyfile(study_file, run_dir / ".study.toml.tmp")
+    (run_dir / ".study.toml.tmp").replace(run_dir / "study.toml")
+    return Study(spec, study_file, run_dir, log=log, show_progress=show_progress).run()
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+    import subprocess
+
+    out = {"memspice": __version__, "python": sys.version.split()[0]}
+    for pkg in ("numpy", "scipy", "torch", "PySpice", "matplotlib", "dask"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    try:
+        text = subprocess.run(["ngspice", "--version"], capture_output=True, text=True, timeout=20).stdout
+        out["ngspice"] = next((ln.strip("* ").strip() for ln in text.splitlines() if "ngspice-" in ln), text.strip())
+    except (OSError, subprocess.SubprocessError):
+        out["ngspice"] = "not found"
+    return out
+
+
+def finite(x: Any) -> Any:
+    return x if not isinstance(x, float) or math.isfinite(x) else None
+
+
+__all__ = ["Study", "claim_run_dir", "run_study", "versions", "write_csv", "write_text_atomic"]
