@@ -13,29 +13,35 @@ The flow (each step a function, so callers can run any part):
 4. :func:`transfer` - the whole converter with its transistor-level encoder swept at
    ``sweep_step_lsb``: code versus input, measured boundaries, INL, DNL, ENOB.
 5. :func:`conversion_energy` - a transient over several conversions: energy per supply, delay.
-6. Monte Carlo - :func:`sample_mc` draws literal sample values (pure, seeded); :func:`mc_measure`
-   is the per-sample work, a pure function of (spec, card, programmed conductances, samples) ->
-   measured boundaries, running one parsed deck with ``alter`` steps per chunk.
+6. Monte Carlo - :class:`QcellAdcCircuit` is the programmed converter as a Monte Carlo circuit
+   (:mod:`memspice.montecarlo.circuit`); :func:`run_mc` runs it through the Monte Carlo engine:
+   values drawn from the plan's SeedSequence (one child per chunk), one parsed deck with ``alter``
+   steps per chunk, worker processes, an atomic chunk cache that resumes an interrupted run.
 7. :func:`characterize` writes everything (CSV, JSON, figures, ``adc.json``) to a folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from memspice import __version__
-from memspice.errors import SpecError
+from memspice.errors import SimulationError, SpecError
 from memspice.extract import adc as ex
 from memspice.io import write_csv, write_json
+from memspice.montecarlo.circuit import ParamGroup
 from memspice.netlist import qcell as nq
+from memspice.netlist.deck import Analyze, Deck, Step
 from memspice.ngspice import simulate
-from memspice.progress import progress
+from memspice.raw import Plot
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard, load_card
 
@@ -57,11 +63,18 @@ PAPER = {
 
 @dataclass(frozen=True)
 class RunOptions:
-    """How to run ngspice: backend, run-directory root, progress display."""
+    """How to run ngspice: backend, run-directory root, progress display, Monte Carlo workers and cache.
+
+    ``workers``: Monte Carlo worker processes (None: one per core; the numbers do not depend on it).
+    ``mc_cache_root``: folder of the Monte Carlo engine's chunk cache (``characterize adc`` uses
+    ``OUT/mc_cache``, so an interrupted run resumes); None: a temporary folder, removed afterwards.
+    """
 
     backend: str = "shared"
     run_root: Path | None = None
     show_progress: bool = True
+    workers: int | None = None
+    mc_cache_root: Path | None = None
 
     def sim(self, deck):
         return simulate(deck, backend=self.backend, run_root=self.run_root)
@@ -531,18 +544,15 @@ def area_um2(spec: AdcSpec) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class McSamples:
-    """Literal Monte Carlo sample values, kept with the results (seed recorded)."""
+    """Literal values applied to each Monte Carlo sample, kept with the results (seed recorded)."""
 
     seed: int
-    g_lower_s: np.ndarray  # (M, n_cells)
+    g_lower_s: np.ndarray  # (M, n_cells) applied: programmed + read noise, clipped to the window
     g_upper_s: np.ndarray  # (M, n_cells)
     delvto_v: np.ndarray  # (M, n_cells, 9), order of memspice.netlist.qcell.CELL_DEVICES
 
     def __len__(self) -> int:
         return self.g_lower_s.shape[0]
-
-    def rows(self, start: int, stop: int) -> list[nq.McSample]:
-        return [nq.McSample(self.g_lower_s[m], self.g_upper_s[m], self.delvto_v[m]) for m in range(start, stop)]
 
     def table(self) -> dict[str, np.ndarray]:
         """Long table: one row per (sample, cell)."""
@@ -567,71 +577,276 @@ def mc_sigmas(spec: AdcSpec, card: DeviceCard) -> dict[str, float]:
             "a_vt_v_m": a_vt if mc.mismatch else 0.0}
 
 
-def sample_mc(spec: AdcSpec, card: DeviceCard, g_lower_s: np.ndarray, g_upper_s: np.ndarray, n: int,
-              seed: int) -> McSamples:
-    """Draw ``n`` samples: programmed conductance + read noise (clipped to the window), Vth mismatch.
+def pelgrom_sigmas_v(spec: AdcSpec, a_vt_v_m: float) -> dict[str, float]:
+    """Threshold mismatch sigma A_VT / sqrt(W L) (V) of each cell transistor, by instance name."""
+    return {dev.name: a_vt_v_m / math.sqrt(getattr(spec.cell, dev.role).w_m * getattr(spec.cell, dev.role).l_m)
+            for dev in nq.CELL_DEVICES}
 
-    Programming error and read noise are Gaussian with the card's sigmas (read noise frozen for the
-    sample's sweep); threshold shifts are Gaussian with the Pelgrom sigma A_VT / sqrt(W L) of each
-    device's drawn size. Sampling is separate from simulation and fully determined by ``seed``.
+
+BOUNDARY_MEASURE = "boundary_V_i{}"  # measurement name of internal boundary i (0-based), V
+
+
+class QcellAdcCircuit:
+    """The programmed Q-cell ADC as a Monte Carlo circuit (:mod:`memspice.montecarlo.circuit`).
+
+    The deck is the cell array at its read-phase supplies (no encoder: codes follow from the cell
+    outputs through the Gray OR logic, as the encoder computes them), conductances at their
+    programmed (nominal) values; every sample sets every varied value with ``alter`` and sweeps the
+    input at ``sweep_step_lsb``.
+
+    Groups: ``g_lower``, ``g_upper`` (S) the programmed conductances of each cell's MA and MB
+    (nominal: the write-verified values; bounded by the card window); ``dg_read_lower``,
+    ``dg_read_upper`` (S) read-noise offsets added to them (nominal 0; frozen for the sample's sweep;
+    the sum is clipped to the window); ``delvto_<device>`` (V) the BSIM4 ``delvto`` of that
+    transistor in every cell (nominal 0; devices of :data:`memspice.netlist.qcell.CELL_DEVICES`).
+    Measurements: ``boundary_V_i<i>`` the code-density transition of internal boundary i (V,
+    resolution +-half a sweep step), ``code_error_rate`` (fraction of in-range sweep inputs whose
+    code is off the target quantizer's by more than one) and ``code_mismatch_rate`` (by any).
     """
+
+    kind = "qcell_adc"
+
+    def __init__(self, spec: AdcSpec, g_lower_s, g_upper_s, card: DeviceCard | None = None):
+        self.spec = spec
+        self.card = card if card is not None else load_card(spec.card)
+        self.g_lower_s = np.asarray(g_lower_s, dtype=float).copy()
+        self.g_upper_s = np.asarray(g_upper_s, dtype=float).copy()
+        n = spec.n_cells
+        for name, g in (("g_lower_s", self.g_lower_s), ("g_upper_s", self.g_upper_s)):
+            if g.shape != (n,):
+                raise SpecError(f"plan.spec.{name}", g.tolist(), f"{n} conductances (S), one per cell")
+            self.card.state_for(g)  # inside the window, or a SpecError naming it
+        self.window = self.card.window_s()
+        self.targets_v = spec.targets_v()
+
+    @classmethod
+    def from_programming(cls, spec: AdcSpec, card: DeviceCard, prog: Programming) -> QcellAdcCircuit:
+        return cls(spec, prog.g_lower_s, prog.g_upper_s, card)
+
+    @classmethod
+    def from_spec(cls, data: Mapping[str, Any], base_dir: str | Path = ".",
+                  opts: RunOptions | None = None) -> QcellAdcCircuit:
+        """From a plan's spec: ``{file = "circuits/qcell_adc_4bit.toml", overrides = {...}}`` (path
+        relative to ``base_dir``; overrides dotted as with ``--param``) or the ``[adc]`` fields inline.
+
+        The conductances are those of the nominal programming (programming map, write-verify and the
+        converter-level correction, as ``characterize adc`` does: tens of seconds), or ``g_lower_s``
+        and ``g_upper_s`` (S, one per cell) given next to the spec.
+        """
+        table = dict(data)
+        g_lower = table.pop("g_lower_s", None)
+        g_upper = table.pop("g_upper_s", None)
+        if (g_lower is None) != (g_upper is None):
+            missing = "g_upper_s" if g_upper is None else "g_lower_s"
+            raise SpecError(f"plan.spec.{missing}", None, "both g_lower_s and g_upper_s, or neither")
+        if "file" in table:
+            path = Path(table.pop("file"))
+            overrides = dict(table.pop("overrides", {}) or {})
+            if table:
+                key = sorted(table)[0]
+                raise SpecError(f"plan.spec.{key}", table[key],
+                                "only file, overrides, g_lower_s and g_upper_s next to file")
+            from memspice.spec.adc import load_adc_spec
+
+            spec = load_adc_spec(path if path.is_absolute() else Path(base_dir) / path)
+            if overrides:
+                spec = spec.with_overrides(overrides, where="plan.spec.overrides")
+        else:
+            spec = AdcSpec.from_dict(table, where="plan.spec")
+        card = load_card(spec.card)
+        if g_lower is not None:
+            return cls(spec, g_lower, g_upper, card)
+        opts = opts or RunOptions(backend="subprocess", show_progress=False)
+        _, prog, _ = program_converter(spec, card, opts)
+        return cls.from_programming(spec, card, prog)
+
+    def spec_hash(self) -> str:
+        """The converter (without its Monte Carlo settings), the card and the programmed conductances."""
+        from memspice.spec.adc import MonteCarloSpec
+
+        h = hashlib.sha256(self.spec.replace(mc=MonteCarloSpec()).spec_hash().encode())
+        h.update(self.card.spec_hash().encode())
+        h.update(np.ascontiguousarray(self.g_lower_s).tobytes())
+        h.update(np.ascontiguousarray(self.g_upper_s).tobytes())
+        return h.hexdigest()[:16]
+
+    def deck(self) -> Deck:
+        return Deck(f"qcell adc {self.spec.bits}-bit monte carlo",
+                    nq.mc_cards(self.spec, self.card, self.g_lower_s, self.g_upper_s),
+                    header={**nq.header(self.spec, self.card, "Monte Carlo"), "circuit hash": self.spec_hash()})
+
+    def param_groups(self) -> dict[str, ParamGroup]:
+        lo, hi = self.window
+        n = self.spec.n_cells
+        cells = range(n)
+        groups = {
+            "g_lower": ParamGroup("g_lower", "S", self.g_lower_s.copy(), tuple(f"g_lower_c{k}" for k in cells),
+                                  doc="programmed conductance of each cell's MA (lower bound)", lower=lo, upper=hi),
+            "g_upper": ParamGroup("g_upper", "S", self.g_upper_s.copy(), tuple(f"g_upper_c{k}" for k in cells),
+                                  doc="programmed conductance of each cell's MB (upper bound)", lower=lo, upper=hi),
+            "dg_read_lower": ParamGroup("dg_read_lower", "S", np.zeros(n), tuple(f"dg_read_lower_c{k}" for k in cells),
+                                        doc="read-noise offset of MA, added to g_lower (frozen for the sweep)"),
+            "dg_read_upper": ParamGroup("dg_read_upper", "S", np.zeros(n), tuple(f"dg_read_upper_c{k}" for k in cells),
+                                        doc="read-noise offset of MB, added to g_upper (frozen for the sweep)"),
+        }
+        for dev in nq.CELL_DEVICES:
+            name = f"delvto_{dev.name}"
+            groups[name] = ParamGroup(name, "V", np.zeros(n), tuple(f"delvto_c{k}_{dev.name}" for k in cells),
+                                      doc=f"threshold shift (BSIM4 delvto) of {dev.name} ({dev.role}) in each cell")
+        return groups
+
+    def conductances(self, values: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Applied (g_lower, g_upper) in S: programmed + read noise, clipped to the card window."""
+        lo, hi = self.window
+        out = []
+        for side, nominal in (("lower", self.g_lower_s), ("upper", self.g_upper_s)):
+            g = np.asarray(values.get(f"g_{side}", nominal), dtype=float)
+            if f"dg_read_{side}" in values:
+                g = g + np.asarray(values[f"dg_read_{side}"], dtype=float)
+            out.append(np.clip(g, lo, hi))
+        return out[0], out[1]
+
+    def delvto(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Threshold shifts (n_cells, 9) in V, columns in the order of CELL_DEVICES."""
+        n = self.spec.n_cells
+        return np.stack([np.asarray(values.get(f"delvto_{dev.name}", np.zeros(n)), dtype=float)
+                         for dev in nq.CELL_DEVICES], axis=1)
+
+    def apply(self, values: Mapping[str, np.ndarray]) -> list[Step]:
+        gl, gu = self.conductances(values)
+        return list(nq.sample_alters(self.spec, self.card, gl, gu, self.delvto(values)))
+
+    def analyses(self) -> list[Analyze]:
+        return [nq.mc_analysis(self.spec)]
+
+    def measure_names(self) -> list[str]:
+        return [BOUNDARY_MEASURE.format(i) for i in range(self.spec.n_cells - 1)] + [
+            "code_error_rate", "code_mismatch_rate"]
+
+    def measure(self, plots: Sequence[Plot]) -> dict[str, float]:
+        spec = self.spec
+        plot = plots[0]
+        v = plot["v-sweep"]
+        out = np.stack([plot[f"v(out{k})"] for k in range(spec.n_cells)], axis=1)
+        codes = ex.codes_from_match(out < spec.cell.vdd_v / 2)
+        measured = ex.transitions_from_codes(v, codes, spec.n_cells)
+        keep = (v >= spec.input_lo_v) & (v < spec.input_hi_v)
+        diff = np.abs(codes[keep] - ex.ideal_codes(v[keep], self.targets_v))
+        result = {BOUNDARY_MEASURE.format(i): float(b) for i, b in enumerate(measured)}
+        result["code_error_rate"] = float(np.mean(diff > 1))
+        result["code_mismatch_rate"] = float(np.mean(diff > 0))
+        return result
+
+    def run_samples(self, samples: Sequence[Mapping[str, np.ndarray]],
+                    opts: RunOptions = RunOptions()) -> list[dict[str, float]]:
+        """The engine's per-chunk work without the engine: one parsed deck, each sample's ``alter``
+        steps then its sweep; ``samples`` holds one {group: values} per sample (groups left out stay
+        at nominal)."""
+        steps: list[Step] = []
+        for values in samples:
+            steps += [*self.apply(values), *self.analyses()]
+        base = self.deck()
+        res = opts.sim(Deck(base.title, base.cards, steps=steps, options=base.options, header=base.header))
+        n_an = len(self.analyses())
+        return [self.measure(res.plots[s * n_an:(s + 1) * n_an]) for s in range(len(samples))]
+
+    def applied_samples(self, values: Mapping[str, np.ndarray], seed: int) -> McSamples:
+        """The literal values the samples ran with, from the engine's per-group values (samples, members)."""
+        m = len(next(iter(values.values())))
+        gl, gu, dv = [], [], []
+        for s in range(m):
+            one = {g: v[s] for g, v in values.items()}
+            a, b = self.conductances(one)
+            gl.append(a)
+            gu.append(b)
+            dv.append(self.delvto(one))
+        return McSamples(seed=seed, g_lower_s=np.array(gl), g_upper_s=np.array(gu), delvto_v=np.array(dv))
+
+
+def mc_variations(spec: AdcSpec, card: DeviceCard) -> list[dict[str, Any]]:
+    """The engine's variations of ``spec.mc``: untruncated normal programming error and read noise on
+    both memristors of every cell (card sigmas unless overridden) and, with ``mc.mismatch``, a
+    Pelgrom threshold shift N(0, A_VT / sqrt(W L)) on every transistor."""
     sig = mc_sigmas(spec, card)
-    g0, g1 = card.window_s()
-    ss = np.random.SeedSequence(seed)
-    rng_g, rng_v = (np.random.default_rng(s) for s in ss.spawn(2))
-    ncell = spec.n_cells
-    sd = math.hypot(sig["program_sigma_s"], sig["read_sigma_s"])
-    gl = np.clip(np.asarray(g_lower_s)[None, :] + rng_g.normal(0.0, 1.0, (n, ncell)) * sd, g0, g1)
-    gu = np.clip(np.asarray(g_upper_s)[None, :] + rng_g.normal(0.0, 1.0, (n, ncell)) * sd, g0, g1)
-    sizes = [getattr(spec.cell, dev.role) for dev in nq.CELL_DEVICES]
-    sig_vt = np.array([sig["a_vt_v_m"] / math.sqrt(s.w_m * s.l_m) for s in sizes])
-    dvt = rng_v.normal(0.0, 1.0, (n, ncell, len(sizes))) * sig_vt[None, None, :]
-    return McSamples(seed=seed, g_lower_s=gl, g_upper_s=gu, delvto_v=dvt)
+    out: list[dict[str, Any]] = []
+    for side in ("lower", "upper"):
+        out.append({"group": f"g_{side}", "sigma": sig["program_sigma_s"], "truncate_sigma": None,
+                    "label": "program"})
+    for side in ("lower", "upper"):
+        out.append({"group": f"dg_read_{side}", "sigma": sig["read_sigma_s"], "truncate_sigma": None,
+                    "label": "read"})
+    if sig["a_vt_v_m"] > 0:
+        for name, sigma in pelgrom_sigmas_v(spec, sig["a_vt_v_m"]).items():
+            out.append({"group": f"delvto_{name}", "sigma": sigma, "truncate_sigma": None, "label": "mismatch"})
+    return out
 
 
 @dataclass
 class McResult:
-    measured_v: np.ndarray  # (M, N-1)
+    measured_v: np.ndarray  # (M, N-1), successful samples only
     code_error_rate: np.ndarray  # (M,) fraction of in-range grid inputs with |code - ideal| > 1
     code_mismatch: np.ndarray  # (M,) fraction with any code difference from the ideal quantizer
+    sample: np.ndarray | None = None  # (M,) sample index of each row (default 0..M-1)
+    failed: tuple[int, ...] = ()  # samples ngspice could not solve (left out of the rows above)
+    cache_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.sample is None:
+            self.sample = np.arange(len(self.measured_v))
 
 
-def mc_measure(spec: AdcSpec, card: DeviceCard, g_lower_s: np.ndarray, g_upper_s: np.ndarray,
-               samples: Sequence[nq.McSample], targets_v: np.ndarray, opts: RunOptions = RunOptions()) -> McResult:
-    """Per-sample work (pure: same inputs, same outputs): one parsed deck, ``alter`` steps per sample.
+def run_mc(circuit: QcellAdcCircuit, samples: int, seed: int, *, vary: Sequence[Mapping[str, Any]],
+           cache_root: str | Path, chunk_size: int = 10, backend: str = "shared", workers: int | None = None,
+           scheduler: str | None = None, show_progress: bool = True):
+    """Monte Carlo of the programmed converter through the engine
+    (:func:`memspice.montecarlo.engine.run_circuit`): chunks of ``chunk_size`` samples, one alter deck
+    each, on ``workers`` processes (None: one per core, at most one per chunk), cached under
+    ``cache_root``. Returns the engine's result."""
+    from memspice.montecarlo.engine import run_circuit
 
-    Each sample's cell array is swept at ``sweep_step_lsb``; codes follow from the cell outputs through
-    the encoder's Gray OR logic; transitions are code-density estimates (resolution +-step/2).
-    """
-    res = opts.sim(nq.mc_deck(spec, card, g_lower_s, g_upper_s, samples))
-    measured, cer, mism = [], [], []
-    vdd = spec.cell.vdd_v
-    for plot in res.plots:
-        v = plot["v-sweep"]
-        out = np.stack([plot[f"v(out{k})"] for k in range(spec.n_cells)], axis=1)
-        codes = ex.codes_from_match(out < vdd / 2)
-        measured.append(ex.transitions_from_codes(v, codes, spec.n_cells))
-        keep = (v >= spec.input_lo_v) & (v < spec.input_hi_v)
-        diff = np.abs(codes[keep] - ex.ideal_codes(v[keep], targets_v))
-        cer.append(float(np.mean(diff > 1)))
-        mism.append(float(np.mean(diff > 0)))
-    return McResult(measured_v=np.array(measured), code_error_rate=np.array(cer), code_mismatch=np.array(mism))
+    n_chunks = -(-samples // chunk_size)
+    if workers is None:
+        workers = max(1, min(os.cpu_count() or 1, n_chunks))
+    return run_circuit(circuit, name=f"qcell_adc-{circuit.spec.bits}bit", samples=samples, seed=seed, vary=vary,
+                       chunk_size=chunk_size, backend=backend, workers=workers, scheduler=scheduler,
+                       cache_root=cache_root, show_progress=show_progress)
 
 
-def monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, samples: McSamples,
-                opts: RunOptions = RunOptions()) -> McResult:
-    """Run the samples in chunks of ``mc.chunk`` (one ngspice parse per chunk), with progress."""
-    parts = []
-    m = len(samples)
-    with progress(m, "Monte Carlo samples", enabled=opts.show_progress) as bar:
-        for start in range(0, m, spec.mc.chunk):
-            stop = min(m, start + spec.mc.chunk)
-            parts.append(mc_measure(spec, card, prog.g_lower_s, prog.g_upper_s, samples.rows(start, stop),
-                                    prog.plan.targets_v, opts))
-            bar.advance(stop - start)
-    return McResult(measured_v=np.concatenate([p.measured_v for p in parts]),
-                    code_error_rate=np.concatenate([p.code_error_rate for p in parts]),
-                    code_mismatch=np.concatenate([p.code_mismatch for p in parts]))
+def mc_result(circuit: QcellAdcCircuit, engine_result) -> McResult:
+    """The converter's view of an engine result: measured boundaries of the samples that ran."""
+    status = np.array([s for r in engine_result.records for s in r["status"]])
+    ok = status == "ok"
+    n_b = circuit.spec.n_cells - 1
+    measured = np.stack([engine_result.measure(BOUNDARY_MEASURE.format(i)) for i in range(n_b)], axis=1)
+    index = np.arange(len(status))
+    return McResult(measured_v=measured[ok], code_error_rate=engine_result.measure("code_error_rate")[ok],
+                    code_mismatch=engine_result.measure("code_mismatch_rate")[ok], sample=index[ok],
+                    failed=tuple(int(k) for k in index[~ok]), cache_dir=engine_result.cache_dir)
+
+
+def monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming,
+                opts: RunOptions = RunOptions()) -> tuple[McResult, McSamples]:
+    """``spec.mc.samples`` samples of the converter as programmed by ``prog`` (open loop: programming
+    does not see the sample's variation), through the engine with ``opts.workers`` and cached under
+    ``opts.mc_cache_root`` (a temporary folder when None)."""
+    circuit = QcellAdcCircuit.from_programming(spec, card, prog)
+    mc = spec.mc
+
+    def go(root: Path):
+        res = run_mc(circuit, mc.samples, mc.seed, vary=mc_variations(spec, card), cache_root=root,
+                     chunk_size=mc.chunk, backend=opts.backend, workers=opts.workers,
+                     show_progress=opts.show_progress)
+        values = {g: res.values(g) for g in circuit.param_groups()}
+        return mc_result(circuit, res), circuit.applied_samples(values, mc.seed)
+
+    if opts.mc_cache_root is not None:
+        return go(Path(opts.mc_cache_root))
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="memspice-adc-mc-") as tmp:
+        result, samples = go(Path(tmp))
+    result.cache_dir = None
+    return result, samples
 
 
 def mc_statistics(spec: AdcSpec, mc: McResult, targets_v: np.ndarray) -> dict:
@@ -647,6 +862,7 @@ def mc_statistics(spec: AdcSpec, mc: McResult, targets_v: np.ndarray) -> dict:
     span = spec.input_hi_v - spec.input_lo_v
     return {
         "samples": len(meas),
+        "failed_samples": list(mc.failed),
         "boundary_sigma_V": sigma,
         "boundary_sigma_lsb": sigma / lsb,
         "boundary_sigma_rms_V": float(np.sqrt(np.mean(sigma**2))),
@@ -682,10 +898,10 @@ class AdcResult:
     pullup_sensitivity: dict | None = None
 
 
-def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = True,
-            log: Callable[[str], None] | None = None) -> AdcResult:
-    """Map, reachability check, write-verify, transfer, energy and (if ``mc.samples``) Monte Carlo."""
-    card = load_card(spec.card)
+def program_converter(spec: AdcSpec, card: DeviceCard, opts: RunOptions = RunOptions(),
+                      log: Callable[[str], None] | None = None) -> tuple[ex.ProgrammingMap, Programming, Transfer]:
+    """Nominal programming: map, reachability check, write-verify, then write-verify on the
+    converter's own transitions (through the cell-level loop). Returns (map, programming, transfer)."""
     targets = spec.targets_v()
     say = log or (lambda s: None)
     say(f"programming map over card {card.name}'s window {card.window_s()[0] * 1e6:.1f}.."
@@ -709,6 +925,20 @@ def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = Tr
         prog.history_lsb = history + prog.history_lsb
         prog.iterations += done
         tr = transfer(spec, card, prog, opts)
+    return pmap, prog, tr
+
+
+def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = True,
+            log: Callable[[str], None] | None = None) -> AdcResult:
+    """Map, reachability check, write-verify, transfer, energy and (if ``mc.samples``) Monte Carlo.
+
+    The Monte Carlo runs through the engine (:func:`monte_carlo`) with ``opts.workers`` processes,
+    cached under ``opts.mc_cache_root``.
+    """
+    card = load_card(spec.card)
+    targets = spec.targets_v()
+    say = log or (lambda s: None)
+    pmap, prog, tr = program_converter(spec, card, opts, log=say)
     en = None
     if energy:
         say(f"transient: {spec.timing.conversions} conversions")
@@ -716,8 +946,13 @@ def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = Tr
     result = AdcResult(spec=spec, card=card, pmap=pmap, prog=prog, transfer=tr, energy=en, area=area_um2(spec),
                        pullup_sensitivity=pullup_sensitivity_lsb(spec, card, prog, opts=opts))
     if spec.mc.samples:
-        samples = sample_mc(spec, card, prog.g_lower_s, prog.g_upper_s, spec.mc.samples, spec.mc.seed)
-        mc = monte_carlo(spec, card, prog, samples, opts)
+        say(f"Monte Carlo: {spec.mc.samples} samples")
+        mc, samples = monte_carlo(spec, card, prog, opts)
+        if mc.failed:
+            say(f"Monte Carlo: {len(mc.failed)} sample(s) failed in ngspice and are left out: "
+                f"{', '.join(map(str, mc.failed[:10]))}{' ...' if len(mc.failed) > 10 else ''}")
+        if not len(mc.measured_v):
+            raise SimulationError(f"Monte Carlo: all {spec.mc.samples} samples failed in ngspice")
         result.mc, result.mc_samples = mc, samples
         result.mc_stats = mc_statistics(spec, mc, targets)
     return result
@@ -763,7 +998,10 @@ def summary(result: AdcResult) -> dict:
         "ml_scheme": "ratioed pull-up during the read (static), gated off between reads",
         "ml_pullup_sensitivity": result.pullup_sensitivity,
         "monte_carlo": ({k: v for k, v in stats.items() if k not in ("boundary_sigma_V", "inl_max_lsb", "dnl_max_lsb")}
-                        | {"seed": spec.mc.seed, **mc_sigmas(spec, result.card)}) if stats else None,
+                        | {"seed": spec.mc.seed, **mc_sigmas(spec, result.card),
+                           "seeding": f"Monte Carlo engine: numpy SeedSequence(seed).spawn(chunks), one child per "
+                                      f"chunk of mc.chunk = {spec.mc.chunk} samples (independent of workers)"})
+                       if stats else None,
         "paper": {k: v for k, v in PAPER.items() if k != "linearity_lsb"},
         "spec_hash": spec.spec_hash(),
         "memspice_version": __version__,
@@ -797,7 +1035,7 @@ def write_outputs(result: AdcResult, out_dir: Path, *, figures: bool = True) -> 
     target = list(tr.targets_v)
     measured = list(tr.measured_v)
     if result.mc is not None:
-        for m, row in enumerate(result.mc.measured_v):
+        for m, row in zip(result.mc.sample, result.mc.measured_v, strict=True):
             sample += [m] * n_b
             index += list(range(n_b))
             target += list(tr.targets_v)
@@ -824,7 +1062,7 @@ def write_outputs(result: AdcResult, out_dir: Path, *, figures: bool = True) -> 
     if result.mc_samples is not None:
         write_csv(out_dir / "mc_samples.csv", result.mc_samples.table())
         write_csv(out_dir / "mc_per_sample.csv", {
-            "sample": np.arange(len(result.mc.measured_v)),
+            "sample": result.mc.sample,
             "inl_max_lsb": result.mc_stats["inl_max_lsb"], "dnl_max_lsb": result.mc_stats["dnl_max_lsb"],
             "code_error_rate": result.mc.code_error_rate, "code_mismatch_rate": result.mc.code_mismatch})
     summ = summary(result)
@@ -889,16 +1127,19 @@ def _save(fig, path: Path) -> Path:
     return save(fig, path, dpi=120)[0]
 
 
-def golden_decks(spec: AdcSpec) -> dict[str, str]:
+def golden_decks(spec: AdcSpec, include_dir: str | None = "../models") -> dict[str, str]:
     """Deterministic golden deck texts for ``netlists/`` from a spec, without any simulation.
 
     Conductances are the straight-line first guesses of
     :func:`memspice.reference.qcell.first_guess_conductances` (write-verified values need ngspice).
+    The transistor library is included as ``<include_dir>/<file>`` (default ``../models``: the decks
+    run from ``netlists/`` in any clone; None: absolute paths); memristor models are inlined.
     """
     from memspice.reference.qcell import first_guess_conductances
 
     card = load_card(spec.card)
     g = first_guess_conductances(card.window_s(), spec.edges_v(), spec.input_lo_v, spec.input_hi_v, spec.lsb_v)
-    decks = nq.render_golden(spec, card, g)
-    decks[f"qcell_adc_{spec.bits}bit_map.cir"] = nq.map_deck(spec, card, map_grid_s(card)).render()
+    decks = nq.render_golden(spec, card, g, include_dir=include_dir)
+    decks[f"qcell_adc_{spec.bits}bit_map.cir"] = nq.relocate_includes(nq.map_deck(spec, card, map_grid_s(card)),
+                                                                      include_dir).render()
     return dict(sorted(decks.items()))

@@ -56,6 +56,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         mc: int | None = typer.Option(None, "--mc", help="Monte Carlo samples (programming error, read noise, "
                                       "threshold mismatch)."),
         seed: int | None = typer.Option(None, "--seed", help="Monte Carlo seed (recorded with the results)."),
+        workers: int | None = typer.Option(None, "--workers", help="Monte Carlo worker processes (default: one per "
+                                           "core; the numbers do not depend on it)."),
         card: str | None = typer.Option(None, "--card", help="Memristor card: built-in name or TOML path."),
         param: list[str] | None = typer.Option(None, "--param", help="Override NAME=VALUE in SI units, dotted "
                                                "for sub-tables (cell.v_read_v=0.7, timing.read_s=5e-10)."),
@@ -72,9 +74,13 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
 
         if backend not in BACKENDS:
             raise InputError(f"--backend: got {backend!r}; expected one of {', '.join(BACKENDS)}")
+        if workers is not None and workers < 1:
+            raise SpecError("--workers", workers, "at least 1 worker process")
         spec = build_spec(spec_file, bits=bits, boundaries=boundaries, mc=mc, seed=seed, card=card, params=param)
         out_dir = prepare_out_dir(out)
-        opts = flow.RunOptions(backend=backend, show_progress=True)
+        # the Monte Carlo chunk cache lives with the results: rerunning into the same folder resumes
+        opts = flow.RunOptions(backend=backend, show_progress=True, workers=workers,
+                               mc_cache_root=out_dir / "mc_cache")
         result = flow.run_adc(spec, opts, energy=energy, log=lambda s: typer.echo(f"  {s}", err=True))
         summ = flow.write_outputs(result, out_dir, figures=figures)
         _print_summary(summ, out_dir)
@@ -96,5 +102,7 @@ def _print_summary(s: dict, out_dir: Path) -> None:
         lines.append(f"  Monte Carlo ({mc['samples']} samples, seed {mc['seed']}): boundary sigma "
                      f"{s['boundary_sigma_rms_V'] * 1e3:.2f} mV rms, RMS max|INL| {mc['inl_max_lsb_rms']:.3f} LSB, "
                      f"RMS max|DNL| {mc['dnl_max_lsb_rms']:.3f} LSB, code error rate {mc['code_error_rate']:.2e}")
+        if mc.get("failed_samples"):
+            lines.append(f"  Monte Carlo: {len(mc['failed_samples'])} sample(s) failed in ngspice and are left out")
     lines.append(f"  results in {out_dir}")
     typer.echo("\n".join(lines))

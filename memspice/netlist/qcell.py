@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -357,40 +358,37 @@ def cells_sweep_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float]
                 header=header(spec, card, "cell sweep"))
 
 
-@dataclass(frozen=True)
-class McSample:
-    """Literal values of one Monte Carlo sample: conductances (S) and threshold shifts (V)."""
+def sample_alters(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float],
+                  delvto_v: np.ndarray) -> list[Alter]:
+    """``alter`` steps that set every varied value of one Monte Carlo sample (nothing leaks from the last).
 
-    g_lower_s: np.ndarray  # (n_cells,)
-    g_upper_s: np.ndarray  # (n_cells,)
-    delvto_v: np.ndarray  # (n_cells, 9), order of CELL_DEVICES
-
-
-def mc_steps(spec: AdcSpec, card: DeviceCard, samples: Sequence[McSample]) -> list:
-    """Alter steps and one DC sweep per sample (the circuit is parsed once)."""
-    start, stop, step = sweep_range_v(spec)
-    vectors = dc_vectors(spec, encoder=False)
-    steps: list = []
-    for s_idx, smp in enumerate(samples):
-        x_lo = np.atleast_1d(card.state_for(smp.g_lower_s))
-        x_hi = np.atleast_1d(card.state_for(smp.g_upper_s))
-        for k in range(spec.n_cells):
-            steps.append(Alter(memristor_state_source(f"ma{k}"), "dc", float(x_lo[k])))
-            steps.append(Alter(memristor_state_source(f"mb{k}"), "dc", float(x_hi[k])))
-            for name, dv in zip(cell_transistor_names(k), smp.delvto_v[k], strict=True):
-                steps.append(Alter(name, "delvto", float(dv)))
-        steps.append(Analyze(Dc("vin", start, stop, step), vectors, label=f"sample{s_idx}"))
+    Per cell: the state sources of MA and MB (the states that read ``g_lower_s[k]``, ``g_upper_s[k]``
+    S) and the BSIM4 instance parameter ``delvto`` (V) of its nine transistors (``delvto_v[k]`` in the
+    order of :data:`CELL_DEVICES`).
+    """
+    x_lo = np.atleast_1d(card.state_for(np.asarray(g_lower_s, dtype=float)))
+    x_hi = np.atleast_1d(card.state_for(np.asarray(g_upper_s, dtype=float)))
+    dv = np.asarray(delvto_v, dtype=float)
+    steps: list[Alter] = []
+    for k in range(spec.n_cells):
+        steps.append(Alter(memristor_state_source(f"ma{k}"), "dc", float(x_lo[k])))
+        steps.append(Alter(memristor_state_source(f"mb{k}"), "dc", float(x_hi[k])))
+        for name, value in zip(cell_transistor_names(k), dv[k], strict=True):
+            steps.append(Alter(name, "delvto", float(value)))
     return steps
 
 
-def mc_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float],
-            samples: Sequence[McSample]) -> Deck:
-    """Monte Carlo deck: the cell array parsed once, each sample applied with ``alter`` then swept."""
+def mc_analysis(spec: AdcSpec, label: str = "sample") -> Analyze:
+    """The DC sweep of one Monte Carlo sample: the cell array at ``sweep_step_lsb``, cell outputs kept."""
+    start, stop, step = sweep_range_v(spec)
+    return Analyze(Dc("vin", start, stop, step), dc_vectors(spec, encoder=False), label=label)
+
+
+def mc_cards(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float]) -> list[Card]:
+    """The Monte Carlo circuit (parsed once): the cell array without encoder, read-phase supplies, input."""
     start, _, _ = sweep_range_v(spec)
-    cards = [*adc_cards(spec, card, g_lower_s, g_upper_s, encoder=False),
-             *_dc_supplies(spec.cell, encoder=False), VSource("in", "in", "0", start)]
-    return Deck(title=f"qcell adc {spec.bits}-bit monte carlo", cards=cards, steps=mc_steps(spec, card, samples),
-                header=header(spec, card, "Monte Carlo"))
+    return [*adc_cards(spec, card, g_lower_s, g_upper_s, encoder=False),
+            *_dc_supplies(spec.cell, encoder=False), VSource("in", "in", "0", start)]
 
 
 # -- transient ----------------------------------------------------------------------------------
@@ -519,17 +517,39 @@ class _Dc2(Dc):
 # -- golden decks -------------------------------------------------------------------------------
 
 
-def render_golden(spec: AdcSpec, card: DeviceCard, conductances: Mapping[str, Sequence[float]]) -> dict[str, str]:
+def relocate_includes(deck: Deck, include_dir: str | None) -> Deck:
+    """The deck with ``.include`` cards of ``models/`` files written as ``<include_dir>/<file>``
+    (golden netlists: ``../models`` runs from ``netlists/`` in any clone); None keeps absolute paths."""
+    if include_dir is None:
+        return deck
+    from memspice.resources import models_dir
+
+    root = models_dir().resolve()
+
+    def move(c: Card) -> Card:
+        if isinstance(c, Include):
+            path = Path(c.path).resolve()
+            if path.is_relative_to(root):
+                return Include(f"{include_dir}/{path.relative_to(root).as_posix()}")
+        return c
+
+    return Deck(deck.title, [move(c) for c in deck.cards], steps=deck.steps, options=deck.options,
+                header=deck.header)
+
+
+def render_golden(spec: AdcSpec, card: DeviceCard, conductances: Mapping[str, Sequence[float]],
+                  include_dir: str | None = None) -> dict[str, str]:
     """Deterministic deck texts for ``netlists/`` (no timestamps): DC transfer and transient.
 
     ``conductances`` holds ``g_lower_s`` and ``g_upper_s`` (S, one per cell); the golden files use
     the first-order guesses of :func:`memspice.reference.qcell.first_guess_conductances` so that no
-    simulation is needed to write them.
+    simulation is needed to write them. ``include_dir``: see :func:`relocate_includes`.
     """
     gl, gu = conductances["g_lower_s"], conductances["g_upper_s"]
     centres = 0.5 * (spec.edges_v()[:-1] + spec.edges_v()[1:])
     inputs = centres[: min(4, spec.n_cells)]
     return {
-        f"qcell_adc_{spec.bits}bit_dc.cir": adc_dc_deck(spec, card, gl, gu).render(),
-        f"qcell_adc_{spec.bits}bit_tran.cir": adc_tran_deck(spec, card, gl, gu, inputs).render(),
+        f"qcell_adc_{spec.bits}bit_dc.cir": relocate_includes(adc_dc_deck(spec, card, gl, gu), include_dir).render(),
+        f"qcell_adc_{spec.bits}bit_tran.cir": relocate_includes(adc_tran_deck(spec, card, gl, gu, inputs),
+                                                                include_dir).render(),
     }

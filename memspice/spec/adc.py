@@ -207,7 +207,8 @@ class MonteCarloSpec(Spec):
     read_sigma_s: float | None = param(None, "std of read noise, frozen per sample (None: the card's)", "S")
     mismatch: bool = param(True, "sample transistor threshold mismatch (Pelgrom, A_VT of the model set)")
     a_vt_v_m: float | None = param(None, "Pelgrom coefficient override (None: the model set's)", "V m")
-    chunk: int = param(10, "samples per ngspice run (one parse, alter steps between samples)")
+    chunk: int = param(10, "samples per ngspice run (one parse, alter steps between samples); the Monte Carlo "
+                       "engine's unit of seeding, work and caching")
 
     def validate(self) -> None:
         check(0 <= self.samples <= 100000, "samples", self.samples, "from 0 to 100000 samples")

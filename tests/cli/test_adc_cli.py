@@ -66,6 +66,7 @@ def test_bad_boundary_files_fail_before_anything_runs(adc_cli, tmp_path, rows, n
         (["--param", "cell.nope=1"], ["cell.nope", "known parameter"]),
         (["--card", "no_such_card"], ["no such built-in card"]),
         (["--backend", "spice3"], ["--backend", "subprocess"]),
+        (["--workers", "0"], ["--workers", "at least 1"]),
         (["missing.toml"], ["missing.toml", "not found"]),
     ],
 )
@@ -88,7 +89,7 @@ def test_spec_file_with_overrides_end_to_end(adc_cli, tmp_path):
     """The 4-bit circuit file run as 2 bits with 2 Monte Carlo samples and 3 conversions (a small run)."""
     out = tmp_path / "out"
     proc = adc_cli(str(ROOT / "circuits" / "qcell_adc_4bit.toml"), "--bits", "2", "--mc", "2", "--seed", "3",
-                   "--param", "timing.conversions=3", "--out", str(out))
+                   "--workers", "2", "--param", "timing.conversions=3", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "Q-cell ADC" in proc.stdout and "fJ/conversion" in proc.stdout
     for name in ("boundaries.csv", "transfer.csv", "summary.json", "adc.json", "transfer.png", "inl_dnl.png",
@@ -104,6 +105,12 @@ def test_spec_file_with_overrides_end_to_end(adc_cli, tmp_path):
         assert key in summary, key
     assert summary["bits"] == 2 and len(summary["boundary_sigma_V"]) == 3
     assert summary["monte_carlo"]["seed"] == 3
+    assert summary["monte_carlo"]["samples"] == 2 and summary["monte_carlo"]["failed_samples"] == []
+    # the Monte Carlo ran through the engine, its chunk cache kept with the results (a rerun resumes)
+    assert len(list((out / "mc_cache").glob("qcell_adc-2bit-*/chunk_00000.json"))) == 1
+    with (out / "mc_samples.csv").open() as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == 2 * 4 and {"sample", "cell", "g_lower_S", "g_upper_S", "delvto_mn3_V"} <= set(table[0])
     art = json.loads((out / "adc.json").read_text())
     assert set(art) == {"bits", "input_range_V", "targets_V", "measured_V", "mc_measured_V", "source"}
     assert art["input_range_V"] == [0.7, 1.2] and len(art["measured_V"]) == 3

@@ -1,4 +1,4 @@
-"""The whole Q-cell ADC in ngspice: programming, code staircase, Monte Carlo with alter, energy."""
+"""The whole Q-cell ADC in ngspice: programming, code staircase, Monte Carlo through the engine, energy."""
 
 import numpy as np
 import pytest
@@ -14,6 +14,8 @@ from memspice.spec.device import load_card
 pytestmark = pytest.mark.ngspice
 
 OPTS = flow.RunOptions(backend="shared", show_progress=False)
+# the Monte Carlo tests run ngspice as subprocesses, as the engine's plans do by default
+SUB = flow.RunOptions(backend="subprocess", show_progress=False)
 
 
 def _programmed(spec):
@@ -69,31 +71,145 @@ def test_unreachable_boundary_names_index_and_range():
     assert f"{lo:.4f}..{hi:.4f} V" in str(info.value)
 
 
-def test_monte_carlo_alter_equals_literal_deck(adc3):
-    """A sample applied with alter gives what a deck written with its literal conductances gives.
+def _first_guess_circuit(spec):
+    from memspice.reference.qcell import first_guess_conductances
 
-    Threshold shifts are zero here so the literal deck needs no per-instance model; tolerance
-    1e-9 V: the same equations solved from the same starting point.
-    """
-    spec, card, prog, _ = adc3
-    smp = flow.sample_mc(spec.with_overrides({"mc.mismatch": False}), card, prog.g_lower_s, prog.g_upper_s, 2, 3)
-    targets = prog.plan.targets_v
-    altered = flow.mc_measure(spec, card, prog.g_lower_s, prog.g_upper_s, smp.rows(0, 2), targets, OPTS)
-    for m in range(2):
-        v, out, _, _ = flow.measure_cells(spec, card, smp.g_lower_s[m], smp.g_upper_s[m], OPTS)
-        codes = ex.codes_from_match(out < spec.cell.vdd_v / 2)
-        literal = ex.transitions_from_codes(v, codes, spec.n_cells)
-        np.testing.assert_allclose(altered.measured_v[m], literal, atol=1e-9)
+    card = load_card(spec.card)
+    g = first_guess_conductances(card.window_s(), spec.edges_v(), spec.input_lo_v, spec.input_hi_v, spec.lsb_v)
+    return flow.QcellAdcCircuit(spec, g["g_lower_s"], g["g_upper_s"], card)
 
 
-def test_monte_carlo_samples_do_not_leak_into_each_other(adc3):
-    """Each sample sets every value: a chunk of two equals the two run alone."""
-    spec, card, prog, _ = adc3
-    smp = flow.sample_mc(spec, card, prog.g_lower_s, prog.g_upper_s, 2, 11)
-    t = prog.plan.targets_v
-    both = flow.mc_measure(spec, card, prog.g_lower_s, prog.g_upper_s, smp.rows(0, 2), t, OPTS)
-    second = flow.mc_measure(spec, card, prog.g_lower_s, prog.g_upper_s, smp.rows(1, 2), t, OPTS)
-    np.testing.assert_allclose(both.measured_v[1], second.measured_v[0], atol=1e-9)
+def _draw(circuit, n, seed, spec=None):
+    """Full variation (programming, read noise, mismatch) as characterize adc draws it: one dict per sample."""
+    from memspice.montecarlo.plan import Plan, Variation
+    from memspice.montecarlo.sampling import draw_chunk
+
+    spec = spec or circuit.spec
+    vary = tuple(Variation.from_dict(v) for v in flow.mc_variations(spec, circuit.card))
+    plan = Plan(name="t", circuit="qcell_adc", spec={}, samples=n, seed=seed, chunk_size=n, vary=vary)
+    values = draw_chunk(plan, circuit.param_groups(), 0)
+    return [{g: v[s] for g, v in values.items()} for s in range(n)]
+
+
+def _literal_deck(circuit, values):
+    """The sample written out literally: conductances in the memristor cards, and delvto on the
+    transistor lines of a subcircuit per cell (no alter)."""
+    from dataclasses import replace
+
+    from memspice.netlist.cards import Subckt
+    from memspice.netlist.deck import Deck
+
+    spec, card = circuit.spec, circuit.card
+    gl, gu = circuit.conductances(values)
+    dv = circuit.delvto(values)
+    cards = []
+    for c in nq.mc_cards(spec, card, gl, gu):
+        if isinstance(c, Subckt) and c.name == nq.SUBCKT:
+            for k in range(spec.n_cells):
+                body = [replace(nq._mos(dev, getattr(spec.cell, dev.role), spec.cell),
+                                params={"delvto": float(dv[k, j])}) for j, dev in enumerate(nq.CELL_DEVICES)]
+                cards.append(Subckt(f"{nq.SUBCKT}_{k}", nq.PORTS, body))
+        elif getattr(c, "subckt", None) == nq.SUBCKT:
+            cards.append(replace(c, subckt=f"{nq.SUBCKT}_{c.name[1:]}"))
+        else:
+            cards.append(c)
+    return Deck("literal sample", cards, steps=list(circuit.analyses()))
+
+
+def test_monte_carlo_alter_equals_literal_deck():
+    """Samples applied with alter in one parsed deck (conductances through the memristors' state sources,
+    threshold shifts through BSIM4's delvto instance parameter) give what decks written with the literal
+    values give. Tolerance 1e-9 V on every cell output: the same equations from the same start."""
+    c = _first_guess_circuit(AdcSpec(bits=2))
+    samples = _draw(c, 2, 3)
+    assert np.std(c.delvto(samples[0])) > 1e-3  # mismatch really is on
+    altered = c.run_samples(samples, SUB)
+    steps = []
+    for values in samples:
+        steps += [*c.apply(values), *c.analyses()]
+    base = c.deck()
+    from memspice.netlist.deck import Deck
+
+    alter_plots = SUB.sim(Deck(base.title, base.cards, steps=steps)).plots
+    for m, values in enumerate(samples):
+        literal = SUB.sim(_literal_deck(c, values))[0]
+        assert "delvto=" in _literal_deck(c, values).render()
+        for k in range(c.spec.n_cells):
+            np.testing.assert_allclose(alter_plots[m][f"v(out{k})"], literal[f"v(out{k})"], atol=1e-9)
+        assert altered[m] == c.measure([literal])
+
+
+def test_monte_carlo_samples_do_not_leak_into_each_other():
+    """Each sample sets every value: a chunk of two equals the second run alone."""
+    c = _first_guess_circuit(AdcSpec(bits=2))
+    samples = _draw(c, 2, 11)
+    both = c.run_samples(samples, SUB)
+    second = c.run_samples(samples[1:], SUB)
+    assert both[1] == pytest.approx(second[0], abs=1e-9)
+    assert both[0] != both[1]
+
+
+def test_engine_with_zero_sigma_reproduces_the_nominal_boundaries(adc3, tmp_path):
+    """The run_adc path (engine, cache, workers) with every sigma zero: each sample is the nominal converter.
+
+    Against the nominal cell-array sweep the boundaries are identical (same deck, same grid); against the
+    transfer through the transistor encoder within one sweep step (the ROM switches a little away from
+    the cell output's mid-rail crossing, see program's converter-level loop)."""
+    spec, card, prog, tr = adc3
+    zero = spec.with_overrides({"mc.samples": 3, "mc.chunk": 2, "mc.program_sigma_s": 0.0, "mc.read_sigma_s": 0.0,
+                                "mc.a_vt_v_m": 0.0})
+    opts = flow.RunOptions(backend="subprocess", show_progress=False, workers=1, mc_cache_root=tmp_path)
+    mc, samples = flow.monte_carlo(zero, card, prog, opts)
+    assert mc.measured_v.shape == (3, spec.n_cells - 1) and not mc.failed
+    np.testing.assert_array_equal(samples.g_lower_s, np.tile(prog.g_lower_s, (3, 1)))
+    assert np.all(samples.delvto_v == 0)
+    v, out, _, _ = flow.measure_cells(spec, card, prog.g_lower_s, prog.g_upper_s, SUB)
+    nominal = ex.transitions_from_codes(v, ex.codes_from_match(out < spec.cell.vdd_v / 2), spec.n_cells)
+    for row in mc.measured_v:
+        np.testing.assert_allclose(row, nominal, atol=1e-12)
+        np.testing.assert_allclose(row, tr.measured_v, atol=spec.sweep_step_lsb * spec.lsb_v + 1e-12)
+    assert mc.cache_dir is not None and len(list(mc.cache_dir.glob("chunk_*.json"))) == 2
+
+
+def test_one_and_two_workers_give_identical_tables(tmp_path):
+    from memspice.montecarlo.outputs import result_table
+
+    c = _first_guess_circuit(AdcSpec(bits=2))
+    vary = flow.mc_variations(c.spec, c.card)
+
+    def go(workers, root):
+        return flow.run_mc(c, 4, 9, vary=vary, cache_root=root, chunk_size=2, backend="subprocess", workers=workers,
+                           show_progress=False)
+
+    one, two = go(1, tmp_path / "a"), go(2, tmp_path / "b")
+    assert result_table(one) == result_table(two)
+    for g in c.param_groups():
+        np.testing.assert_array_equal(one.values(g), two.values(g))
+    assert one.n_failed == 0 and np.std(one.values("delvto_mn3")) > 0
+    again = go(2, tmp_path / "a")  # the cache of the 1-worker run serves the 2-worker one
+    assert again.computed_chunks == 0 and result_table(again) == result_table(one)
+    assert flow.mc_result(c, one).measured_v.shape == (4, 3)
+
+
+def test_plan_with_a_circuit_file_programs_and_runs(tmp_path):
+    """`memspice mc` with circuit = "qcell_adc": the spec file plus overrides, programmed nominally
+    (programming map and write-verify) when building the circuit, then the samples."""
+    from pathlib import Path
+
+    from memspice.montecarlo.engine import build_circuit, run_plan
+    from memspice.montecarlo.plan import load_plan
+
+    plan = load_plan(Path(__file__).resolve().parent.parent / "data" / "mc" / "qcell_adc.toml")
+    result = run_plan(plan, workers=1, cache_root=tmp_path, show_progress=False)
+    circuit = build_circuit(plan)
+    assert circuit.kind == "qcell_adc" and circuit.spec.bits == 2 and result.n_failed == 0
+    # the nominal programming puts each boundary within 0.1 LSB of its target (cell-array read)
+    (nominal,) = circuit.run_samples([{}], SUB)
+    got = np.array([nominal[f"boundary_V_i{i}"] for i in range(3)])
+    np.testing.assert_allclose(got, circuit.spec.targets_v(), atol=0.1 * circuit.spec.lsb_v)
+    # and the samples scatter around it
+    b = result.measure("boundary_V_i1")
+    assert len(b) == 4 and np.std(b) > 0 and np.all(np.abs(b - got[1]) < 0.1)
 
 
 def test_input_threshold_shift_moves_the_lower_bound_like_the_device_current(adc3):
@@ -109,13 +225,12 @@ def test_input_threshold_shift_moves_the_lower_bound_like_the_device_current(adc
 
     spec, card, prog, _ = adc3
     fine = spec.with_overrides({"sweep_step_lsb": 0.2e-3 / spec.lsb_v})
-    dv = np.zeros((spec.n_cells, 9))
-    rows = [nq.McSample(prog.g_lower_s, prog.g_upper_s, dv.copy())]
-    dv[4, 0] = 0.010
-    rows.append(nq.McSample(prog.g_lower_s, prog.g_upper_s, dv))
-    res = flow.mc_measure(fine, card, prog.g_lower_s, prog.g_upper_s, rows, prog.plan.targets_v, OPTS)
+    circuit = flow.QcellAdcCircuit(fine, prog.g_lower_s, prog.g_upper_s, card)
+    dv = np.zeros(spec.n_cells)
+    dv[4] = 0.010
+    res = circuit.run_samples([{}, {"delvto_mn1": dv}], SUB)
     assert prog.plan.dominant_cell(4) == (4, "lower")  # Gray(4) = 110 has one bit more than Gray(3) = 010
-    shift = res.measured_v[1, 3] - res.measured_v[0, 3]
+    shift = res[1]["boundary_V_i3"] - res[0]["boundary_V_i3"]
 
     c = spec.cell
     m = c.models
@@ -126,7 +241,7 @@ def test_input_threshold_shift_moves_the_lower_bound_like_the_device_current(adc
                                       Analyze(sweep, ("i(vd)",))])
     p0, p1 = OPTS.sim(deck).plots
     vg = p0["v-sweep"]
-    b0 = res.measured_v[0, 3]
+    b0 = res[0]["boundary_V_i3"]
     i_at_boundary = np.interp(b0, vg, -p0["i(vd)"])
     expected = np.interp(i_at_boundary, -p1["i(vd)"], vg) - b0
     assert 0.010 < expected < 0.016

@@ -9,6 +9,7 @@ import pytest
 
 from memspice.characterize import adc as flow
 from memspice.netlist import qcell as nq
+from memspice.resources import project_root
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import load_card
 
@@ -108,42 +109,111 @@ def test_transient_deck_idles_the_read_supply_at_the_reference():
     assert f"pulse(1 {spec.cell.v_pu_v!r}" in pu
 
 
+def _mc_values(spec, card, circuit, n, seed, chunk=None):
+    """The values the Monte Carlo engine draws for chunk 0 of ``characterize adc``'s plan (pure numpy)."""
+    from memspice.montecarlo.plan import Plan, Variation
+    from memspice.montecarlo.sampling import draw_chunk
+
+    vary = tuple(Variation.from_dict(v) for v in flow.mc_variations(spec, card))
+    plan = Plan(name="t", circuit="qcell_adc", spec={"circuit_hash": circuit.spec_hash()}, samples=n, seed=seed,
+                chunk_size=chunk or n, vary=vary)
+    return draw_chunk(plan, circuit.param_groups(), 0)
+
+
+def _circuit(spec, card):
+    g = _first_guess(spec, card)
+    return flow.QcellAdcCircuit(spec, g["g_lower_s"], g["g_upper_s"], card)
+
+
 def test_mc_sampling_is_seeded_and_separate_from_simulation():
     spec = AdcSpec(bits=2)
     card = load_card(spec.card)
-    g = _first_guess(spec, card)
-    a = flow.sample_mc(spec, card, g["g_lower_s"], g["g_upper_s"], 50, seed=7)
-    b = flow.sample_mc(spec, card, g["g_lower_s"], g["g_upper_s"], 50, seed=7)
-    c = flow.sample_mc(spec, card, g["g_lower_s"], g["g_upper_s"], 50, seed=8)
+    c = _circuit(spec, card)
+    a = c.applied_samples(_mc_values(spec, card, c, 50, 7), 7)
+    b = c.applied_samples(_mc_values(spec, card, c, 50, 7), 7)
+    d = c.applied_samples(_mc_values(spec, card, c, 50, 8), 8)
     np.testing.assert_array_equal(a.g_lower_s, b.g_lower_s)
     np.testing.assert_array_equal(a.delvto_v, b.delvto_v)
-    assert not np.array_equal(a.g_lower_s, c.g_lower_s)
+    assert not np.array_equal(a.g_lower_s, d.g_lower_s)
     lo, hi = card.window_s()
     assert a.g_lower_s.min() >= lo and a.g_upper_s.max() <= hi
-    # spreads follow the card (programming and read noise) and Pelgrom (input device, 0.6 x 0.4 um)
+    # spreads follow the card (programming and read noise add) and Pelgrom (input device, 0.6 x 0.4 um)
     sd = np.hypot(card.variability.program_sigma_s, card.variability.read_sigma_s)
-    inner = (g["g_lower_s"] > lo + 4 * sd) & (g["g_lower_s"] < hi - 4 * sd)
-    dev = (a.g_lower_s - g["g_lower_s"])[:, inner]
+    inner = (c.g_lower_s > lo + 4 * sd) & (c.g_lower_s < hi - 4 * sd)
+    dev = (a.g_lower_s - c.g_lower_s)[:, inner]
     assert np.std(dev) == pytest.approx(sd, rel=0.25)  # 50 x cells draws
     sig_in = spec.cell.models.a_vt_v_m / np.sqrt(0.6e-6 * 0.4e-6)
     assert np.std(a.delvto_v[:, :, 0]) == pytest.approx(sig_in, rel=0.3)
+    assert flow.pelgrom_sigmas_v(spec, spec.cell.models.a_vt_v_m)["mn1"] == pytest.approx(sig_in, rel=1e-12)
     table = a.table()
     assert len(table["sample"]) == 50 * spec.n_cells and "delvto_mn1_V" in table
-    off = flow.sample_mc(spec.with_overrides({"mc.mismatch": False}), card, g["g_lower_s"], g["g_upper_s"], 3, 1)
-    assert np.all(off.delvto_v == 0)
+    off = spec.with_overrides({"mc.mismatch": False})
+    assert not any(v["group"].startswith("delvto") for v in flow.mc_variations(off, card))
+    assert np.all(c.applied_samples(_mc_values(off, card, c, 3, 1), 1).delvto_v == 0)
 
 
-def test_mc_deck_parses_once_and_alters_every_sample():
+def test_mc_circuit_groups_and_measurements():
     spec = AdcSpec(bits=2)
     card = load_card(spec.card)
-    g = _first_guess(spec, card)
-    smp = flow.sample_mc(spec, card, g["g_lower_s"], g["g_upper_s"], 3, seed=1)
-    deck = nq.mc_deck(spec, card, g["g_lower_s"], g["g_upper_s"], smp.rows(0, 3))
-    text = deck.render()
+    c = _circuit(spec, card)
+    groups = c.param_groups()
+    assert set(groups) == {"g_lower", "g_upper", "dg_read_lower", "dg_read_upper",
+                           *(f"delvto_{d.name}" for d in nq.CELL_DEVICES)}
+    assert (groups["g_lower"].lower, groups["g_lower"].upper) == card.window_s()
+    np.testing.assert_array_equal(groups["g_upper"].nominal, c.g_upper_s)
+    labels = [lab for g in groups.values() for lab in g.labels]
+    assert len(labels) == len(set(labels))  # unique sample-table columns
+    assert c.measure_names() == ["boundary_V_i0", "boundary_V_i1", "boundary_V_i2", "code_error_rate",
+                                 "code_mismatch_rate"]
+    # read noise adds to the programmed value and the sum stays in the window
+    _, hi = card.window_s()
+    gl, _ = c.conductances({"g_lower": np.full(4, hi), "dg_read_lower": np.full(4, 1e-6)})
+    assert np.all(gl == hi)
+    # the hash covers the conductances but not the Monte Carlo settings
+    assert flow.QcellAdcCircuit(spec.with_overrides({"mc.samples": 9}), c.g_lower_s, c.g_upper_s,
+                                card).spec_hash() == c.spec_hash()
+    assert flow.QcellAdcCircuit(spec, c.g_lower_s * 1.01, c.g_upper_s, card).spec_hash() != c.spec_hash()
+
+
+def test_mc_chunk_deck_parses_once_and_alters_every_sample():
+    from memspice.netlist.deck import Deck
+
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    c = _circuit(spec, card)
+    values = _mc_values(spec, card, c, 3, 1)
+    steps = []
+    for s in range(3):
+        steps += [*c.apply({g: v[s] for g, v in values.items()}), *c.analyses()]
+    base = c.deck()
+    text = Deck(base.title, base.cards, steps=steps, header=base.header).render()
     assert text.count(".subckt qcell_9t") == 1 and text.count("\ndc vin") == 3
     alters = [line for line in text.splitlines() if line.startswith("alter ")]
     assert len(alters) == 3 * spec.n_cells * (2 + 9)
     assert "alter @v.xma0.vx0[dc] = " in text and "alter @m.xc3.mn1[delvto] = " in text
+
+
+def test_mc_from_spec_table_and_bad_keys(tmp_path):
+    from memspice.errors import SpecError
+
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    g = _first_guess(spec, card)
+    gl, gu = list(g["g_lower_s"]), list(g["g_upper_s"])
+    c = flow.QcellAdcCircuit.from_spec({"bits": 2, "g_lower_s": gl, "g_upper_s": gu})
+    np.testing.assert_array_equal(c.g_lower_s, gl)
+    assert c.spec.bits == 2
+    f = flow.QcellAdcCircuit.from_spec({"file": "circuits/qcell_adc_4bit.toml", "overrides": {"bits": 2},
+                                        "g_lower_s": gl, "g_upper_s": gu}, project_root())
+    assert f.spec.bits == 2 and f.spec.cell.v_read_v == 0.8
+    with pytest.raises(SpecError) as info:
+        flow.QcellAdcCircuit.from_spec({"file": "circuits/qcell_adc_4bit.toml", "seed": 1}, project_root())
+    assert info.value.field == "plan.spec.seed"
+    with pytest.raises(SpecError) as info:
+        flow.QcellAdcCircuit.from_spec({"bits": 2, "g_lower_s": gl[:3], "g_upper_s": gu})
+    assert info.value.field == "plan.spec.g_lower_s"
+    with pytest.raises(SpecError):
+        flow.QcellAdcCircuit.from_spec({"bits": 2, "g_lower_s": gl})
 
 
 def test_characterize_module_imports_light():
