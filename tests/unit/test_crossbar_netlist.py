@@ -130,8 +130,9 @@ def _normalise(text: str) -> str:
 
 
 def test_golden_netlist_matches_a_fresh_rendering():
-    """netlists/crossbar_128.cir is what scripts/regen_netlists_crossbar.py writes today (version
-    normalised); tests/sim/test_crossbar_golden.py checks what it computes."""
+    """netlists/crossbar_128.cir is what scripts/regen_netlists.py writes today (version normalised;
+    tests/unit/test_golden_netlists.py compares every golden file byte for byte);
+    tests/sim/test_crossbar_golden.py checks what it computes."""
     golden = (project_root() / "netlists" / "crossbar_128.cir").read_text()
     fresh = golden_netlist(load_study(circuits_dir() / "crossbar_128.toml"), include_dir="../models")
     assert _normalise(golden) == _normalise(fresh)
