@@ -312,6 +312,8 @@ def fit_variation_aware(samples: np.ndarray, bits: int, sigma: float, *, rng: np
         if float(loss.detach()) < best[0]:
             best = (float(loss.detach()), b.detach().double().numpy() * span + centre,
                     levels.double().numpy() * span + centre)
+        if not loss.requires_grad:
+            break  # no sample lies within the variation window of any boundary: nothing to move
         opt.zero_grad()
         loss.backward()
         opt.step()

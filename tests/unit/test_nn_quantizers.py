@@ -156,3 +156,16 @@ def test_bin_occupancy_of_a_peaked_distribution():
     occ = q.bin_occupancy(x, q.fit_uniform_minmax(x, 4))
     assert occ.sum() == pytest.approx(1.0)
     assert occ.max() == pytest.approx(0.53)  # the 50 zeros plus the 3 ramp points in [0, 0.125)
+
+
+def test_variation_aware_fit_with_no_sample_near_any_boundary_keeps_the_start():
+    """When no sample lies within the variation window of any boundary the expected error does not
+    depend on the boundaries (no gradient): the fit keeps its start instead of failing."""
+    import numpy as np
+
+    from memspice.nn import quantizers as q
+
+    x = np.random.default_rng(0).uniform(0.0, 0.1, 4000)
+    start = q.AdcFit("lloyd_max", 2, np.array([0.8, 0.85, 0.9]), np.array([0.05, 0.82, 0.87, 0.95]), 0.0, 1.0)
+    fit = q.fit_variation_aware(x, 2, 0.01, start=start)
+    np.testing.assert_allclose(fit.boundaries, start.boundaries, atol=1e-6)
