@@ -454,9 +454,10 @@ _DEFINITIONS = {
 
 
 def characterize_crossbar(study: CrossbarStudy, out_dir: Path, *, figures: bool = True,
-                          show_progress: bool = True) -> dict[str, Any]:
+                          show_progress: bool = True, mc_cache_root: Path | None = None) -> dict[str, Any]:
     """Run the study and write transfer.csv, summary.json, column_model.json, ir_drop.csv,
-    transient.csv, mc.csv (with --mc), spec.json and figures into ``out_dir``."""
+    transient.csv, mc.csv (with --mc), spec.json and figures into ``out_dir``. The Monte Carlo
+    chunk cache lives in ``mc_cache_root`` (default ``out_dir/mc_cache``)."""
     spec, st = study.crossbar, study.study
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -525,8 +526,8 @@ def characterize_crossbar(study: CrossbarStudy, out_dir: Path, *, figures: bool 
         if st.mc:
             circuit = CrossbarCircuit.from_study(study)
             mc = run_mc(circuit, st.mc, st.seed, program_sigma_s=prog_sigma, read_sigma_s=read_sigma,
-                        cache_root=out_dir / "mc_cache", backend=st.backend, workers=st.workers or None,
-                        chunk_size=st.mc_chunk, show_progress=False)
+                        cache_root=mc_cache_root or out_dir / "mc_cache", backend=st.backend,
+                        workers=st.workers or None, chunk_size=st.mc_chunk, show_progress=False)
             prog.advance()
             mc_out = {name: mc.measure(name) for name in circuit.measure_names()}
             write_csv(out_dir / "mc.csv", {"sample": np.arange(st.mc), **mc_out,

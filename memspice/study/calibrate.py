@@ -1,7 +1,7 @@
 """The calibrate stage: the network's partial sums give the Lloyd-Max set the Q-cell ADC is programmed with.
 
-The trained network is mapped onto crossbars (the evaluate stage's mapping and seed, the crossbar
-stage's column model when enabled) and its per-layer partial sums are recorded on training images.
+The trained network is mapped onto crossbars (the evaluate stage's mapping and seed) and its
+per-layer partial sums are recorded on training images.
 One layer's Lloyd-Max fit (by default the layer with the most partial sums, the one whose ADC
 converts most) is mapped linearly from its boundary range ``[b_0, b_L]`` onto the ADC's input
 range: ``v = V_lo + (b - b_0) / (b_L - b_0) (V_hi - V_lo)``. That is the mapping the evaluate
@@ -39,7 +39,7 @@ def calibrate_stage(study, out: Path, adc_ranges: dict) -> dict[str, Any]:
     cim = map_to_cim(trained.model.to(dev).eval(), cim_spec).to(dev)
     with torch.inference_mode():
         stats = calibrate(cim, to_float(calib.images, dev), batch_size=100, samples=cim_spec.calibration_samples,
-                          seed=seed, column=study._column_model())
+                          seed=seed)
     counts = {name: st.count for name, st in stats.items()}
     layer = ev.adc_layer or max(counts, key=counts.get)
     if layer not in stats:

@@ -146,6 +146,20 @@ def accuracy_tables(stage_dir: Path) -> list[Table]:
     return out
 
 
+def column_table(stage_dir: Path) -> list[Table]:
+    """Accuracy with the crossbar column model between the arrays and the ADCs (evaluate/column)."""
+    path = stage_dir / "column" / "accuracy.csv"
+    if not path.exists():
+        return []
+    rows = _csv(path)
+    model = json.loads((stage_dir / "column" / "provenance.json").read_text()).get("column_model") or {}
+    trows = [[r["adc"], int(r["bits"]), 100 * _num(r["accuracy"])] for r in rows]
+    src = model.get("source", "") if isinstance(model, dict) else str(model)
+    return [Table("accuracy_column", "Test accuracy (%) with the crossbar stage's behavioural column model (gain, "
+                  "nonlinearity and noise of the SPICE column) before each ADC: what the column costs the network",
+                  ["adc", "bits", "accuracy_percent"], trows, digits={"accuracy_percent": 4}, notes=src)]
+
+
 def system_tables(stage_dir: Path) -> list[Table]:
     rows = _csv(stage_dir / "system.csv")
     keep = ["workload", "array_energy", "adc", "bits", "adc_energy_share_percent", "adc_area_share_percent",
@@ -189,7 +203,7 @@ FIGURES = (  # (stage, glob, caption)
 SECTIONS = (("Devices", ("devices",), ("device",)),
             ("Crossbar column", ("crossbar", "ir_drop"), ("crossbar",)),
             ("Q-cell ADC", ("adc_linearity",), ("calibrate", "adc")),
-            ("Accuracy", ("accuracy", "variation_sweep"), ("evaluate",)),
+            ("Accuracy", ("accuracy", "variation_sweep", "accuracy_column"), ("evaluate",)),
             ("System energy and area", ("system", "adc_comparison", "system_all"), ("system",)))
 
 
@@ -224,6 +238,7 @@ def build_tables(run_dir: Path, stages: set[str]) -> list[Table]:
         tables.append(adc_table(run_dir / "adc"))
     if "evaluate" in stages:
         tables += accuracy_tables(run_dir / "evaluate")
+        tables += column_table(run_dir / "evaluate")
     if "system" in stages:
         tables += system_tables(run_dir / "system")
     return tables

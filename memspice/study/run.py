@@ -122,6 +122,12 @@ class Study:
                              "evaluate.column_model = false")
         return column
 
+    @property
+    def mc_cache(self) -> Path:
+        """Monte Carlo chunk caches of every stage: outside the stage folders, so a killed stage's
+        Monte Carlo resumes where it stopped when the study reruns."""
+        return self.run_dir / "cache" / "mc"
+
     def has(self, stage: str) -> bool:
         return stage in self.spec.study.stages
 
@@ -156,7 +162,8 @@ class Study:
         config = {"study": study.to_dict(), "file_hash": _file_hash(path)}
 
         def work(out: Path) -> dict:
-            s = characterize_crossbar(study, out, show_progress=self.show_progress)
+            s = characterize_crossbar(study, out, show_progress=self.show_progress,
+                                      mc_cache_root=self.mc_cache)
             return {k: s.get(k) for k in ("rel_error_fs_rms", "settling_time_s", "energy_per_mac_J")}
 
         self.runner.run("crossbar", config, work)
@@ -178,10 +185,10 @@ class Study:
     def calibrate(self) -> None:
         """Per-layer partial sums of training images; the ADC's Lloyd-Max sets (one layer's) in volts."""
         ev = self.spec.evaluate
-        upstream = tuple(s for s in ("train", "crossbar") if s in self.runner.results)
+        upstream = tuple(s for s in ("train",) if s in self.runner.results)
         adc_ranges = {b: self._adc_base(b, None) for b in self.spec.study.bits}
         config = {"cim": self._cim_spec().to_dict(), "seed": self.seeds["evaluate"], "layer": ev.adc_layer,
-                  "bits": list(self.spec.study.bits), "column_model": ev.column_model,
+                  "bits": list(self.spec.study.bits),
                   "input_range_V": {b: [a.input_lo_v, a.input_hi_v] for b, a in adc_ranges.items()}}
 
         def work(out: Path) -> dict:
@@ -212,7 +219,8 @@ class Study:
             summ = {}
             for (kind, bits), spec in specs.items():
                 self.log(f"    Q-cell ADC {bits} bits, {kind} boundaries")
-                opts = flow.RunOptions(backend="shared", show_progress=self.show_progress)
+                opts = flow.RunOptions(backend="shared", show_progress=self.show_progress, workers=self.workers,
+                                       mc_cache_root=self.mc_cache)
                 result = flow.run_adc(spec, opts, energy=self.spec.adc.energy, log=lambda s: None)
                 s = flow.write_outputs(result, out / f"{kind}_{bits}b")
                 summ[f"{kind}_{bits}b"] = {k: s[k] for k in ("energy_per_conversion_J", "area_um2", "inl_max_lsb",
@@ -228,13 +236,18 @@ class Study:
         espec = EvalSpec(bits=ev.bits, adcs=ev.adcs, test_images=ev.test_images, sigmas=ev.sigmas,
                          sweep_bits=ev.sweep_bits if ev.sigmas else (), sweep_adcs=ev.sweep_adcs, trials=ev.trials,
                          seed=self.seeds["evaluate"])
+        # the same network through the crossbar stage's column model: ideal CIM and the table's
+        # uniform and Lloyd-Max converters at the study's bits (an extra table)
+        cspec = EvalSpec(bits=tuple(b for b in self.spec.study.bits), adcs=("uniform_minmax", "lloyd_max"),
+                         test_images=ev.test_images, sigmas=(), sweep_bits=(), trials=1, seed=self.seeds["evaluate"])
+        with_column = ev.column_model and "crossbar" in self.runner.results
         adc_res = self.runner.results.get("adc")
         arts = []
         if adc_res is not None and "lloyd_max" in self.spec.adc.boundary_sets:
             arts = [adc_res.dir / f"lloyd_max_{b}b" / "adc.json" for b in self.spec.study.bits if b in ev.bits]
         upstream = tuple(s for s in ("train", "crossbar", "adc") if s in self.runner.results)
         config = {"eval": espec.to_dict(), "cim": self._cim_spec().to_dict(), "spice_adcs": [str(a) for a in arts],
-                  "column_model": ev.column_model, "device": self.spec.study.device}
+                  "column": cspec.to_dict() if with_column else None, "device": self.spec.study.device}
 
         def work(out: Path) -> dict:
             from memspice.nn.artifacts import load_spice_adc
@@ -245,8 +258,13 @@ class Study:
             trained = load_trained(self._train_spec(), Path(self.spec.network.cache_dir), dev)
             res = evaluate(trained, self._cim_spec(), espec, out_dir=out, data_root=self._data_root(),
                            device=str(dev), spice_adcs=[load_spice_adc(a) for a in arts],
-                           column=self._column_model(), show_progress=self.show_progress)
-            return {"rows": len(res.rows), "seconds": res.timings.get("total_s")}
+                           show_progress=self.show_progress)
+            summary = {"rows": len(res.rows), "seconds": res.timings.get("total_s")}
+            if with_column:
+                col = evaluate(trained, self._cim_spec(), cspec, out_dir=out / "column", data_root=self._data_root(),
+                               device=str(dev), column=self._column_model(), show_progress=self.show_progress)
+                summary["column_rows"] = len(col.rows)
+            return summary
 
         self.runner.run("evaluate", config, work, upstream=upstream)
 

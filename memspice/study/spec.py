@@ -96,7 +96,9 @@ class EvaluateStage(Spec):
     sweep_adcs: tuple[str, ...] = param(("lloyd_max", "variation_aware"), "ADC models of the sweep")
     trials: int = param(8, "variation draws per sigma")
     calibration_images: int = param(512, "training images the ADCs are fitted on")
-    column_model: bool = param(True, "pass partial sums through the crossbar column model of the crossbar stage")
+    column_model: bool = param(True, "also evaluate the network with the crossbar stage's column model between "
+                               "the arrays and the ADCs (an extra table: ideal CIM, uniform and Lloyd-Max at the "
+                               "study's bits)")
     adc_layer: str = param("", "layer whose Lloyd-Max set the SPICE ADC is programmed with (default: the layer "
                            "with the most partial sums)")
 

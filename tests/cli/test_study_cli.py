@@ -29,9 +29,8 @@ mc = 0
 spec = "{CIRCUITS / 'crossbar_128.toml'}"
 mc = 6
 [crossbar.overrides]
-"crossbar.rows" = 16
 "study.patterns" = 4
-"study.sweep_rows" = [8, 16]
+"study.sweep_rows" = [16, 128]
 "study.sweep_r_wire_ohm" = [1.0]
 "study.sweep_patterns" = 2
 
@@ -52,7 +51,6 @@ sigmas = [0.02]
 sweep_adcs = ["lloyd_max"]
 trials = 2
 calibration_images = 64
-column_model = false
 """
 
 
@@ -131,7 +129,7 @@ def test_a_cached_rerun_reproduces_the_tables_byte_for_byte(study):
 def test_exports_tables_figures_manifest_and_index(study):
     run = study["run"]
     for name in ("devices", "crossbar", "ir_drop", "adc_linearity", "accuracy", "variation_sweep", "system",
-                 "adc_comparison", "system_all"):
+                 "adc_comparison", "system_all", "accuracy_column"):
         for ext in ("csv", "tex", "md"):
             assert (run / "tables" / f"{name}.{ext}").exists(), (name, ext)
     tex = (run / "tables" / "accuracy.tex").read_text()
@@ -160,6 +158,9 @@ def test_paper_shares_and_accuracy_rows(study):
     kinds = {r["adc"] for r in acc}
     assert {"float", "ideal", "uniform_minmax", "lloyd_max", "spice"} <= kinds
     assert sum(r["adc"] == "spice" for r in acc) == 4  # one trial per Monte Carlo sample of the edited run
+    with (run / "tables" / "accuracy_column.csv").open() as f:
+        col = {r["adc"] for r in csv.DictReader(f)}
+    assert {"ideal", "uniform_minmax", "lloyd_max"} <= col
 
 
 def test_export_rerenders_from_the_run_folder(study):
