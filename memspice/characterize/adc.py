@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -800,13 +799,10 @@ def run_mc(circuit: QcellAdcCircuit, samples: int, seed: int, *, vary: Sequence[
            scheduler: str | None = None, show_progress: bool = True):
     """Monte Carlo of the programmed converter through the engine
     (:func:`memspice.montecarlo.engine.run_circuit`): chunks of ``chunk_size`` samples, one alter deck
-    each, on ``workers`` processes (None: one per core, at most one per chunk), cached under
-    ``cache_root``. Returns the engine's result."""
+    each, on ``workers`` processes (None: one per core; the engine starts no more than there are
+    chunks to run), cached under ``cache_root``. Returns the engine's result."""
     from memspice.montecarlo.engine import run_circuit
 
-    n_chunks = -(-samples // chunk_size)
-    if workers is None:
-        workers = max(1, min(os.cpu_count() or 1, n_chunks))
     return run_circuit(circuit, name=f"qcell_adc-{circuit.spec.bits}bit", samples=samples, seed=seed, vary=vary,
                        chunk_size=chunk_size, backend=backend, workers=workers, scheduler=scheduler,
                        cache_root=cache_root, show_progress=show_progress)

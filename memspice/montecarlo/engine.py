@@ -322,6 +322,7 @@ def run_plan(plan: Plan, *, workers: int | None = None, scheduler: str | None = 
         raise SpecError("--workers", workers, "at least 1")
     cache = ChunkCache(Path(cache_root), plan, circuit)
     todo = cache.missing()
+    workers = min(workers, max(len(todo), 1))  # no process without a chunk to run
     execute = _dask_executor(scheduler, workers) if scheduler else _local_executor(workers)
     t0 = time.monotonic()
     if todo:

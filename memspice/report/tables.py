@@ -62,7 +62,7 @@ class Table:
         with csv_path.open() as fh:
             reader = csv.reader(fh)
             header = next(reader)
-            rows = [[_parse(v) for v in row] for row in reader]
+            rows = [[parse_cell(v) for v in row] for row in reader]
         if header != meta["columns"]:
             raise DataError(f"table {name}: CSV header {header} differs from its metadata {meta['columns']}")
         return cls(name=name, caption=meta["caption"], columns=header, rows=rows,
@@ -140,7 +140,8 @@ def _tex(text: str) -> str:
     return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
-def _parse(text: str) -> Any:
+def parse_cell(text: str) -> Any:
+    """A CSV cell back as a value: "" -> None, booleans, integers, floats, else the text."""
     if text == "":
         return None
     if text in ("True", "False"):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from memspice.io import write_json
-from memspice.report.tables import FORMATS, Table, export_tables
+from memspice.report.tables import FORMATS, Table, export_tables, parse_cell
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -35,10 +35,8 @@ def _num(text: Any) -> float:
 
 
 def _cell(text: str, numeric: bool) -> Any:
-    """A CSV cell as a table value: integers stay integers, numbers become floats, text stays."""
-    if not numeric:
-        return text
-    return int(text) if text.lstrip("+-").isdigit() else _num(text)
+    """A CSV cell as a table value: numeric columns parsed (integers stay integers), text kept."""
+    return parse_cell(text) if numeric else text
 
 
 def device_table(stage_dir: Path) -> Table:

@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import shutil
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from memspice import __version__
 from memspice.errors import InputError
-from memspice.io import write_csv, write_json, write_text_atomic
+from memspice.io import write_bytes_atomic, write_json
 from memspice.study.spec import StudySpec
 from memspice.study.stages import StageRunner
 
@@ -136,18 +133,14 @@ class Study:
         from memspice.characterize.device import DeviceStudySpec, characterize_device
         from memspice.spec.device import builtin_cards, load_card
 
-        cards = [c if c in builtin_cards() else str(self.spec.path(c)) for c in self.spec.device.cards]
-        config = {"cards": [load_card(c).to_dict() for c in cards], "mc": self.spec.device.mc,
-                  "seed": self.seeds["device"]}
+        cards = [load_card(c if c in builtin_cards() else self.spec.path(c)) for c in self.spec.device.cards]
+        spec = DeviceStudySpec(mc=self.spec.device.mc, seed=self.seeds["device"])
+        config = {"cards": [card.to_dict() for card in cards], "mc": spec.mc, "seed": spec.seed}
 
         def work(out: Path) -> dict:
-            rows = {}
-            for c in cards:
-                card = load_card(c)
-                s = characterize_device(card, DeviceStudySpec(mc=self.spec.device.mc, seed=self.seeds["device"]),
-                                        out / card.name, show_progress=self.show_progress)
-                rows[card.name] = s
-            return {"cards": list(rows)}
+            for card in cards:
+                characterize_device(card, spec, out / card.name, show_progress=self.show_progress)
+            return {"cards": [card.name for card in cards]}
 
         self.runner.run("device", config, work)
 
@@ -307,8 +300,7 @@ def run_study(study_file: Path, out: Path | None = None, *, stages: tuple[str, .
         spec = spec.replace(study=spec.study.replace(stages=stages))
     run_dir = out if out is not None else Path("runs") / spec.study.name
     claim_run_dir(run_dir, spec, study_file)
-    shutil.copyfile(study_file, run_dir / ".study.toml.tmp")
-    (run_dir / ".study.toml.tmp").replace(run_dir / "study.toml")
+    write_bytes_atomic(run_dir / "study.toml", Path(study_file).read_bytes())
     return Study(spec, study_file, run_dir, log=log, show_progress=show_progress).run()
 
 
@@ -329,9 +321,3 @@ def versions() -> dict[str, str]:
         out["ngspice"] = "not found"
     return out
 
-
-def finite(x: Any) -> Any:
-    return x if not isinstance(x, float) or math.isfinite(x) else None
-
-
-__all__ = ["Study", "claim_run_dir", "run_study", "versions", "write_csv", "write_text_atomic"]

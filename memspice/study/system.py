@@ -27,10 +27,14 @@ PAPER_VGG8 = Counts(macs=616_000_000, cells=25_930_000, subarrays=0, adcs=78_600
 PAPER_SHARES = {"energy": (79.8, 22.5), "area": (47.6, 16.9)}
 
 
-def adc_designs(study, adc_dir: Path | None) -> list[tuple[AdcCost, str]]:
+def sar_cost(bits: int) -> AdcCost:
+    """NeuroSim's SAR ADC at ``bits`` (ENOB taken as the resolution)."""
     sar = SarAdcModel()
-    out = [(AdcCost(f"SAR {b} b", b, sar.energy_J(b), sar.area_um2(b), sar.delay_s(b), float(b)),
-            "NeuroSim SAR model (DOMAIN.md 1.3), calibrated constants") for b in study.spec.study.bits]
+    return AdcCost(f"SAR {bits} b", bits, sar.energy_J(bits), sar.area_um2(bits), sar.delay_s(bits), float(bits))
+
+
+def adc_designs(study, adc_dir: Path | None) -> list[tuple[AdcCost, str]]:
+    out = [(sar_cost(b), "NeuroSim SAR model (DOMAIN.md 1.3), calibrated constants") for b in study.spec.study.bits]
     if adc_dir is not None:
         for kind in study.spec.adc.boundary_sets:
             for b in study.spec.study.bits:
@@ -101,8 +105,7 @@ def system_stage(study, out: Path) -> dict[str, Any]:
     write_csv(out / "adc_comparison.csv", {k: [r[k] for r in comp] for k in comp[0]})
     write_json(out / "breakdowns.json", {" | ".join(k): v for k, v in breakdowns.items()})
     _figures(breakdowns, designs, out)
-    sar5 = system_breakdown(PAPER_VGG8, AdcCost("SAR 5 b", 5, SarAdcModel().energy_J(5), SarAdcModel().area_um2(5),
-                                                 6e-9, 5.0), periphery)
+    sar5 = system_breakdown(PAPER_VGG8, sar_cost(5), periphery)
     paper_q = breakdowns[("paper_vgg8", "neurosim_14nm", PAPER_QCELL.name)]
     return {"paper_vgg8_shares": {
         "energy_sar_percent": sar5["energy_share_percent"]["ADC"],
