@@ -156,7 +156,8 @@ class TimingSpec(Spec):
     read_s: float = param(0.6e-9, "read window: read supply on, pull-up biased; the code is sampled at its end", "s")
     edge_s: float = param(20e-12, "rise and fall time of the read and pull-up control edges", "s")
     input_edge_s: float = param(50e-12, "transition time of the input between conversions", "s")
-    conversions: int = param(8, "conversions simulated to average the energy (inputs at random cell centres)")
+    conversions: int = param(8, "conversions simulated to average the energy (inputs at cell centres spread "
+                             "evenly over the codes)")
     driver_supply_v: float = param(1.2, "supply of the input driver: its energy is this times the charge it delivers",
                                    "V")
     max_step_s: float = param(5e-12, "maximum transient time step", "s")

@@ -136,3 +136,22 @@ def test_transistor_declaration_matches_model_file():
     # values written in plain exponent form, no SI suffixes
     body = text[text.index(".model"):]
     assert not re.search(r"=\s*-?[0-9.]+[a-df-zA-DF-Z]", body)
+
+
+def test_energy_conversions_cover_the_codes_whatever_the_monte_carlo_seed():
+    """The conversions of the energy study are fixed by the spec: evenly spread cells including the
+    lowest and the highest, the same for any Monte Carlo seed (a seeded draw moved the energy 2.7x)."""
+    import numpy as np
+
+    from memspice.characterize.adc import conversion_inputs
+    from memspice.spec.adc import AdcSpec, uniform_boundaries
+
+    spec = AdcSpec(bits=4)
+    targets = uniform_boundaries(4, spec.input_lo_v, spec.input_hi_v)
+    _, k1 = conversion_inputs(spec, targets)
+    _, k2 = conversion_inputs(spec.with_overrides({"mc.seed": 99}), targets)
+    np.testing.assert_array_equal(k1, k2)
+    assert len(k1) == spec.timing.conversions and {0, spec.n_cells - 1} <= set(k1.tolist())
+    assert len(set(k1.tolist())) == spec.timing.conversions
+    _, k_all = conversion_inputs(spec.with_overrides({"timing.conversions": 32}), targets)
+    assert sorted(k_all.tolist()) == sorted(list(range(16)) * 2)
