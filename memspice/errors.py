@@ -39,8 +39,8 @@ class SpecError(InputError, ValueError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        where = f"{self.source}: " if self.source else ""
-        return f"{where}{self.field}: got {_show(self.value)}; expected {self.expected}"
+        where = f"{_printable(self.source)}: " if self.source else ""
+        return f"{where}{_printable(self.field)}: got {_show(self.value)}; expected {self.expected}"
 
     def within(self, prefix: str | None = None, source: str | None = None) -> SpecError:
         """The same error with the field path prefixed (``prefix.field``) and/or a source file named."""
@@ -50,6 +50,17 @@ class SpecError(InputError, ValueError):
 
 class DataError(InputError):
     """A data set or artifact is missing or malformed; the message says where it was looked for."""
+
+
+class UnsafeTextError(InputError):
+    """Text bound for a netlist holds a line break or control character the deck writer did not put there."""
+
+    def __init__(self, what: str, value: object,
+                 expected: str = "one line without control characters (text that reaches a deck may not add "
+                 "lines to it)"):
+        self.what = what
+        self.value = value
+        super().__init__(f"{what}: got {_show(value)}; expected {expected}")
 
 
 class NgspiceNotFoundError(InputError):
@@ -108,6 +119,11 @@ class MissingVectorError(SimulationError):
     """A vector that the analysis asked for is absent from ngspice's output."""
 
     reason_kind = "did not produce a requested vector"
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, so that an error stays on one line."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in str(text))
 
 
 def _show(value: object) -> str:

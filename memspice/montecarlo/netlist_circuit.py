@@ -22,28 +22,28 @@ from memspice.montecarlo.circuit import ParamGroup
 from memspice.netlist.cards import Raw
 from memspice.netlist.deck import Alter, Analysis, Analyze, Dc, Deck, Op, Step, Tran
 from memspice.raw import Plot
-from memspice.spec.base import Spec, check, param
+from memspice.spec.base import Spec, check, check_count, param
 
 
 @dataclass(frozen=True)
 class NetlistParam(Spec):
-    name: str = param(doc="group name used in plans")
-    devices: tuple[str, ...] = param(doc="instances to alter, e.g. r1 or v.x1.vbias")
-    parameter: str = param(doc="instance parameter to alter, e.g. resistance, dc")
+    name: str = param(doc="group name used in plans", safe="name")
+    devices: tuple[str, ...] = param(doc="instances to alter, e.g. r1 or v.x1.vbias", safe="name")
+    parameter: str = param(doc="instance parameter to alter, e.g. resistance, dc", safe="name")
     nominal: tuple[float, ...] = param(doc="nominal value per device (as written in the netlist)")
     unit: str = param("", "unit of the values")
     lower: float | None = param(None, "physical lower bound; draws below are clipped")
 
     def validate(self) -> None:
-        check(len(self.devices) >= 1, "devices", self.devices, "at least one device")
+        check_count("devices", len(self.devices), 100_000, what="devices in one group")
         check(len(self.nominal) == len(self.devices), "nominal", self.nominal,
               f"one nominal value per device ({len(self.devices)})")
 
 
 @dataclass(frozen=True)
 class NetlistMeasure(Spec):
-    name: str = param(doc="measurement name (put the unit in it: v_out_V)")
-    vector: str = param(doc="vector, e.g. v(out) or i(vdd)")
+    name: str = param(doc="measurement name (put the unit in it: v_out_V)", safe="name")
+    vector: str = param(doc="vector, e.g. v(out) or i(vdd)", safe="vector")
     reduce: Literal["last", "first", "max", "min", "mean"] = param("last", "how the vector becomes one number")
     analysis: int = param(0, "index of the analysis it comes from")
 

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from memspice.errors import SpecError
-from memspice.spec.base import Spec, check, check_positive, param, read_toml
+from memspice.spec.base import MAX_SAMPLES, Spec, check, check_count, check_name, check_positive, param, read_toml
 
 
 @dataclass(frozen=True)
 class Variation(Spec):
     """One random contribution to a parameter group; several may target the same group (they add)."""
 
-    group: str = param(doc="parameter group of the circuit, e.g. g (cell conductances)")
+    group: str = param(doc="parameter group of the circuit, e.g. g (cell conductances)", safe="name")
     distribution: Literal["normal", "uniform", "lognormal"] = param("normal", "shape of the draw")
     sigma: float | None = param(None, "absolute standard deviation, in the group's unit")
     sigma_rel: float | None = param(None, "standard deviation relative to each nominal value")
@@ -29,6 +29,8 @@ class Variation(Spec):
     label: str = param("", "name of this contribution in the sample table, e.g. program or read")
 
     def validate(self) -> None:
+        if self.label:
+            check_name("label", self.label)
         check((self.sigma is None) != (self.sigma_rel is None), "sigma", self.sigma,
               "exactly one of sigma (absolute) and sigma_rel (relative)")
         if self.sigma is not None:
@@ -45,24 +47,23 @@ class Variation(Spec):
 class Plan(Spec):
     """A Monte Carlo batch."""
 
-    name: str = param(doc="name of the study (used in output names)")
+    name: str = param(doc="name of the plan (the output folder is runs/mc/<name>)", safe="name")
     circuit: str = param(doc="circuit kind: netlist, crossbar or qcell_adc")
     spec: Mapping[str, Any] = param(doc="the circuit's spec (a table, or {file = 'path'} relative to the plan)")
     samples: int = param(doc="number of samples")
     seed: int = param(0, "seed of the SeedSequence the samples are drawn from")
     chunk_size: int = param(50, "samples per chunk: the unit of work, caching and resumption")
     vary: tuple[Variation, ...] = param((), "random contributions to the circuit's parameter groups")
-    measure: tuple[str, ...] = param((), "measurements to keep (default: all the circuit provides)")
+    measure: tuple[str, ...] = param((), "measurements to keep (default: all the circuit provides)", safe="name")
     timeout_s: float = param(120.0, "wall-time limit per sample (a chunk gets chunk_size times this)", "s")
     backend: Literal["subprocess", "shared"] = param("subprocess", "ngspice backend in the workers")
     base_dir: str = param("", "folder that relative paths in spec are taken from (set when loading a file)")
 
     def validate(self) -> None:
-        check(self.samples >= 1, "samples", self.samples, "at least 1 sample")
+        check_count("samples", self.samples, MAX_SAMPLES, what="the limit of a plan")
         check(self.seed >= 0, "seed", self.seed, "a seed >= 0")
-        check(self.chunk_size >= 1, "chunk_size", self.chunk_size, "at least 1")
+        check_count("chunk_size", self.chunk_size, 10_000, what="samples in one deck")
         check_positive("timeout_s", self.timeout_s, "s")
-        check(bool(self.name.strip()), "name", self.name, "a non-empty name")
 
     @property
     def n_chunks(self) -> int:

@@ -16,6 +16,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import re
 import tomllib
 import types
 import typing
@@ -26,6 +27,27 @@ from typing import Any, ClassVar, Literal, Self, Union, get_args, get_origin
 from memspice.errors import InputError, SpecError
 
 _MISSING = dataclasses.MISSING
+
+# -- the one rule for text that reaches a deck -------------------------------------------------
+# Every str anywhere in a spec (fields, list items, table keys and values) is free of line breaks
+# and control characters: a newline in a name would add lines (".control / shell ...") to a deck.
+# Fields declared with ``param(..., safe="name")`` or ``safe="vector"`` must also match a strict
+# SPICE-safe pattern (names become node, element, parameter and file names).
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+#: names (cards, plans, groups, measurements, devices, parameters): no spaces, no path separators
+SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,99}")
+#: ngspice vectors: v(out), v(a,b), i(vdd), @m1[id], v1#branch, v(x1.n2)
+SAFE_VECTOR = re.compile(r"[A-Za-z0-9_@#][A-Za-z0-9_.@#:\[\](),+-]{0,199}")
+_SAFE = {
+    "name": (SAFE_NAME, "a name of letters, digits, '_', '.', '+' or '-' (not starting with '.', '+' or '-'; "
+             "at most 100 characters)"),
+    "vector": (SAFE_VECTOR, "an ngspice vector such as v(out), i(vdd) or @m1[id] (letters, digits, _.@#:[](),+-; "
+               "no spaces)"),
+}
+TEXT_EXPECTED = "text without line breaks or control characters"
+
+#: the largest Monte Carlo sample or device count any command accepts (memory grows with it)
+MAX_SAMPLES = 100_000
 
 
 class FrozenDict(dict):
@@ -52,9 +74,16 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def param(default: Any = _MISSING, doc: str = "", unit: str | None = None, **kwargs: Any) -> Any:
-    """Declare a spec field with a one-line ``doc`` and its ``unit`` (None for dimensionless)."""
-    metadata = {"doc": doc, "unit": unit}
+def param(default: Any = _MISSING, doc: str = "", unit: str | None = None, *, safe: str | None = None,
+          finite: bool = True, **kwargs: Any) -> Any:
+    """Declare a spec field with a one-line ``doc`` and its ``unit`` (None for dimensionless).
+
+    ``safe``: ``"name"`` or ``"vector"`` holds the field's text (or list items) to the strict
+    SPICE-safe pattern. ``finite=False`` lets the field's numbers be infinite (never NaN).
+    """
+    if safe is not None and safe not in _SAFE:
+        raise TypeError(f"safe must be one of {', '.join(_SAFE)}")
+    metadata = {"doc": doc, "unit": unit, "safe": safe, "finite": finite}
     if default is _MISSING:
         return dataclasses.field(metadata=metadata, **kwargs)
     if isinstance(default, (list, dict, set)):
@@ -74,6 +103,7 @@ class Spec:
         for f in dataclasses.fields(self):
             raw = getattr(self, f.name)
             value = _coerce(raw, hints[f.name], f.name)
+            _check_plain(value, f.name, f.metadata.get("safe"), f.metadata.get("finite", True))
             if value is not raw:
                 object.__setattr__(self, f.name, value)
         self.validate()
@@ -173,14 +203,59 @@ def check_range(field: str, value: float, low: float, high: float, unit: str = "
     check(low <= value <= high, field, value, f"a value from {low:g} to {high:g}{(' ' + unit) if unit else ''}")
 
 
+def check_text(field: str, value: str) -> None:
+    """Text that may reach a deck: no line breaks or control characters."""
+    if _CONTROL_CHARS.search(value):
+        raise SpecError(field, value, TEXT_EXPECTED)
+
+
+def check_name(field: str, value: str, kind: str = "name") -> None:
+    """``value`` matches the strict SPICE-safe pattern of ``kind`` ("name" or "vector")."""
+    pattern, expected = _SAFE[kind]
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise SpecError(field, value, expected)
+
+
+def check_count(field: str, value: int, high: int, low: int = 1, what: str = "") -> None:
+    """A count within ``low..high``; the message states the limit."""
+    check(low <= value <= high, field, value,
+          f"an integer from {low} to {high:,}{(' (' + what + ')') if what else ''}")
+
+
+def _check_plain(value: Any, field: str, safe: str | None, finite: bool) -> None:
+    """The generic rules every field obeys: text one line (and safe where declared), numbers finite."""
+    if isinstance(value, str):
+        check_text(field, value)
+        if safe is not None:
+            check_name(field, value, safe)
+    elif isinstance(value, float):
+        if not finite and not math.isnan(value):
+            return
+        check(math.isfinite(value), field, value, "a finite number")
+    elif isinstance(value, tuple):
+        for k, item in enumerate(value):
+            _check_plain(item, f"{field}[{k}]", safe, finite)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if _CONTROL_CHARS.search(str(key)):
+                raise SpecError(field, key, "table keys without line breaks or control characters")
+            _check_plain(item, f"{field}.{key}", None, finite)
+
+
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; a missing or malformed file is an :class:`InputError` naming it."""
+    """Parse a TOML file; a missing, unreadable or malformed file is an :class:`InputError` naming it."""
     path = Path(path)
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected a TOML file") from None
+    except PermissionError:
+        raise InputError(f"{path}: permission denied (cannot read it)") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 text (byte {err.start}); TOML files are UTF-8") from None
     except tomllib.TOMLDecodeError as err:
         raise InputError(f"{path}: not valid TOML ({err})") from None
 

@@ -106,8 +106,8 @@ class DriveSpec(Spec):
 class AccessSpec(Spec):
     """NMOS access transistor of 1T1R cells (gate on the row's word line)."""
 
-    lib: str = param("ptm_45nm_hp.lib", "transistor model file in models/")
-    nmos: str = param("ptm45hp_nmos", "NMOS model name in that file")
+    lib: str = param("ptm_45nm_hp.lib", "transistor model file in models/", safe="name")
+    nmos: str = param("ptm45hp_nmos", "NMOS model name in that file", safe="name")
     w_m: float = param(1e-6, "channel width", "m")
     l_m: float = param(45e-9, "drawn channel length", "m")
     v_wl_v: float = param(1.0, "word-line (gate) voltage during a read", "V")

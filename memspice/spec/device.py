@@ -189,7 +189,7 @@ class Variability(Spec):
 class DeviceCard(Spec):
     """A memristor model with parameter values, read voltage and variability."""
 
-    name: str = param(doc="card name")
+    name: str = param(doc="card name", safe="name")
     model: str = param(doc="model name: vteam or yakopcic")
     params: Mapping[str, float | str] = param(doc="model parameters by SI name (missing ones take defaults)")
     read_v: float = param(0.2, "read voltage that defines the conductance G = I(read_v) / read_v", "V")

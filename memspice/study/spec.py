@@ -19,7 +19,8 @@ STAGES = ("device", "crossbar", "train", "calibrate", "adc", "evaluate", "system
 
 @dataclass(frozen=True)
 class StudyMeta(Spec):
-    name: str = param(doc="name of the study: the run folder is runs/<name>/ unless --out says otherwise")
+    name: str = param(doc="name of the study: the run folder is runs/<name>/ unless --out says otherwise",
+                      safe="name")
     title: str = param("", "title of the report page")
     seed: int = param(0, "master seed: every stage's seed is derived from it and recorded")
     bits: tuple[int, ...] = param((4,), "ADC resolutions characterized in SPICE and costed")

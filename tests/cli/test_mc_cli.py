@@ -24,7 +24,7 @@ def test_mc_prints_a_summary_and_writes_tables(cli, tmp_path):
 @pytest.mark.parametrize(
     ("text", "needles"),
     [
-        ('samples = 0', ["plan.samples", "at least 1"]),
+        ('samples = 0', ["plan.samples", "from 1 to 100,000"]),
         ('samples = 5\nwhat = 1', ["plan.what", "known keys"]),
     ],
 )
