@@ -97,6 +97,10 @@ class SimulationError(MemspiceError):
         super().__init__("\n".join(parts))
 
 
+class MonteCarloFailed(MemspiceError):
+    """Too many samples of a Monte Carlo batch failed; names the first failing sample's deck and log."""
+
+
 class NetlistError(SimulationError):
     """ngspice rejected the deck (syntax, unknown model or node, control-language error)."""
 

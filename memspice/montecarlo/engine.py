@@ -7,15 +7,24 @@ finished chunk is written atomically to the cache (``<cache>/<plan>-<hash>/chunk
 rerunning a plan, even after SIGKILL, computes only missing chunks, and the assembled tables are
 identical to an uninterrupted run's.
 
-If a chunk's run fails, its samples are run one by one to find the failing ones; a failing
-sample is retried once with relaxed solver options and, if it still fails, recorded with its
-reason. The batch goes on and the summary counts failures.
+If a chunk's run fails, its samples are run one by one to find the failing ones; a sample that
+did not converge or timed out is retried once with relaxed solver options (a deck ngspice rejects
+or a vector it lacks is not: looser tolerances cannot fix those) and, if it still fails, recorded
+with its reason. The batch goes on, but failure is loud: a batch whose failed fraction exceeds the
+plan's ``max_failed_fraction``, or whose first finished chunk failed entirely, raises
+:class:`~memspice.errors.MonteCarloFailed` with the first failing sample's deck and log.
+
+Worker processes die with their parent (a parent-death signal and a watchdog), and a worker told
+to stop kills its ngspice process group first.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -26,7 +35,14 @@ from typing import Any
 import numpy as np
 
 from memspice import __version__
-from memspice.errors import InputError, SimulationError, SpecError
+from memspice.errors import (
+    InputError,
+    MissingVectorError,
+    MonteCarloFailed,
+    NetlistError,
+    SimulationError,
+    SpecError,
+)
 from memspice.io import write_json
 from memspice.montecarlo.circuit import MonteCarloCircuit
 from memspice.montecarlo.plan import Plan
@@ -122,6 +138,7 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) 
         reason.append(why)
         retried.append(again)
 
+    first_failure: dict[str, Any] | None = None
     steps: list[Step] = []
     for s in range(len(samples)):
         steps += _sample_steps(circuit, values, s)
@@ -131,7 +148,9 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) 
             record(circuit.measure(result.plots[s * n_an:(s + 1) * n_an]), "ok", "", False)
     except SimulationError:
         for s in range(len(samples)):
-            _run_isolated(plan, circuit, values, s, record)
+            detail = _run_isolated(plan, circuit, values, s, record)
+            if detail and first_failure is None:
+                first_failure = {"sample": samples[s], "message": detail}
     return {
         "format": CACHE_FORMAT,
         "memspice": __version__,
@@ -144,22 +163,33 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) 
         "retried": retried,
         "seconds": time.monotonic() - t0,
         "pid": os.getpid(),
+        **({"first_failure": first_failure} if first_failure else {}),
     }
 
 
-def _run_isolated(plan, circuit, values, s, record) -> None:
+# failures that looser solver options cannot fix: not retried
+NOT_RETRIED = (NetlistError, MissingVectorError)
+
+
+def _run_isolated(plan, circuit, values, s, record) -> str | None:
+    """Run sample ``s`` alone (retrying once relaxed if that can help); the full error text if it failed."""
     steps = _sample_steps(circuit, values, s)
     try:
         plots = simulate(_deck(circuit, steps), backend=plan.backend, timeout_s=plan.timeout_s).plots
         record(circuit.measure(plots), "ok", "", False)
-        return
+        return None
     except SimulationError as first:
+        if isinstance(first, NOT_RETRIED):
+            record(None, "failed", str(first).splitlines()[0], False)
+            return str(first)
         first_line = str(first).splitlines()[0]
     try:
         plots = simulate(_deck(circuit, steps, RELAXED_OPTIONS), backend=plan.backend, timeout_s=plan.timeout_s).plots
         record(circuit.measure(plots), "ok", f"recovered with relaxed options after: {first_line}", True)
+        return None
     except SimulationError as second:
         record(None, "failed", str(second).splitlines()[0], True)
+        return str(second)
 
 
 # -- cache --------------------------------------------------------------------------------------
@@ -217,7 +247,7 @@ class ChunkCache:
 
 
 def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:60] or "plan"
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in name)[:60] or "plan"
 
 
 # -- executors ----------------------------------------------------------------------------------
@@ -234,18 +264,45 @@ def _local_executor(workers: int) -> Executor:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                                   initargs=(os.getpid(),))
+        try:
             pending = {pool.submit(run_chunk, plan, k, circuit) for k in chunks}
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        yield fut.result()
-            finally:
-                for fut in pending:
-                    fut.cancel()
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     return execute
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Make a worker process die with its parent, and kill its ngspice children when told to stop.
+
+    Linux delivers SIGTERM to the worker when the parent dies (``PR_SET_PDEATHSIG``); a watchdog
+    thread covers other systems and the race before the signal was armed. SIGTERM raises
+    SystemExit, so the engine's cleanup kills the running ngspice process group.
+    """
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - prctl missing
+            pass
+
+    def watch() -> None:
+        while True:
+            if os.getppid() != parent_pid:
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)
+                os._exit(143)
+            time.sleep(1.0)
+
+    threading.Thread(target=watch, name="memspice-parent-watch", daemon=True).start()
 
 
 def _dask_executor(scheduler: str, workers: int) -> Executor:
@@ -328,14 +385,43 @@ def run_plan(plan: Plan, *, workers: int | None = None, scheduler: str | None = 
     if todo:
         with progress(sum(len(plan.chunk_range(k)) for k in todo), f"Monte Carlo {plan.name}",
                       enabled=show_progress) as prog:
+            ok = plan.samples - sum(len(plan.chunk_range(k)) for k in todo)
             for record in execute(plan, circuit, todo):
                 cache.store(record)
                 prog.advance(len(record["samples"]))
+                ok += sum(s == "ok" for s in record["status"])
+                if ok == 0 and record["status"]:  # the first finished chunk failed entirely: stop now
+                    raise _failed(plan, [record], len(record["samples"]), cache.dir, stopped=True)
     seconds = time.monotonic() - t0
     records = [cache.load(k) for k in range(plan.n_chunks)]
     if any(r is None for r in records):  # pragma: no cover - every chunk was just stored
         raise InputError(f"Monte Carlo cache {cache.dir}: chunks missing after the run")
-    return McResult(plan=plan, records=records, computed_chunks=len(todo), seconds=seconds, cache_dir=cache.dir)
+    result = McResult(plan=plan, records=records, computed_chunks=len(todo), seconds=seconds, cache_dir=cache.dir)
+    if result.n_failed > plan.max_failed_fraction * plan.samples:
+        raise _failed(plan, records, plan.samples, cache.dir)
+    return result
+
+
+def _failed(plan: Plan, records: list[dict[str, Any]], n: int, cache_dir: Path, stopped: bool = False
+            ) -> MonteCarloFailed:
+    """The error of a batch that failed: counts, the limit, and the first failing sample's deck and log."""
+    failed = sum(s != "ok" for r in records for s in r["status"])
+    first = next((r for r in records if "first_failure" in r or any(s != "ok" for s in r["status"])), None)
+    detail = ""
+    if first is not None:
+        if "first_failure" in first:
+            ff = first["first_failure"]
+            detail = f"first failing sample {ff['sample']}: {ff['message']}"
+        else:
+            k = [s != "ok" for s in first["status"]].index(True)
+            detail = f"first failing sample {first['samples'][k]}: {first['reason'][k]}"
+    if stopped:
+        head = (f"Monte Carlo {plan.name}: every sample of the first finished chunk failed ({failed} of {n}); "
+                "stopped before running the rest")
+    else:
+        head = (f"Monte Carlo {plan.name}: {failed} of {n} samples failed, more than max_failed_fraction "
+                f"{plan.max_failed_fraction:g}")
+    return MonteCarloFailed(f"{head} (chunk records kept in {cache_dir})\n{detail}".rstrip())
 
 
 def run_circuit(circuit: MonteCarloCircuit, *, name: str, samples: int, seed: int, vary: Iterable[Mapping[str, Any]],

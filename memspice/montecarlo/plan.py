@@ -58,12 +58,16 @@ class Plan(Spec):
     timeout_s: float = param(120.0, "wall-time limit per sample (a chunk gets chunk_size times this)", "s")
     backend: Literal["subprocess", "shared"] = param("subprocess", "ngspice backend in the workers")
     base_dir: str = param("", "folder that relative paths in spec are taken from (set when loading a file)")
+    max_failed_fraction: float = param(0.5, "the batch fails (non-zero exit) when more samples than this fraction "
+                                       "fail in ngspice")
 
     def validate(self) -> None:
         check_count("samples", self.samples, MAX_SAMPLES, what="the limit of a plan")
         check(self.seed >= 0, "seed", self.seed, "a seed >= 0")
         check_count("chunk_size", self.chunk_size, 10_000, what="samples in one deck")
         check_positive("timeout_s", self.timeout_s, "s")
+        check(0 <= self.max_failed_fraction < 1, "max_failed_fraction", self.max_failed_fraction,
+              "a fraction from 0 to below 1")
 
     @property
     def n_chunks(self) -> int:
@@ -77,7 +81,7 @@ class Plan(Spec):
         """What defines the results (not how they are computed): the cache key's content."""
         data = self.to_dict()
         # how the batch runs does not change its numbers (tests show both backends bit-identical)
-        for key in ("base_dir", "timeout_s", "backend"):
+        for key in ("base_dir", "timeout_s", "backend", "max_failed_fraction"):
             data.pop(key, None)
         return data
 
