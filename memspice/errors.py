@@ -101,6 +101,10 @@ class MonteCarloFailed(MemspiceError):
     """Too many samples of a Monte Carlo batch failed; names the first failing sample's deck and log."""
 
 
+class ProgrammingFailed(MemspiceError):
+    """Write-verify programming did not converge (for any boundary or cell it had to program)."""
+
+
 class NetlistError(SimulationError):
     """ngspice rejected the deck (syntax, unknown model or node, control-language error)."""
 

@@ -1,7 +1,9 @@
 """Atomic file output: a reader never sees a half-written file, an interrupted job leaves none.
 
 Everything memspice writes as a result goes through these helpers: the content is written to a
-temporary file in the same folder, flushed to disk, then renamed over the target.
+temporary file in the same folder, flushed to disk, then renamed over the target. The file gets
+the mode an ordinary ``open()`` would give it (0666 less the user's umask), not the temporary
+file's private 0600.
 """
 
 from __future__ import annotations
@@ -16,6 +18,17 @@ from typing import Any
 
 import numpy as np
 
+_UMASK: int | None = None
+
+
+def file_mode() -> int:
+    """0666 less the process umask (read once: changing the umask is not thread-safe)."""
+    global _UMASK
+    if _UMASK is None:
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return 0o666 & ~_UMASK
+
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     path = Path(path)
@@ -25,6 +38,7 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            os.fchmod(fh.fileno(), file_mode())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -35,7 +35,7 @@ from memspice.netlist.device import (
 from memspice.ngspice import simulate
 from memspice.progress import progress
 from memspice.reference import memristor as ref
-from memspice.spec.base import Spec, check, check_positive, param
+from memspice.spec.base import MAX_DEVICES, Spec, check, check_count, check_positive, param
 from memspice.spec.device import DeviceCard
 from memspice.spec.stimulus import PwlStimulus, SineStimulus
 
@@ -58,11 +58,11 @@ class ProgramSpec(Spec):
     start_amplitude_factor: float = param(1.05, "first pulse amplitude as a multiple of the threshold")
 
     def validate(self) -> None:
-        check(len(self.targets_s) >= 1, "targets_s", self.targets_s, "at least one target conductance")
+        check_count("targets_s", len(self.targets_s), 64, what="target conductances")
         for k, g in enumerate(self.targets_s):
             check_positive(f"targets_s[{k}]", g, "S")
         check_positive("tolerance_s", self.tolerance_s, "S")
-        check(self.max_pulses >= 1, "max_pulses", self.max_pulses, "at least 1")
+        check_count("max_pulses", self.max_pulses, 100_000, what="pulses per device")
         if self.pulse_width_s is not None:
             check_positive("pulse_width_s", self.pulse_width_s, "s")
         if self.step_v is not None:
@@ -91,8 +91,8 @@ class DeviceStudySpec(Spec):
             check_positive("sweep_amplitude_v", self.sweep_amplitude_v, "V")
         if self.sweep_freq_hz is not None:
             check_positive("sweep_freq_hz", self.sweep_freq_hz, "Hz")
-        check_positive("sweep_cycles", self.sweep_cycles)
-        check(self.mc >= 0, "mc", self.mc, "a number of devices >= 0")
+        check(0 < self.sweep_cycles <= 1000, "sweep_cycles", self.sweep_cycles, "a number of periods in (0, 1000]")
+        check_count("mc", self.mc, MAX_DEVICES, low=0, what="Monte Carlo devices, each programmed in ngspice")
         check(self.seed >= 0, "seed", self.seed, "a seed >= 0")
         check(self.backend in ("subprocess", "shared"), "backend", self.backend, "subprocess or shared")
 

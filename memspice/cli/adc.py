@@ -41,7 +41,35 @@ def build_spec(spec_file: Path | None, *, bits: int | None = None, boundaries: P
     from memspice.spec.device import load_card
 
     load_card(spec.card)  # a bad card name fails now, naming the built-in cards
+    check_spacing(spec, str(boundaries) if boundaries is not None else None)
     return spec
+
+
+def check_spacing(spec, source: str | None = None) -> None:
+    """Boundaries closer than the transfer sweep's step cannot be told apart by the measurement that
+    verifies them: write-verify could not converge and a code would vanish unseen."""
+    import numpy as np
+
+    targets = np.asarray(spec.targets_v())
+    step = spec.sweep_step_lsb * spec.lsb_v
+    gaps = np.diff(targets)
+    if gaps.size and float(gaps.min()) < step:
+        k = int(np.argmin(gaps))
+        raise SpecError(f"boundaries_v[{k + 1}]", float(targets[k + 1]),
+                        f"a boundary at least one sweep step ({step * 1e3:.3g} mV = sweep_step_lsb x LSB) above "
+                        f"the previous one ({float(targets[k]):g} V)", source=source)
+
+
+def convergence(result) -> dict:
+    """Which nominal boundaries write-verify brought within ``program_tol_lsb`` (read through the encoder)."""
+    import numpy as np
+
+    spec, tr = result.spec, result.transfer
+    err = np.abs(np.asarray(tr.measured_v, dtype=float) - np.asarray(tr.targets_v, dtype=float)) / spec.lsb_v
+    ok = np.isfinite(err) & (err <= spec.program_tol_lsb)
+    return {"write_verify_converged": bool(ok.all()), "write_verify_tolerance_lsb": spec.program_tol_lsb,
+            "boundaries_not_converged": [int(i) for i in np.nonzero(~ok)[0]],
+            "boundary_error_lsb": [float(e) if np.isfinite(e) else None for e in err]}
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
@@ -65,11 +93,14 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         backend: str = typer.Option("shared", "--backend", help="ngspice backend: shared or subprocess."),
         energy: bool = typer.Option(True, "--energy/--no-energy", help="Run the transient energy/delay study."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+                                       "files (refused otherwise)."),
     ) -> None:
         """Program a Q-cell ADC and characterize it: boundaries, transfer, INL/DNL, energy, area, Monte Carlo."""
         from memspice.characterize import adc as flow
         from memspice.cli.common import prepare_out_dir
-        from memspice.errors import InputError
+        from memspice.errors import InputError, ProgrammingFailed
+        from memspice.io import write_json
         from memspice.ngspice.engine import BACKENDS
 
         if backend not in BACKENDS:
@@ -77,13 +108,23 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         if workers is not None and workers < 1:
             raise SpecError("--workers", workers, "at least 1 worker process")
         spec = build_spec(spec_file, bits=bits, boundaries=boundaries, mc=mc, seed=seed, card=card, params=param)
-        out_dir = prepare_out_dir(out)
+        out_dir = prepare_out_dir(out, "characterize adc", spec.spec_hash(), overwrite=overwrite)
         # the Monte Carlo chunk cache lives with the results: rerunning into the same folder resumes
         opts = flow.RunOptions(backend=backend, show_progress=True, workers=workers,
                                mc_cache_root=out_dir / "mc_cache")
         result = flow.run_adc(spec, opts, energy=energy, log=lambda s: typer.echo(f"  {s}", err=True))
+        conv = convergence(result)
         summ = flow.write_outputs(result, out_dir, figures=figures)
+        summ.update(conv)
+        write_json(out_dir / "summary.json", summ)
         _print_summary(summ, out_dir)
+        bad = conv["boundaries_not_converged"]
+        if bad and len(bad) == len(conv["boundary_error_lsb"]):
+            raise ProgrammingFailed(f"write-verify converged for no boundary (tolerance {spec.program_tol_lsb:g} LSB, "
+                                    f"{result.prog.iterations} iterations); results kept in {out_dir} for inspection")
+        if bad:
+            typer.echo(f"memspice: warning: write-verify did not converge for boundaries {bad} (tolerance "
+                       f"{spec.program_tol_lsb:g} LSB); see boundary_error_lsb in {out_dir / 'summary.json'}", err=True)
 
 
 def _print_summary(s: dict, out_dir: Path) -> None:

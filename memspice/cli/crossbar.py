@@ -21,7 +21,7 @@ def _overrides(items: list[str] | None) -> dict:
         if sep and text.startswith("[") and text.endswith("]"):
             if not name.strip():
                 raise SpecError("override", item, "NAME=VALUE, e.g. rows=512")
-            out[name.strip()] = [parse_value(v) for v in text[1:-1].split(",") if v.strip()]
+            out[name.strip()] = [parse_value(v, name.strip()) for v in text[1:-1].split(",") if v.strip()]
         else:
             plain.append(item)
     return {**parse_overrides(plain, option="override"), **out}
@@ -41,6 +41,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         seed: int = typer.Option(None, "--seed", help="Seed of patterns, sweeps and Monte Carlo (recorded)."),
         backend: str = typer.Option(None, "--backend", help="ngspice backend: subprocess or shared."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+                                       "files (refused otherwise)."),
     ) -> None:
         """DC transfer vs the ideal dot product, IR drop vs rows and wire resistance, settling, read energy,
         Monte Carlo spread and the behavioural column model (column_model.json)."""
@@ -54,7 +56,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         if changes:
             values.update({f"study.{k}": v for k, v in changes.items()})
         study = study_for(spec, values)
-        out_dir = prepare_out_dir(out)
+        out_dir = prepare_out_dir(out, "characterize crossbar", study.spec_hash(), overwrite=overwrite)
         summary = characterize_crossbar(study, out_dir, figures=figures)
         tile, tr = summary["tile"], summary["transfer"]
         typer.echo(f"{tile['rows']} rows x {tile['cols']} column(s), {tile['cell']}, card {tile['card']}, "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from pathlib import Path
 
 import typer
 
 from memspice.cli.common import parse_overrides, prepare_out_dir
-from memspice.errors import SpecError
+from memspice.errors import ProgrammingFailed, SpecError
 
 
 def _resolve_card(model: str | None, card: str | None, overrides: list[str] | None):
@@ -37,9 +40,12 @@ def _float_list(text: str | None, option: str) -> tuple[float, ...] | None:
     if text is None:
         return None
     try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
+        values = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise SpecError(option, text, "comma-separated numbers in SI units, e.g. 100e-6,200e-6") from None
+        values = (math.nan,)
+    if not values or not all(math.isfinite(v) for v in values):
+        raise SpecError(option, text, "comma-separated finite numbers in SI units, e.g. 100e-6,200e-6")
+    return values
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
@@ -57,6 +63,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
         out: Path = typer.Option(..., "--out", help="Output folder."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+                                       "files (refused otherwise)."),
     ) -> None:
         """Hysteresis loop, extracted R_on/R_off and thresholds, write-verify programming (and --mc)."""
         from memspice.characterize.device import DeviceStudySpec, ProgramSpec, characterize_device
@@ -67,7 +75,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         if levels is not None:
             program_kwargs["targets_s"] = levels
         spec = DeviceStudySpec(program=ProgramSpec(**program_kwargs), mc=mc, seed=seed, backend=backend)
-        out_dir = prepare_out_dir(out)
+        out_dir = prepare_out_dir(out, "characterize device", f"{dev.spec_hash()}-{spec.spec_hash()}",
+                                  overwrite=overwrite)
         summary = characterize_device(dev, spec, out_dir, figures=figures)
         ex = summary["extracted"]
         typer.echo(f"card {dev.name} ({dev.model}); window {summary['window_S'][0]*1e6:.1f}..."
@@ -84,6 +93,15 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
                        f"final {row['final_mean_S']*1e6:.2f} uS{std}, {row['pulses_mean']:.1f} pulses, "
                        f"{row['energy_mean_J']:.3g} J")
         typer.echo(f"outputs in {out_dir}")
+        converged = sum(int(r["converged"]) for r in prog["per_target"])
+        total = sum(int(r["devices"]) for r in prog["per_target"])
+        if total and converged == 0:
+            raise ProgrammingFailed(f"write-verify converged for no device and target (0/{total} within "
+                                    f"{prog['tolerance_S'] * 1e6:g} uS in {max_pulses} pulses); results kept in "
+                                    f"{out_dir} for inspection")
+        if converged < total:
+            typer.echo(f"memspice: warning: write-verify converged for {converged}/{total} devices and targets "
+                       f"(see the per-target rows in {out_dir / 'summary.json'})", err=True)
 
     @app.command("fit")
     def fit_cmd(
@@ -98,14 +116,19 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         max_evaluations: int = typer.Option(400, "--max-evaluations", help="Model evaluations at most."),
         out: Path = typer.Option(..., "--out", help="Output folder: fit.json, fit.png, card.toml."),
         write_card: Path = typer.Option(None, "--write-card", help="Also write the fitted card to this path."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+                                       "files (refused otherwise)."),
     ) -> None:
         """Fit a memristor model's parameters to measured I-V sweeps; report the residual and a figure."""
         from memspice.fit.report import run_fit
 
         dev = _resolve_card(model, start, None)
-        if point_time <= 0:
-            raise SpecError("--point-time", point_time, "a positive time in s")
-        out_dir = prepare_out_dir(out)
+        if not (math.isfinite(point_time) and point_time > 0):
+            raise SpecError("--point-time", point_time, "a positive, finite time in s")
+        if not 1 <= max_evaluations <= 100_000:
+            raise SpecError("--max-evaluations", max_evaluations, "an integer from 1 to 100,000")
+        identity = json.dumps([dev.spec_hash(), str(Path(data).resolve()), fit, point_time, name, max_evaluations])
+        out_dir = prepare_out_dir(out, "fit", hashlib.sha256(identity.encode()).hexdigest()[:16], overwrite=overwrite)
         result = run_fit(dev, data, out_dir, names=fit or None, point_time_s=point_time,
                          card_name=name or dev.name, max_evaluations=max_evaluations, write_card=write_card)
         typer.echo(f"fitted {', '.join(result.names)} of {dev.model} to {data} "

@@ -52,15 +52,43 @@ _register()
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the app, turning memspice errors into one-line messages."""
+    """Console-script entry: run the app, turning memspice errors into one-line messages.
+
+    A file that cannot be decoded or opened is a user's problem too (exit 2, one line naming the
+    file) wherever it is met; an output folder this command created and left empty is removed.
+    """
+    from memspice.cli.common import remove_unused_out_dirs
+
+    code = 0
     try:
         app(args=argv, standalone_mode=True)
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        raise
     except MemspiceError as err:
-        print(f"memspice: error: {err}", file=sys.stderr)
-        sys.exit(err.exit_code)
+        code = err.exit_code
+        _die(str(err), code)
+    except UnicodeDecodeError as err:
+        code = 2
+        _die(f"an input file is not UTF-8 text (byte {err.start}: {err.object[err.start:err.start + 4]!r}); "
+             "memspice reads TOML and CSV files as UTF-8", code)
+    except (PermissionError, IsADirectoryError, NotADirectoryError) as err:
+        code = 2
+        what = {PermissionError: "permission denied", IsADirectoryError: "is a folder, expected a file",
+                NotADirectoryError: "a part of the path is not a folder"}[type(err)]
+        _die(f"{err.filename}: {what}", code)
     except KeyboardInterrupt:
+        code = 130
         print("memspice: interrupted", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(code)
+    finally:
+        if code:
+            remove_unused_out_dirs()
+
+
+def _die(message: str, code: int) -> None:
+    print(f"memspice: error: {message}", file=sys.stderr)
+    sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from memspice.cli.common import prepare_out_dir
+from memspice.cli.common import check_writable, prepare_out_dir
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
@@ -18,15 +18,22 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
                                       "to start a local cluster."),
         cache: Path = typer.Option(Path("runs/cache/mc"), "--cache", help="Cache folder of finished chunks."),
         out: Path = typer.Option(None, "--out", help="Output folder (default runs/mc/<plan name>)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+                                       "files (refused otherwise)."),
     ) -> None:
         """Run a Monte Carlo plan: chunks in parallel, cached, resumable; same numbers on any worker count."""
-        from memspice.montecarlo.engine import run_plan
+        from memspice.montecarlo.engine import check_plan, estimate_mb, plan_key, run_plan
         from memspice.montecarlo.outputs import write_outputs
         from memspice.montecarlo.plan import load_plan
 
         plan = load_plan(plan_file)
+        circuit = check_plan(plan)  # the circuit and the plan's groups and measures, before any folder is made
+        out_dir = prepare_out_dir(out or Path("runs/mc") / plan.name, "mc", plan_key(plan, circuit),
+                                  overwrite=overwrite)
+        check_writable(cache, "--cache")
+        typer.echo(f"plan {plan.name}: {plan.samples} samples in {plan.n_chunks} chunks of {plan.chunk_size}; "
+                   f"about {estimate_mb(plan, circuit):.1f} MB of chunk records in {cache}", err=True)
         result = run_plan(plan, workers=workers, scheduler=scheduler, cache_root=cache)
-        out_dir = prepare_out_dir(out or Path("runs/mc") / plan.name)
         summary = write_outputs(result, out_dir)
         rate = summary["samples_per_second_now"]
         typer.echo(f"plan {plan.name}: {plan.samples} samples in {plan.n_chunks} chunks "

@@ -6,6 +6,7 @@ Thin: options become :class:`~memspice.nn.spec.TrainSpec`, :class:`~memspice.nn.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import typer
@@ -105,6 +106,8 @@ def evaluate_cmd(
                                          help="SPICE-characterized ADC (adc.json); repeat for several bits."),
     column_model: Path | None = typer.Option(None, "--column-model", help="Crossbar column model JSON."),
     train_if_missing: bool = typer.Option(False, "--train", help="Train the network first when not cached."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+                                   "files (refused otherwise)."),
 ) -> None:
     """Accuracy tables over ADC bits and models, and boundary-variation sweeps (accuracy.csv, figures)."""
     from memspice.nn.artifacts import load_column_model, load_spice_adc
@@ -127,7 +130,8 @@ def evaluate_cmd(
             raise InputError(f"--spice-adc {art.path} is a {art.bits}-bit ADC but --bits is "
                              f"{','.join(map(str, espec.bits))}; the bits must match (add {art.bits} to --bits)")
     column = load_column_model(column_model) if column_model is not None else None
-    out_dir = prepare_out_dir(out)
+    identity = repr(([s.spec_hash() for s in (tspec, cim, espec)], [str(a.path) for a in arts], str(column_model)))
+    out_dir = prepare_out_dir(out, "evaluate", hashlib.sha256(identity.encode()).hexdigest()[:16], overwrite=overwrite)
     dev = resolve_device(device)
     trained = (train(tspec, data_root=data, device=str(dev), cache_dir=cache_dir) if train_if_missing
                else load_trained(tspec, cache_dir, dev))

@@ -53,6 +53,13 @@ def load_iv_data(path: str | Path) -> list[Sweep]:
         table = pd.read_csv(path)
     except Exception as err:  # pandas raises many kinds
         raise DataError(f"I-V data {path}: not a readable CSV ({err})") from None
+    try:
+        return _sweeps(table, path)
+    except (ValueError, TypeError) as err:  # a column that is not numbers
+        raise DataError(f"I-V data {path}: {str(err).splitlines()[0]}") from None
+
+
+def _sweeps(table, path: Path) -> list[Sweep]:
     cols = set(table.columns)
     sweeps: list[Sweep] = []
     if {"curve", "v_V", "i_A"} <= cols:
@@ -78,6 +85,14 @@ def load_iv_data(path: str | Path) -> list[Sweep]:
     for s in sweeps:
         if len(s.v_V) < 4:
             raise DataError(f"I-V data {path}: curve {s.name} has fewer than 4 points")
+        bad = ~(np.isfinite(s.v_V) & np.isfinite(s.i_A))
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise DataError(f"I-V data {path}: curve {s.name}, point {k}: got v={s.v_V[k]!r}, i={s.i_A[k]!r}; "
+                            "expected finite numbers (no empty cells, NaN or inf)")
+        if s.compliance_A is not None and not (math.isfinite(s.compliance_A) and s.compliance_A > 0):
+            raise DataError(f"I-V data {path}: curve {s.name}: compliance {s.compliance_A!r}; expected a positive "
+                            "finite current in A or an empty cell")
     return sweeps
 
 

@@ -202,6 +202,13 @@ def plan_key(plan: Plan, circuit: MonteCarloCircuit) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+def estimate_mb(plan: Plan, circuit: MonteCarloCircuit) -> float:
+    """Rough size of the plan's chunk records (JSON, about 24 bytes a number), held in memory once assembled."""
+    members = sum(len(g.labels) for g in circuit.param_groups().values())
+    measures = len(plan.measure) or len(list(circuit.measure_names()))
+    return plan.samples * (members + measures + 4) * 24 / 1e6
+
+
 class ChunkCache:
     """Finished chunks of one plan, one JSON file each, written atomically."""
 

@@ -33,6 +33,7 @@ import numpy as np
 from memspice.errors import (
     InputError,
     MissingVectorError,
+    NgspiceNotFoundError,
     SimulationError,
     SimulationTimeout,
 )
@@ -249,7 +250,12 @@ class SharedEngine:
         if shared_mod.NgSpiceShared.LIBRARY_PATH is None or "NGSPICE_LIBRARY_PATH" in os.environ:
             shared_mod.NgSpiceShared.LIBRARY_PATH = os.environ["NGSPICE_LIBRARY_PATH"]
         self._done = done
-        self._ng = _Shared.new_instance()
+        try:
+            self._ng = _Shared.new_instance()
+        except OSError as err:  # a file that is not a loadable libngspice
+            raise NgspiceNotFoundError(f"ngspice shared library {shared_mod.NgSpiceShared.LIBRARY_PATH}: cannot be "
+                                       f"loaded ({str(err).splitlines()[0]}); set NGSPICE_LIBRARY_PATH to "
+                                       "libngspice.so.0 or use --backend subprocess") from None
         self._lib = self._ng._ngspice_shared
         self._lock = threading.Lock()
         self.broken = False

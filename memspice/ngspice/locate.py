@@ -50,7 +50,15 @@ def find_ngspice(explicit: str | os.PathLike | None = None) -> Path:
 def find_libngspice(explicit: str | os.PathLike | None = None) -> Path:
     """Path of the ngspice shared library (libngspice.so.0)."""
     looked = []
-    for candidate in (explicit, os.environ.get("NGSPICE_LIBRARY_PATH")):
+    if explicit and Path(explicit).is_file():
+        return Path(explicit)
+    env = os.environ.get("NGSPICE_LIBRARY_PATH")
+    if env and not Path(env).is_file():
+        # PySpice would load it as given and fail with a long traceback: say it here, in one line
+        raise NgspiceNotFoundError(
+            f"NGSPICE_LIBRARY_PATH={env}: no such file; point it at libngspice.so.0 (e.g. "
+            f"/usr/lib/x86_64-linux-gnu/libngspice.so.0), unset it, or use --backend subprocess")
+    for candidate in (explicit, env):
         if candidate:
             looked.append(str(candidate))
             if Path(candidate).is_file():

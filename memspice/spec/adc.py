@@ -316,12 +316,16 @@ def read_boundaries_csv(path: str | Path) -> tuple[float, ...]:
         text = path.read_text()
     except FileNotFoundError:
         raise InputError(f"{path}: boundary file not found") from None
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: not UTF-8 text (byte {err.start})") from None
     except OSError as err:
         raise InputError(f"{path}: cannot read the boundary file ({err.strerror})") from None
     rows = list(csv.reader(line for line in text.splitlines() if line.strip()))
     if not rows or [c.strip() for c in rows[0]] != ["boundary_V"]:
         head = rows[0] if rows else []
         raise SpecError("boundaries", head, "a CSV whose only column is boundary_V", source=str(path))
+    if len(rows) < 2:  # a header alone would silently program the uniform set
+        raise SpecError("boundaries", "header only", "at least one boundary row under boundary_V", source=str(path))
     out = []
     for k, row in enumerate(rows[1:]):
         if len(row) != 1:

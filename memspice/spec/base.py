@@ -48,6 +48,8 @@ TEXT_EXPECTED = "text without line breaks or control characters"
 
 #: the largest Monte Carlo sample or device count any command accepts (memory grows with it)
 MAX_SAMPLES = 100_000
+#: the largest count of devices programmed one by one in ngspice (write-verify per device)
+MAX_DEVICES = 10_000
 
 
 class FrozenDict(dict):
@@ -232,7 +234,7 @@ def _check_plain(value: Any, field: str, safe: str | None, finite: bool) -> None
         if not finite and not math.isnan(value):
             return
         check(math.isfinite(value), field, value, "a finite number")
-    elif isinstance(value, tuple):
+    elif isinstance(value, (tuple, list)):
         for k, item in enumerate(value):
             _check_plain(item, f"{field}[{k}]", safe, finite)
     elif isinstance(value, Mapping):

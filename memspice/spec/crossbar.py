@@ -367,6 +367,9 @@ def load_study(path: str | Path, overrides: dict | None = None) -> CrossbarStudy
     unknown = sorted(set(data) - {"crossbar", "study"})
     if unknown:
         raise SpecError(unknown[0], data[unknown[0]], "a [crossbar] or [study] table", source=str(path))
+    if "crossbar" not in data:  # an empty file must not silently run the default tile
+        raise SpecError("crossbar", None, "a [crossbar] table (write [crossbar] with no keys for the defaults)",
+                        source=str(path))
     card = data.get("crossbar", {}).get("card")
     if isinstance(card, str) and card.endswith(".toml") and not Path(card).is_absolute():
         local = path.parent / card

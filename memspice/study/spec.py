@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from memspice.errors import SpecError
-from memspice.spec.base import Spec, check, param, read_toml
+from memspice.spec.base import MAX_DEVICES, MAX_SAMPLES, Spec, check, check_count, param, read_toml
 
 STAGES = ("device", "crossbar", "train", "calibrate", "adc", "evaluate", "system", "export")
 
@@ -47,7 +47,7 @@ class DeviceStage(Spec):
 
     def validate(self) -> None:
         check(len(self.cards) >= 1, "device.cards", self.cards, "at least one card")
-        check(self.mc >= 0, "device.mc", self.mc, "a count >= 0")
+        check_count("device.mc", self.mc, MAX_DEVICES, low=0, what="devices per card, each programmed in ngspice")
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,9 @@ class CrossbarStage(Spec):
     overrides: Mapping[str, Any] = param(doc="overrides of that file, dotted names as on the command line",
                                          default_factory=dict)
     mc: int = param(200, "Monte Carlo samples of programming error and read noise")
+
+    def validate(self) -> None:
+        check_count("crossbar.mc", self.mc, MAX_SAMPLES, low=0, what="Monte Carlo samples of the column")
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class AdcStage(Spec):
     def validate(self) -> None:
         for k, s in enumerate(self.boundary_sets):
             check(s in ("uniform", "lloyd_max"), f"adc.boundary_sets[{k}]", s, "uniform or lloyd_max")
-        check(self.mc >= 0, "adc.mc", self.mc, "a count >= 0")
+        check_count("adc.mc", self.mc, MAX_SAMPLES, low=0, what="Monte Carlo samples per ADC")
 
 
 @dataclass(frozen=True)

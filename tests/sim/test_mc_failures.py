@@ -60,3 +60,91 @@ def test_the_failed_fraction_limit(tmp_path):
     lenient = plan.replace(max_failed_fraction=0.9)
     result = run_plan(lenient, workers=1, cache_root=tmp_path / "c", show_progress=False)
     assert 0 < result.n_failed <= 0.9 * plan.samples
+
+
+def _run(args: list[str], cwd: Path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MEMSPICE_PROGRESS": "off"}
+    return subprocess.run([sys.executable, "-m", "memspice", *args], capture_output=True, text=True, cwd=cwd,
+                          env=env, timeout=600)
+
+
+def test_cli_exits_1_naming_the_failing_deck_and_leaves_no_output_folder(tmp_path):
+    _plan(tmp_path, 'vector = "v(out)"', 'vector = "v(nope)"')
+    proc = _run(["mc", "p.toml", "--workers", "1", "--cache", "c", "--out", "o"], tmp_path)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    assert "memspice: error: Monte Carlo ladder: every sample of the first finished chunk failed" in proc.stderr
+    assert "lacks v(nope)" in proc.stderr and "  deck: " in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_rerun_into_another_runs_out_is_refused_then_overwritten(tmp_path):
+    """The stale-file case: a second run with other inputs must not mix its tables with the first's."""
+    _plan(tmp_path, "seed = 7", "seed = 7")
+    first = _run(["mc", "p.toml", "--workers", "1", "--cache", "c", "--out", "o"], tmp_path)
+    assert first.returncode == 0, first.stderr
+    table = (tmp_path / "o" / "samples.csv").read_bytes()
+    again = _run(["mc", "p.toml", "--workers", "1", "--cache", "c", "--out", "o"], tmp_path)
+    assert again.returncode == 0 and "0 computed now, 5 from cache" in again.stdout  # the same run: accepted
+    (tmp_path / "p.toml").write_text((tmp_path / "p.toml").read_text().replace("seed = 7", "seed = 8"))
+    other = _run(["mc", "p.toml", "--workers", "1", "--cache", "c", "--out", "o"], tmp_path)
+    assert other.returncode == 2 and "holds a run of `memspice mc` with other inputs" in other.stderr
+    assert (tmp_path / "o" / "samples.csv").read_bytes() == table  # untouched
+    forced = _run(["mc", "p.toml", "--workers", "1", "--cache", "c", "--out", "o", "--overwrite"], tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert (tmp_path / "o" / "samples.csv").read_bytes() != table
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")  # a zombie has exited (its parent may not have reaped it yet)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux) to find the workers")
+def test_killing_mc_leaves_no_worker_behind(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "MEMSPICE_PROGRESS": "off"}
+    proc = subprocess.Popen([sys.executable, "-m", "memspice", "mc", str(DATA / "rc_slow.toml"), "--workers", "2",
+                             "--cache", str(tmp_path / "c"), "--out", str(tmp_path / "o")], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    workers: list[int] = []
+    while time.monotonic() < deadline:
+        workers = _children(proc.pid)
+        if len(list((tmp_path / "c").glob("*/chunk_*.json"))) >= 2 and len(workers) >= 2:
+            break
+        time.sleep(0.1)
+    assert len(workers) >= 2, "the workers never started"
+    proc.send_signal(signal.SIGKILL)  # the parent only, as an OOM killer or `kill -9 PID` would
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(p) for p in workers):
+        time.sleep(0.2)
+    left = [p for p in workers if _alive(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"processes still running 30 s after their parent was killed: {left}"
