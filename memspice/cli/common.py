@@ -68,6 +68,13 @@ def check_writable(path: Path, option: str = "--out") -> bool:
     return created
 
 
+def check_run_root() -> None:
+    """The folder ngspice run directories go to (``MEMSPICE_RUN_ROOT`` or the temporary folder) is writable."""
+    root = os.environ.get("MEMSPICE_RUN_ROOT")
+    path = Path(root) if root else Path(tempfile.gettempdir()) / "memspice-runs"
+    check_writable(path, "MEMSPICE_RUN_ROOT" if root else "ngspice run folder")
+
+
 def prepare_out_dir(path: Path, command: str = "", identity: str = "", *, overwrite: bool = False,
                     option: str = "--out") -> Path:
     """The output folder of one run of ``command`` whose results are defined by ``identity`` (a hash).
@@ -76,6 +83,7 @@ def prepare_out_dir(path: Path, command: str = "", identity: str = "", *, overwr
     same run again (resume). Checks it is writable before any work starts.
     """
     path = Path(path)
+    check_run_root()
     created = check_writable(path, option)
     marker = path / MARKER
     mine = {"command": command, "identity": identity}
@@ -87,10 +95,10 @@ def prepare_out_dir(path: Path, command: str = "", identity: str = "", *, overwr
             owner = (f"a run of `memspice {found.get('command')}` with other inputs" if found else
                      "files memspice did not write there")
             if not overwrite:
-                raise InputError(f"{option} {path}: holds {owner} ({len(others)} entries, e.g. {others[0]}); "
+                raise InputError(f"{option} {path}: holds {owner} ({_entries(others)}); "
                                  f"choose another folder, or pass --overwrite to empty it first")
             if found is None:
-                raise InputError(f"{option} {path}: holds {owner} ({len(others)} entries, e.g. {others[0]}); "
+                raise InputError(f"{option} {path}: holds {owner} ({_entries(others)}); "
                                  "--overwrite only empties folders written by memspice")
             for name in others:
                 target = path / name
@@ -103,6 +111,16 @@ def prepare_out_dir(path: Path, command: str = "", identity: str = "", *, overwr
     write_json(marker, mine)
     _PREPARED.append((path, created))
     return path
+
+
+def _entries(names: list[str]) -> str:
+    shown = ", ".join(names[:3])
+    return f"{len(names)} entr{'y' if len(names) == 1 else 'ies'}: {shown}{', ...' if len(names) > 3 else ''}"
+
+
+def track_out_dir(path: Path, created: bool) -> None:
+    """Remove ``path`` (if ``created``) when the command fails before writing anything there."""
+    _PREPARED.append((Path(path), created))
 
 
 def _read_marker(marker: Path) -> dict | None:

@@ -18,9 +18,14 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
     ) -> None:
         """Run a whole study: devices, crossbar, ADCs, Monte Carlo, training, accuracy, system cost, export.
         Every stage is cached in the run folder: a rerun recomputes only what changed."""
+        from memspice.cli.common import check_writable, track_out_dir
         from memspice.study.run import run_study
+        from memspice.study.spec import load_study_file
 
         chosen = tuple(s.strip() for s in stages.split(",") if s.strip()) if stages else None
+        # the study caches every stage in its run folder (a rerun resumes): check it is writable now
+        run_dir = out if out is not None else Path("runs") / load_study_file(study_file).study.name
+        track_out_dir(run_dir, check_writable(run_dir))
         run_study(study_file, out, stages=chosen, log=lambda s: typer.echo(s))
 
     @app.command("export")

@@ -88,8 +88,8 @@ def _sweeps(table, path: Path) -> list[Sweep]:
         bad = ~(np.isfinite(s.v_V) & np.isfinite(s.i_A))
         if bad.any():
             k = int(np.argmax(bad))
-            raise DataError(f"I-V data {path}: curve {s.name}, point {k}: got v={s.v_V[k]!r}, i={s.i_A[k]!r}; "
-                            "expected finite numbers (no empty cells, NaN or inf)")
+            raise DataError(f"I-V data {path}: curve {s.name}, point {k}: got v={float(s.v_V[k])!r}, "
+                            f"i={float(s.i_A[k])!r}; expected finite numbers (no empty cells, NaN or inf)")
         if s.compliance_A is not None and not (math.isfinite(s.compliance_A) and s.compliance_A > 0):
             raise DataError(f"I-V data {path}: curve {s.name}: compliance {s.compliance_A!r}; expected a positive "
                             "finite current in A or an empty cell")

@@ -47,7 +47,7 @@ class DeviceStage(Spec):
 
     def validate(self) -> None:
         check(len(self.cards) >= 1, "device.cards", self.cards, "at least one card")
-        check_count("device.mc", self.mc, MAX_DEVICES, low=0, what="devices per card, each programmed in ngspice")
+        check_count("mc", self.mc, MAX_DEVICES, low=0, what="devices per card, each programmed in ngspice")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class CrossbarStage(Spec):
     mc: int = param(200, "Monte Carlo samples of programming error and read noise")
 
     def validate(self) -> None:
-        check_count("crossbar.mc", self.mc, MAX_SAMPLES, low=0, what="Monte Carlo samples of the column")
+        check_count("mc", self.mc, MAX_SAMPLES, low=0, what="Monte Carlo samples of the column")
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class AdcStage(Spec):
     def validate(self) -> None:
         for k, s in enumerate(self.boundary_sets):
             check(s in ("uniform", "lloyd_max"), f"adc.boundary_sets[{k}]", s, "uniform or lloyd_max")
-        check_count("adc.mc", self.mc, MAX_SAMPLES, low=0, what="Monte Carlo samples per ADC")
+        check_count("mc", self.mc, MAX_SAMPLES, low=0, what="Monte Carlo samples per ADC")
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,8 @@ HOSTILE = [
     ("out-holds-foreign-files-overwrite", lambda t: ["mc", str(_ladder(t)), "--out", str(_foreign(t)),
                                                      "--overwrite"], 2, "only empties folders written by memspice"),
     # the simulator
+    ("run-root-under-a-file", lambda t: ["mc", str(_ladder(t)), "--out", "o", "--cache", "c"], 2,
+     "MEMSPICE_RUN_ROOT"),
     ("stale-ngspice-library-path", lambda t: ["characterize", "device", "--model", "vteam", "--backend", "shared",
                                               "--out", "o"], 2, "NGSPICE_LIBRARY_PATH=/nonexistent"),
 ]
@@ -256,8 +258,12 @@ def _foreign(tmp: Path) -> Path:
 
 
 @pytest.mark.parametrize(("argv", "code", "needle"), [c[1:] for c in HOSTILE], ids=[c[0] for c in HOSTILE])
-def test_hostile_inputs_fail_in_one_line_before_any_work(run_cli, tmp_path, argv, code, needle):
+def test_hostile_inputs_fail_in_one_line_before_any_work(run_cli, tmp_path, request, argv, code, needle):
     args = argv(tmp_path)
     before = _files(tmp_path)
-    proc = run_cli(*args, env={"NGSPICE_LIBRARY_PATH": "/nonexistent/libngspice.so.0"})
+    env = {"NGSPICE_LIBRARY_PATH": "/nonexistent/libngspice.so.0"}
+    if "run-root" in request.node.name:
+        env["MEMSPICE_RUN_ROOT"] = str(_write(tmp_path, "runroot", "x") / "sub")
+        before = _files(tmp_path)
+    proc = run_cli(*args, env=env)
     _assert_refused(proc, code, needle, before, tmp_path)
