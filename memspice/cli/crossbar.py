@@ -56,7 +56,9 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         if changes:
             values.update({f"study.{k}": v for k, v in changes.items()})
         study = study_for(spec, values)
-        out_dir = prepare_out_dir(out, "characterize crossbar", study.spec_hash(), overwrite=overwrite)
+        # how the work is spread does not change the results: the worker count is not part of the run
+        same = study.replace(study=study.study.replace(workers=0))
+        out_dir = prepare_out_dir(out, "characterize crossbar", same.spec_hash(), overwrite=overwrite)
         summary = characterize_crossbar(study, out_dir, figures=figures)
         tile, tr = summary["tile"], summary["transfer"]
         typer.echo(f"{tile['rows']} rows x {tile['cols']} column(s), {tile['cell']}, card {tile['card']}, "

@@ -75,8 +75,9 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         if levels is not None:
             program_kwargs["targets_s"] = levels
         spec = DeviceStudySpec(program=ProgramSpec(**program_kwargs), mc=mc, seed=seed, backend=backend)
-        out_dir = prepare_out_dir(out, "characterize device", f"{dev.spec_hash()}-{spec.spec_hash()}",
-                                  overwrite=overwrite)
+        # both backends give the same numbers: the backend is not part of the run's identity
+        identity = f"{dev.spec_hash()}-{spec.replace(backend='subprocess').spec_hash()}"
+        out_dir = prepare_out_dir(out, "characterize device", identity, overwrite=overwrite)
         summary = characterize_device(dev, spec, out_dir, figures=figures)
         ex = summary["extracted"]
         typer.echo(f"card {dev.name} ({dev.model}); window {summary['window_S'][0]*1e6:.1f}..."

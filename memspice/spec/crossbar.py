@@ -27,7 +27,7 @@ from typing import Literal
 import numpy as np
 
 from memspice.errors import InputError, SpecError
-from memspice.spec.base import Spec, check, check_nonnegative, check_positive, param, read_toml
+from memspice.spec.base import Spec, check, check_count, check_nonnegative, check_positive, param, read_toml
 
 MAX_ROWS = 4096
 MAX_COLS = 16
@@ -332,7 +332,7 @@ class StudySpec(Spec):
 
     def validate(self) -> None:
         check(self.workers >= 0, "workers", self.workers, "0 (one per core) or a positive count")
-        check(self.mc_chunk >= 1, "mc_chunk", self.mc_chunk, "at least 1 sample per chunk")
+        check_count("mc_chunk", self.mc_chunk, 10_000, what="samples in one deck")
         check(1 <= self.patterns <= 100000, "patterns", self.patterns, "from 1 to 100000 patterns")
         check(self.seed >= 0, "seed", self.seed, "a seed >= 0")
         check(1 <= self.adc_bits <= 16, "adc_bits", self.adc_bits, "from 1 to 16 bits")
@@ -340,7 +340,9 @@ class StudySpec(Spec):
             check(1 <= n <= MAX_ROWS, f"sweep_rows[{k}]", n, f"a row count from 1 to {MAX_ROWS}")
         for k, r in enumerate(self.sweep_r_wire_ohm):
             check(r > 0, f"sweep_r_wire_ohm[{k}]", r, "a resistance > 0 ohm")
-        check(self.sweep_patterns >= 1, "sweep_patterns", self.sweep_patterns, "at least 1 pattern")
+        check_count("sweep_patterns", self.sweep_patterns, 100_000, what="patterns per sweep point")
+        check_count("sweep_rows", len(self.sweep_rows), 64, low=0, what="row counts in the IR-drop sweep")
+        check_count("sweep_r_wire_ohm", len(self.sweep_r_wire_ohm), 64, low=0, what="wire resistances in the sweep")
         check(0 <= self.mc <= 100000, "mc", self.mc, "from 0 to 100000 samples")
         for name in ("program_sigma_s", "read_sigma_s"):
             value = getattr(self, name)
