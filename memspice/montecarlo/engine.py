@@ -122,16 +122,20 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) 
         reason.append(why)
         retried.append(again)
 
-    steps: list[Step] = []
-    for s in range(len(samples)):
-        steps += _sample_steps(circuit, values, s)
-    try:
-        result = simulate(_deck(circuit, steps), backend=plan.backend, timeout_s=plan.timeout_s * len(samples))
+    runner = getattr(circuit, "run_values", None)
+    if runner is not None:  # a circuit whose samples need several runs (closed-loop programming)
+        _run_by_circuit(plan, runner, values, len(samples), record)
+    else:
+        steps: list[Step] = []
         for s in range(len(samples)):
-            record(circuit.measure(result.plots[s * n_an:(s + 1) * n_an]), "ok", "", False)
-    except SimulationError:
-        for s in range(len(samples)):
-            _run_isolated(plan, circuit, values, s, record)
+            steps += _sample_steps(circuit, values, s)
+        try:
+            result = simulate(_deck(circuit, steps), backend=plan.backend, timeout_s=plan.timeout_s * len(samples))
+            for s in range(len(samples)):
+                record(circuit.measure(result.plots[s * n_an:(s + 1) * n_an]), "ok", "", False)
+        except SimulationError:
+            for s in range(len(samples)):
+                _run_isolated(plan, circuit, values, s, record)
     return {
         "format": CACHE_FORMAT,
         "memspice": __version__,
@@ -145,6 +149,24 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) 
         "seconds": time.monotonic() - t0,
         "pid": os.getpid(),
     }
+
+
+def _run_by_circuit(plan, runner, values, n, record) -> None:
+    """``circuit.run_values(values, backend=, timeout_s=)`` runs the whole chunk (several decks, e.g. one per
+    write-verify iteration); if it fails, each sample alone, and a sample that still fails is recorded."""
+    try:
+        for meas in runner(values, backend=plan.backend, timeout_s=plan.timeout_s * n):
+            record(meas, "ok", "", False)
+        return
+    except SimulationError:
+        pass
+    for s in range(n):
+        try:
+            (meas,) = runner({g: v[s:s + 1] for g, v in values.items()}, backend=plan.backend,
+                             timeout_s=plan.timeout_s)
+            record(meas, "ok", "", False)
+        except SimulationError as err:
+            record(None, "failed", str(err).splitlines()[0], False)
 
 
 def _run_isolated(plan, circuit, values, s, record) -> None:

@@ -22,10 +22,22 @@ The flow (each step a function, so callers can run any part):
    Carlo circuit (:mod:`memspice.montecarlo.circuit`); :func:`run_mc` runs it through the Monte Carlo
    engine: values drawn from the plan's SeedSequence (one child per chunk), one parsed deck with
    ``alter`` steps per chunk, worker processes, an atomic chunk cache that resumes an interrupted run.
+   :mod:`.chips` programs every sample as a chip is programmed (closed loop, write-verify of that
+   sample; :func:`chip_monte_carlo`), the default; open loop stays available.
 7. :func:`run_adc` (:mod:`.flow`) computes everything into an :class:`AdcResult` (no files);
    :func:`write_outputs` (:mod:`.outputs`) writes CSV, JSON, figures and ``adc.json`` to a folder.
 """
 
+from memspice.characterize.adc.chips import (
+    REASONS,
+    ClosedLoopAdcCircuit,
+    check_band,
+    chip_monte_carlo,
+    closed_variations,
+    nonconverged,
+    read_noise_floor_v,
+)
+from memspice.characterize.adc.disturb import read_disturb
 from memspice.characterize.adc.flow import AdcResult, adc_artifact, run_adc, summary
 from memspice.characterize.adc.measure import (
     ENERGY_GROUPS,
@@ -55,8 +67,11 @@ from memspice.characterize.adc.montecarlo import (
 from memspice.characterize.adc.options import PAPER, RunOptions
 from memspice.characterize.adc.outputs import golden_decks, write_outputs
 from memspice.characterize.adc.programming import (
+    MAX_SWEEP_MARGIN_LSB,
     BoundPlan,
     Programming,
+    WriteVerify,
+    beyond_sweep,
     check_reachable,
     map_grid_s,
     measure_cells,
@@ -70,11 +85,56 @@ from memspice.characterize.adc.programming import (
 )
 
 __all__ = [
-    "BOUNDARY_MEASURE", "ENERGY_GROUPS", "PAPER", "AdcResult", "BoundPlan", "EnergyResult", "McResult",
-    "McSamples", "Programming", "QcellAdcCircuit", "RunOptions", "Transfer", "adc_artifact", "area_um2",
-    "check_reachable", "conversion_energy", "conversion_energy_settled", "conversion_inputs", "golden_decks",
-    "map_grid_s", "mc_result", "mc_sigmas", "mc_statistics", "mc_variations", "measure_cells", "monte_carlo",
-    "pelgrom_sigmas_v", "plan_bounds", "program", "program_cell", "program_converter", "programming_map",
-    "pullup_sensitivity_lsb", "reference_tables", "reference_window", "run_adc", "run_mc", "summary",
-    "sweep_cells", "transfer", "write_outputs",
+    "BOUNDARY_MEASURE",
+    "ENERGY_GROUPS",
+    "MAX_SWEEP_MARGIN_LSB",
+    "PAPER",
+    "REASONS",
+    "AdcResult",
+    "BoundPlan",
+    "ClosedLoopAdcCircuit",
+    "EnergyResult",
+    "McResult",
+    "McSamples",
+    "Programming",
+    "QcellAdcCircuit",
+    "RunOptions",
+    "Transfer",
+    "WriteVerify",
+    "adc_artifact",
+    "area_um2",
+    "beyond_sweep",
+    "check_band",
+    "check_reachable",
+    "chip_monte_carlo",
+    "closed_variations",
+    "conversion_energy",
+    "conversion_energy_settled",
+    "conversion_inputs",
+    "golden_decks",
+    "map_grid_s",
+    "mc_result",
+    "mc_sigmas",
+    "mc_statistics",
+    "mc_variations",
+    "measure_cells",
+    "monte_carlo",
+    "nonconverged",
+    "pelgrom_sigmas_v",
+    "plan_bounds",
+    "program",
+    "program_cell",
+    "program_converter",
+    "programming_map",
+    "pullup_sensitivity_lsb",
+    "read_disturb",
+    "read_noise_floor_v",
+    "reference_tables",
+    "reference_window",
+    "run_adc",
+    "run_mc",
+    "summary",
+    "sweep_cells",
+    "transfer",
+    "write_outputs",
 ]

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from memspice import __version__
+from memspice.characterize.adc.chips import check_band, chip_monte_carlo, nonconverged
+from memspice.characterize.adc.disturb import read_disturb
 from memspice.characterize.adc.measure import (
     ENERGY_GROUPS,
     EnergyResult,
@@ -17,7 +19,7 @@ from memspice.characterize.adc.measure import (
     program_converter,
     pullup_sensitivity_lsb,
 )
-from memspice.characterize.adc.montecarlo import McResult, McSamples, mc_sigmas, mc_statistics, monte_carlo
+from memspice.characterize.adc.montecarlo import McResult, McSamples, mc_sigmas, mc_statistics
 from memspice.characterize.adc.options import PAPER, RunOptions
 from memspice.characterize.adc.programming import Programming
 from memspice.errors import SimulationError
@@ -41,15 +43,19 @@ class AdcResult:
     mc_samples: McSamples | None = None
     mc_stats: dict | None = None
     pullup_sensitivity: dict | None = None
-
+    mc_open: McResult | None = None  # closed loop with mc.open_reference: the same samples programmed open loop
+    mc_open_stats: dict | None = None
+    read_disturb: dict | None = None  # reads with free memristor states (disturb.read_disturb)
 
 
 def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = True,
             log: Callable[[str], None] | None = None) -> AdcResult:
     """Map, reachability check, write-verify, transfer, energy and (if ``mc.samples``) Monte Carlo.
 
-    The Monte Carlo runs through the engine (:func:`monte_carlo`) with ``opts.workers`` processes,
-    cached under ``opts.mc_cache_root``.
+    The Monte Carlo (:func:`~memspice.characterize.adc.chips.chip_monte_carlo`) programs each sample
+    as ``mc.programming`` says (closed loop by default; with ``mc.open_reference`` the same samples
+    open loop too), through the engine with ``opts.workers`` processes, cached under
+    ``opts.mc_cache_root``.
     """
     card = load_card(spec.card)
     targets = spec.targets_v()
@@ -61,16 +67,31 @@ def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = Tr
         en = conversion_energy_settled(spec, card, prog, opts, log=say)
     result = AdcResult(spec=spec, card=card, pmap=pmap, prog=prog, transfer=tr, energy=en, area=area_um2(spec),
                        pullup_sensitivity=pullup_sensitivity_lsb(spec, card, prog, opts=opts))
+    if energy and en is not None:
+        say("read disturb: the conversions again with the memristor states free")
+        timed = spec.with_overrides({"timing.read_s": en.read_s, "timing.period_s": en.period_s})
+        result.read_disturb = read_disturb(timed, card, prog, opts)
     if spec.mc.samples:
-        say(f"Monte Carlo: {spec.mc.samples} samples")
-        mc, samples = monte_carlo(spec, card, prog, opts)
-        if mc.failed:
-            say(f"Monte Carlo: {len(mc.failed)} sample(s) failed in ngspice and are left out: "
-                f"{', '.join(map(str, mc.failed[:10]))}{' ...' if len(mc.failed) > 10 else ''}")
-        if not len(mc.measured_v):
-            raise SimulationError(f"Monte Carlo: all {spec.mc.samples} samples failed in ngspice")
-        result.mc, result.mc_samples = mc, samples
-        result.mc_stats = mc_statistics(spec, mc, targets)
+        mode = spec.mc.programming
+        if mode == "closed":
+            check_band(spec, card, pmap)
+        modes = [mode] + (["open"] if mode == "closed" and spec.mc.open_reference else [])
+        for m in modes:
+            say(f"Monte Carlo: {spec.mc.samples} samples, {m}-loop programming")
+            mc, samples = chip_monte_carlo(spec, card, prog, opts, m)
+            if mc.failed:
+                say(f"Monte Carlo: {len(mc.failed)} sample(s) failed in ngspice and are left out: "
+                    f"{', '.join(map(str, mc.failed[:10]))}{' ...' if len(mc.failed) > 10 else ''}")
+            if not len(mc.measured_v):
+                raise SimulationError(f"Monte Carlo: all {spec.mc.samples} samples failed in ngspice")
+            for row in nonconverged(mc):
+                say(f"Monte Carlo: sample {row['sample']} did not converge at boundary {row['boundary']}: "
+                    f"{row['reason']} ({row['verify_iterations']} verify sweeps)")
+            if m == mode:
+                result.mc, result.mc_samples = mc, samples
+                result.mc_stats = mc_statistics(spec, mc, targets)
+            else:
+                result.mc_open, result.mc_open_stats = mc, mc_statistics(spec, mc, targets)
     return result
 
 
@@ -118,17 +139,52 @@ def summary(result: AdcResult) -> dict:
                            "seeding": f"Monte Carlo engine: numpy SeedSequence(seed).spawn(chunks), one child per "
                                       f"chunk of mc.chunk = {spec.mc.chunk} samples (independent of workers)"})
                        if stats else None,
+        "monte_carlo_open": _mc_block(result.mc_open_stats),
+        "read_disturb": result.read_disturb,
+        "nonconverged": nonconverged(result.mc) if result.mc is not None else [],
+        "closed_over_open_time_ratio": (result.mc.seconds / result.mc_open.seconds
+                                        if result.mc_open is not None and result.mc is not None
+                                        and result.mc_open.seconds > 0 else None),
+        "mc_knobs": ({"programming": spec.mc.programming, "band_V": spec.mc.band_v, "max_iter": spec.mc.max_iter,
+                      "v_pu_shift_V": spec.mc.v_pu_shift_v, "drift_S": spec.mc.drift_s,
+                      "drift_sigma_S": spec.mc.drift_sigma_s} if stats else None),
         "paper": {k: v for k, v in PAPER.items() if k != "linearity_lsb"},
         "spec_hash": spec.spec_hash(),
         "memspice_version": __version__,
     }
 
 
+def _mc_block(stats: dict | None) -> dict | None:
+    if not stats:
+        return None
+    return {k: v for k, v in stats.items() if k not in ("boundary_sigma_V", "inl_max_lsb", "dnl_max_lsb")}
+
+
+def _artifact_rows(spec: AdcSpec, mc: McResult, targets_v: np.ndarray) -> dict:
+    err = mc.measured_v - targets_v[None, :]
+    return {"programming": mc.programming, "sample": [int(k) for k in mc.sample],
+            "measured_V": mc.measured_v.tolist(), "errors_V": err.tolist(), "errors_lsb": (err / spec.lsb_v).tolist(),
+            "converged": None if mc.converged is None else [bool(c) for c in mc.converged],
+            "nonconverged": nonconverged(mc)}
+
+
 def adc_artifact(result: AdcResult) -> dict:
-    """``adc.json``: what the neural-network side loads."""
+    """``adc.json``: what the neural-network side loads.
+
+    ``mc_measured_V`` holds the rows of the default programming mode (``mc_programming``); ``mc`` holds,
+    per mode run (``closed``, ``open``), each sample's measured boundaries and their errors against the
+    targets in volts and in LSB (non-converged closed-loop samples included and named).
+    """
     spec = result.spec
     mc = result.mc.measured_v.tolist() if result.mc is not None else []
+    targets = result.transfer.targets_v
+    modes = {}
+    for run in (result.mc, result.mc_open):
+        if run is not None:
+            modes[run.programming] = _artifact_rows(spec, run, targets)
     return {
+        "mc_programming": result.mc.programming if result.mc is not None else None,
+        "mc": modes,
         "bits": spec.bits,
         "input_range_V": [spec.input_lo_v, spec.input_hi_v],
         "targets_V": result.transfer.targets_v.tolist(),

@@ -273,6 +273,12 @@ class McResult:
     sample: np.ndarray | None = None  # (M,) sample index of each row (default 0..M-1)
     failed: tuple[int, ...] = ()  # samples ngspice could not solve (left out of the rows above)
     cache_dir: Path | None = None
+    programming: str = "open"  # how the samples were programmed: open or closed (write-verify per chip)
+    converged: np.ndarray | None = None  # (M,) closed loop: write-verify converged
+    reason: np.ndarray | None = None  # (M,) closed loop: code of chips.REASONS (0: converged)
+    boundary: np.ndarray | None = None  # (M,) closed loop: boundary that did not converge (-1: none)
+    iterations: np.ndarray | None = None  # (M,) closed loop: verify sweeps used
+    seconds: float = float("nan")  # wall time of the Monte Carlo (0 when read from the cache)
 
     def __post_init__(self) -> None:
         if self.sample is None:
@@ -341,9 +347,14 @@ def mc_statistics(spec: AdcSpec, mc: McResult, targets_v: np.ndarray) -> dict:
         dnl_max.append(np.max(np.abs(dnl)))
     inl_max, dnl_max = np.array(inl_max), np.array(dnl_max)
     span = spec.input_hi_v - spec.input_lo_v
+    closed = mc.converged is not None
     return {
+        "programming": mc.programming,
         "samples": len(meas),
         "failed_samples": list(mc.failed),
+        "nonconverged_samples": int(np.sum(~mc.converged)) if closed else None,
+        "verify_iterations_mean": float(np.mean(mc.iterations)) if closed and len(mc.iterations) else None,
+        "seconds": mc.seconds,
         "boundary_sigma_V": sigma,
         "boundary_sigma_lsb": sigma / lsb,
         "boundary_sigma_rms_V": float(np.sqrt(np.mean(sigma**2))),

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from memspice import __version__
+from memspice.characterize.adc.chips import REASONS
 from memspice.characterize.adc.flow import AdcResult, adc_artifact, summary
 from memspice.characterize.adc.programming import map_grid_s
 from memspice.io import write_csv, write_json
@@ -54,10 +55,17 @@ def write_outputs(result: AdcResult, out_dir: Path, *, figures: bool = True) -> 
                                                 "sampled_code": en.sampled_codes, "delay_s": en.delays_s})
     if result.mc_samples is not None:
         write_csv(out_dir / "mc_samples.csv", result.mc_samples.table())
-        write_csv(out_dir / "mc_per_sample.csv", {
-            "sample": result.mc.sample,
-            "inl_max_lsb": result.mc_stats["inl_max_lsb"], "dnl_max_lsb": result.mc_stats["dnl_max_lsb"],
-            "code_error_rate": result.mc.code_error_rate, "code_mismatch_rate": result.mc.code_mismatch})
+        for run, stats in ((result.mc, result.mc_stats), (result.mc_open, result.mc_open_stats)):
+            if run is None:
+                continue
+            cols = {"sample": run.sample, "inl_max_lsb": stats["inl_max_lsb"], "dnl_max_lsb": stats["dnl_max_lsb"],
+                    "code_error_rate": run.code_error_rate, "code_mismatch_rate": run.code_mismatch}
+            if run.converged is not None:
+                cols |= {"converged": run.converged.astype(int), "verify_iterations": run.iterations,
+                         "nonconverged_boundary": run.boundary,
+                         "nonconverged_reason": [REASONS[int(r)] for r in run.reason]}
+            name = "mc_per_sample.csv" if run is result.mc else f"mc_per_sample_{run.programming}.csv"
+            write_csv(out_dir / name, cols)
     summ = summary(result)
     write_json(out_dir / "summary.json", summ)
     write_json(out_dir / "adc.json", adc_artifact(result))

@@ -119,6 +119,12 @@ class Programming:
         return np.array(out)
 
 
+def edge_matches(out: np.ndarray, vdd: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: does it match at the first / last sweep point (its bound lies beyond that sweep edge)?"""
+    out = np.atleast_2d(np.asarray(out, dtype=float))
+    return out[0] < vdd / 2, out[-1] < vdd / 2
+
+
 def measure_cells(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, opts: RunOptions):
     """DC sweep of the cell array (no encoder): input (V), outputs (points, cells), bounds (V)."""
     plot = opts.sim(nq.adc_dc_deck(spec, card, g_lower_s, g_upper_s, encoder=False))[0]
@@ -128,119 +134,187 @@ def measure_cells(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, opts: R
     return v, out, lower, upper
 
 
-def program(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, targets_v: np.ndarray,
-            opts: RunOptions = RunOptions(), log: Callable[[str], None] | None = None,
-            start: Programming | None = None, offsets_v: np.ndarray | None = None) -> Programming:
-    """Write-verify: first guess from the map, then correct conductances until bounds are on target.
+MAX_SWEEP_MARGIN_LSB = 8.0  # widest verify sweep beyond the input range (the spec's limit of sweep_margin_lsb)
+
+
+def beyond_sweep(has: np.ndarray, lower: np.ndarray, upper: np.ndarray, out: np.ndarray, vdd: float) -> np.ndarray:
+    """Cells with a controlled bound missing because it lies beyond the sweep (the cell matches at that
+    edge), not because the window is closed: a wider sweep reads them."""
+    first, last = edge_matches(out, vdd)
+    return (has[:, 0] & ~np.isfinite(lower) & first) | (has[:, 1] & ~np.isfinite(upper) & last)
+
+
+class WriteVerify:
+    """Write-verify state of one converter (its cells' conductances and what was learnt about them).
 
     Each cell is a 2 x 2 problem: its measured (lower, upper) bounds against its two conductances.
     The map gives the diagonal of the Jacobian; in a narrow window the two pull-downs' sub-threshold
     tails add on the match line, so each bound also moves with the other conductance. A per-cell
-    Broyden update learns that coupling from the measurements; a window that vanished is reopened by
-    moving both bounds outwards by half an LSB.
+    Broyden update learns that coupling from the measurements; a window that is closed (no match
+    anywhere in the widest sweep) is reopened by moving both bounds outwards by half an LSB.
 
-    ``start`` continues from an earlier programming; ``offsets_v`` (one per boundary) moves the cell-level
-    aim of each dominant bound, so that the *converter's* transition (read through the encoder) lands
-    on target where the encoder switches a little away from the cell output's mid-rail crossing.
+    ``aim_v``: a dominant bound is accepted within this distance of its aim (default
+    ``program_aim_lsb``); ``rewrite_all``: a cell that is not accepted gets both conductances rewritten
+    (the nominal programming) or only its bounds outside tolerance (chips: every write is noisy).
+    :meth:`update` takes one measurement and sets :attr:`x` to the next conductances to write.
     """
-    g0, g1 = card.window_s()
-    plan = plan_bounds(spec, targets_v)
-    n = spec.n_cells
-    lo_r = pmap.reachable_v("lower")
-    up_r = pmap.reachable_v("upper")
 
-    def guess(side: str, b: np.ndarray) -> np.ndarray:
-        rng = lo_r if side == "lower" else up_r
-        return np.clip(pmap.conductance_s(side, np.clip(b, *rng)), g0, g1)
+    def __init__(self, spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, targets_v: np.ndarray, *,
+                 start_s: np.ndarray | None = None, offsets_v: np.ndarray | None = None,
+                 aim_v: float | None = None, rewrite_all: bool = True):
+        self.spec, self.pmap = spec, pmap
+        self.g0, self.g1 = card.window_s()
+        g0, g1 = self.g0, self.g1
+        plan = plan_bounds(spec, targets_v)
+        self.plan = plan
+        n = spec.n_cells
+        self.n = n
+        lo_r = pmap.reachable_v("lower")
+        up_r = pmap.reachable_v("upper")
 
-    has = np.stack([np.isfinite(plan.lower_v), np.isfinite(plan.upper_v)], axis=1)  # controlled bounds
-    tgt = np.stack([plan.lower_v, plan.upper_v], axis=1)
-    if offsets_v is not None:
+        def guess(side: str, b: np.ndarray) -> np.ndarray:
+            rng = lo_r if side == "lower" else up_r
+            return np.clip(pmap.conductance_s(side, np.clip(b, *rng)), g0, g1)
+
+        self.has = has = np.stack([np.isfinite(plan.lower_v), np.isfinite(plan.upper_v)], axis=1)  # controlled
+        tgt = np.stack([plan.lower_v, plan.upper_v], axis=1)
+        if offsets_v is not None:
+            for i in range(1, n):
+                cell, side = plan.dominant_cell(i)
+                tgt[cell, 0 if side == "lower" else 1] -= offsets_v[i - 1]
+        self.tgt = tgt
+        x = np.stack([np.full(n, g0), np.full(n, g1)], axis=1)  # (g_lower, g_upper) per cell
+        # first guess: the map, each window widened by half an LSB on both sides so that narrow ones open
+        # (their bounds move inwards in the cell, see above); write-verify then closes them onto target
+        x[has[:, 0], 0] = guess("lower", plan.lower_v[has[:, 0]] - 0.5 * spec.lsb_v)
+        x[has[:, 1], 1] = guess("upper", plan.upper_v[has[:, 1]] + 0.5 * spec.lsb_v)
+        if start_s is not None:
+            x = np.asarray(start_s, dtype=float).copy()
+        self.x = x
+        self.prog = Programming(g_lower_s=x[:, 0], g_upper_s=x[:, 1], plan=plan, pmap=pmap)
+        self.lsb = lsb = spec.lsb_v
+        self.aim_lsb = spec.program_aim_lsb if aim_v is None else float(aim_v) / lsb
+        self.aim_v = self.aim_lsb * lsb
+        self.rewrite_all = rewrite_all
+        dom = np.zeros((n, 2), bool)
         for i in range(1, n):
             cell, side = plan.dominant_cell(i)
-            tgt[cell, 0 if side == "lower" else 1] -= offsets_v[i - 1]
-    x = np.stack([np.full(n, g0), np.full(n, g1)], axis=1)  # (g_lower, g_upper) per cell
-    # first guess: the map, each window widened by half an LSB on both sides so that narrow ones open
-    # (their bounds move inwards in the cell, see above); write-verify then closes them onto target
-    x[has[:, 0], 0] = guess("lower", plan.lower_v[has[:, 0]] - 0.5 * spec.lsb_v)
-    x[has[:, 1], 1] = guess("upper", plan.upper_v[has[:, 1]] + 0.5 * spec.lsb_v)
-    if start is not None:
-        x = np.stack([start.g_lower_s, start.g_upper_s], axis=1).copy()
-    prog = Programming(g_lower_s=x[:, 0], g_upper_s=x[:, 1], plan=plan, pmap=pmap)
-    lsb = spec.lsb_v
-    dom = np.zeros((n, 2), bool)
-    for i in range(1, n):
-        cell, side = plan.dominant_cell(i)
-        dom[cell, 0 if side == "lower" else 1] = True
-
-    def diag_jacobian(xx: np.ndarray) -> np.ndarray:
+            dom[cell, 0 if side == "lower" else 1] = True
+        self.dom = dom
         jac = np.zeros((n, 2, 2))
-        jac[:, 0, 0] = pmap.slope_v_per_s("lower", xx[:, 0])
-        jac[:, 1, 1] = pmap.slope_v_per_s("upper", xx[:, 1])
-        return jac
+        jac[:, 0, 0] = pmap.slope_v_per_s("lower", x[:, 0])
+        jac[:, 1, 1] = pmap.slope_v_per_s("upper", x[:, 1])
+        self.jac = jac
+        self.prev_x = self.prev_y = None
+        self.prev_ok = np.zeros(n, bool)
+        self.last_ok = np.full((n, 2), np.nan)  # last conductances at which the cell's window was open
+        self.scale = np.ones(n)  # per-cell step scale, halved after a step that closed the window
+        self.max_step = 2 * lsb  # in volts of bound movement per iteration
+        # recessive bounds only need to stay on their side of the dominant one: half the guard will do
+        self.rec_tol = (0.5 * spec.guard_lsb + spec.program_aim_lsb) * lsb
+        self.err = np.full((n, 2), np.nan)
 
-    jac = diag_jacobian(x)
-    prev_x = prev_y = None
-    prev_ok = np.zeros(n, bool)
-    last_ok = np.full((n, 2), np.nan)  # last conductances at which the cell's window was open
-    scale = np.ones(n)  # per-cell step scale, halved after a step that closed the window
-    max_step = 2 * lsb  # in volts of bound movement per iteration
-    for it in range(1, spec.program_max_iter + 1):
-        _, _, lower, upper = measure_cells(spec, card, x[:, 0], x[:, 1], opts)
+    def accepted(self) -> np.ndarray:
+        """(cells, 2): the bound is within its tolerance (uncontrolled bounds always are)."""
+        tol = np.where(self.dom, self.aim_v, self.rec_tol)
+        return ~self.has | (np.isfinite(self.err) & (np.abs(self.err) <= tol))
+
+    def update(self, it: int, lower: np.ndarray, upper: np.ndarray,
+               log: Callable[[str], None] | None = None) -> bool:
+        """Record measurement ``it`` (bounds in V, NaN where absent); True when programming is done,
+        otherwise :attr:`x` holds the next conductances (S) to write."""
+        spec, n, has, dom, lsb, jac = self.spec, self.n, self.has, self.dom, self.lsb, self.jac
+        x = self.x
+        prog = self.prog
         y = np.stack([lower, upper], axis=1)
         prog.g_lower_s, prog.g_upper_s = x[:, 0].copy(), x[:, 1].copy()
         prog.lower_v, prog.upper_v, prog.iterations = lower, upper, it
-        err = np.where(has, y - tgt, 0.0)
+        err = np.where(has, y - self.tgt, 0.0)
+        self.err = err
         ok = np.all(np.isfinite(err), axis=1)
         dom_err = np.abs(err[dom]) / lsb
         worst = float(np.max(dom_err)) if np.all(np.isfinite(dom_err)) and dom_err.size else (
             float("inf") if dom_err.size else 0.0)
         prog.history_lsb.append(worst)
-        # recessive bounds only need to stay on their side of the dominant one: half the guard will do
-        rec_tol = (0.5 * spec.guard_lsb + spec.program_aim_lsb) * lsb
         rec = err[has & ~dom]
-        rec_ok = bool(np.all(np.abs(rec[np.isfinite(rec)]) < rec_tol))
+        rec_ok = bool(np.all(np.abs(rec[np.isfinite(rec)]) < self.rec_tol))
         if log:
             log(f"write-verify iteration {it}: worst boundary error {worst:.4f} LSB")
-        if worst <= spec.program_aim_lsb and rec_ok and np.all(ok):
-            break
+        if worst <= self.aim_lsb and rec_ok and np.all(ok):
+            return True
         # the bounds are read on the sweep grid (+-half a step): stop once corrections stop helping
         if it >= 3 and worst >= 0.9 * min(prog.history_lsb[:-1]) and worst <= spec.program_tol_lsb / 2 and rec_ok:
-            break
+            return True
         new_x = x.copy()
         for k in range(n):
             h = has[k]
             if not h.any():
                 continue
             if not ok[k]:
-                if np.all(np.isfinite(last_ok[k])):  # the last step closed the window: go half-way back
-                    new_x[k] = last_ok[k] + 0.5 * (x[k] - last_ok[k])
-                    scale[k] *= 0.5
-                else:  # never open yet: open it by moving both bounds outwards
+                if np.all(np.isfinite(self.last_ok[k])):  # the last step closed the window: go half-way back
+                    new_x[k] = self.last_ok[k] + 0.5 * (x[k] - self.last_ok[k])
+                    self.scale[k] *= 0.5
+                else:  # closed in the widest sweep and never open yet: open it by moving both bounds outwards
                     if h[0]:
                         new_x[k, 0] -= 0.5 * lsb / jac[k, 0, 0]
                     if h[1]:
                         new_x[k, 1] += 0.5 * lsb / jac[k, 1, 1]
                 continue
             idx = np.nonzero(h)[0]
-            if prev_x is not None and prev_ok[k]:
-                dx = (x[k] - prev_x[k])[idx]
-                dy = (y[k] - prev_y[k])[idx]
+            if self.prev_x is not None and self.prev_ok[k]:
+                dx = (x[k] - self.prev_x[k])[idx]
+                dy = (y[k] - self.prev_y[k])[idx]
                 if np.dot(dx, dx) > 0:
                     sub = jac[k][np.ix_(idx, idx)]
                     sub = sub + np.outer(dy - sub @ dx, dx) / np.dot(dx, dx)
                     if np.all(np.diag(sub) > 0) and np.linalg.cond(sub) < 1e3:
                         jac[k][np.ix_(idx, idx)] = sub
-            last_ok[k] = x[k]
+            self.last_ok[k] = x[k]
             sub = jac[k][np.ix_(idx, idx)]
             e = err[k, idx]
-            e = e * min(1.0, max_step / max(float(np.max(np.abs(e))), 1e-30))
-            new_x[k, idx] = x[k, idx] - scale[k] * np.linalg.solve(sub, e)
-            scale[k] = min(1.0, 1.5 * scale[k])
-        prev_ok = ok.copy()
-        prev_x, prev_y = x.copy(), y.copy()
-        x = np.clip(new_x, g0, g1)
-    return prog
+            e = e * min(1.0, self.max_step / max(float(np.max(np.abs(e))), 1e-30))
+            new_x[k, idx] = x[k, idx] - self.scale[k] * np.linalg.solve(sub, e)
+            self.scale[k] = min(1.0, 1.5 * self.scale[k])
+        if not self.rewrite_all:
+            keep = self.accepted() & ok[:, None]
+            new_x[keep] = x[keep]
+        self.prev_ok = ok.copy()
+        self.prev_x, self.prev_y = x.copy(), y.copy()
+        self.x = np.clip(new_x, self.g0, self.g1)
+        return False
+
+
+def program(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, targets_v: np.ndarray,
+            opts: RunOptions = RunOptions(), log: Callable[[str], None] | None = None,
+            start: Programming | None = None, offsets_v: np.ndarray | None = None) -> Programming:
+    """Write-verify (:class:`WriteVerify`): first guess from the map, then correct conductances until
+    bounds are on target.
+
+    A controlled bound missing from the verify sweep because it lies beyond the sweep's edge (the cell
+    matches there) is read by widening that sweep (doubling its margin, up to
+    :data:`MAX_SWEEP_MARGIN_LSB`), not mistaken for a closed window.
+
+    ``start`` continues from an earlier programming; ``offsets_v`` (one per boundary) moves the cell-level
+    aim of each dominant bound, so that the *converter's* transition (read through the encoder) lands
+    on target where the encoder switches a little away from the cell output's mid-rail crossing.
+    """
+    start_s = None if start is None else np.stack([start.g_lower_s, start.g_upper_s], axis=1)
+    wv = WriteVerify(spec, card, pmap, targets_v, start_s=start_s, offsets_v=offsets_v)
+    sweep_spec = spec
+    for it in range(1, spec.program_max_iter + 1):
+        while True:
+            _, out, lower, upper = measure_cells(sweep_spec, card, wv.x[:, 0], wv.x[:, 1], opts)
+            margin = sweep_spec.sweep_margin_lsb
+            if margin >= MAX_SWEEP_MARGIN_LSB or not beyond_sweep(wv.has, lower, upper, out, spec.cell.vdd_v).any():
+                break
+            sweep_spec = sweep_spec.with_overrides({"sweep_margin_lsb": min(2 * max(margin, 0.5),
+                                                                            MAX_SWEEP_MARGIN_LSB)})
+            if log:
+                log(f"write-verify: a bound lies beyond the verify sweep; widening it to "
+                    f"+-{sweep_spec.sweep_margin_lsb:g} LSB")
+        if wv.update(it, lower, upper, log):
+            break
+    return wv.prog
 
 
 def sweep_cells(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, start: float, stop: float, step: float,
