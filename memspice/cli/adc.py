@@ -11,7 +11,7 @@ from memspice.errors import SpecError
 
 def build_spec(spec_file: Path | None, *, bits: int | None = None, boundaries: Path | None = None,
                mc: int | None = None, seed: int | None = None, card: str | None = None,
-               params: list[str] | None = None):
+               params: list[str] | None = None, programming: str | None = None):
     """The AdcSpec of a command line: file (or defaults), then --param overrides, then the flags.
 
     Every check that needs no simulation happens here, so bad input fails before anything runs.
@@ -29,6 +29,8 @@ def build_spec(spec_file: Path | None, *, bits: int | None = None, boundaries: P
         overrides["mc.samples"] = mc
     if seed is not None:
         overrides["mc.seed"] = seed
+    if programming is not None:
+        overrides["mc.programming"] = programming
     if card is not None:
         overrides["card"] = card
     if boundaries is not None:
@@ -84,6 +86,9 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         mc: int | None = typer.Option(None, "--mc", help="Monte Carlo samples (programming error, read noise, "
                                       "threshold mismatch)."),
         seed: int | None = typer.Option(None, "--seed", help="Monte Carlo seed (recorded with the results)."),
+        programming: str | None = typer.Option(
+            None, "--programming", help="How each Monte Carlo sample is programmed: closed (write-verify of that "
+            "chip, the default; also runs open loop for comparison unless mc.open_reference=false) or open."),
         workers: int | None = typer.Option(None, "--workers", help="Monte Carlo worker processes (default: one per "
                                            "core; the numbers do not depend on it)."),
         card: str | None = typer.Option(None, "--card", help="Memristor card: built-in name or TOML path."),
@@ -107,7 +112,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
             raise InputError(f"--backend: got {backend!r}; expected one of {', '.join(BACKENDS)}")
         if workers is not None and workers < 1:
             raise SpecError("--workers", workers, "at least 1 worker process")
-        spec = build_spec(spec_file, bits=bits, boundaries=boundaries, mc=mc, seed=seed, card=card, params=param)
+        spec = build_spec(spec_file, bits=bits, boundaries=boundaries, mc=mc, seed=seed, card=card, params=param,
+                          programming=programming)
         out_dir = prepare_out_dir(out, "characterize adc", spec.spec_hash(), overwrite=overwrite)
         # the Monte Carlo chunk cache lives with the results: rerunning into the same folder resumes
         opts = flow.RunOptions(backend=backend, show_progress=True, workers=workers,
@@ -138,12 +144,29 @@ def _print_summary(s: dict, out_dir: Path) -> None:
                      f"(paper: 12.58 fJ, 0.39 fJ/step at 5 bits)")
     lines.append(f"  area {s['area_um2']:.1f} um^2 ({s['area']['transistors']} transistors, "
                  f"{s['area']['memristors']} memristors; paper: 24.29 um^2)")
-    mc = s.get("monte_carlo")
-    if mc:
-        lines.append(f"  Monte Carlo ({mc['samples']} samples, seed {mc['seed']}): boundary sigma "
-                     f"{s['boundary_sigma_rms_V'] * 1e3:.2f} mV rms, RMS max|INL| {mc['inl_max_lsb_rms']:.3f} LSB, "
-                     f"RMS max|DNL| {mc['dnl_max_lsb_rms']:.3f} LSB, code error rate {mc['code_error_rate']:.2e}")
+    rd = s.get("read_disturb")
+    if rd:
+        lines.append(f"  read disturb (free memristor states): peak {rd['peak_memristor_V']:.3f} V across a memristor "
+                     f"(threshold {rd['v_off_V']:.3f} V), drift {rd['dg_per_read_max_S']:.1e} S per read, boundary "
+                     f"shift {rd['boundary_shift_after_reads_max_lsb']:.1e} LSB after {rd['reads_extrapolated']:.0e} "
+                     "reads")
+    for key in ("monte_carlo", "monte_carlo_open"):
+        mc = s.get(key)
+        if not mc:
+            continue
+        knobs = s.get("mc_knobs") or {}
+        how = (f"closed loop, band +-{knobs.get('band_V', 0) * 1e3:g} mV" if mc.get("programming") == "closed"
+               else "open loop")
+        lines.append(f"  Monte Carlo {how} ({mc['samples']} samples, seed {s['monte_carlo']['seed']}): boundary "
+                     f"sigma {mc['boundary_sigma_rms_V'] * 1e3:.2f} mV rms, RMS max|INL| {mc['inl_max_lsb_rms']:.3f} "
+                     f"LSB, RMS max|DNL| {mc['dnl_max_lsb_rms']:.3f} LSB, code error rate {mc['code_error_rate']:.2e}, "
+                     f"{mc['seconds']:.1f} s")
+        if mc.get("nonconverged_samples") is not None:
+            lines.append(f"    write-verify: {mc['nonconverged_samples']} of {mc['samples']} sample(s) did not "
+                         f"converge, {mc['verify_iterations_mean']:.1f} verify sweeps per sample on average")
         if mc.get("failed_samples"):
-            lines.append(f"  Monte Carlo: {len(mc['failed_samples'])} sample(s) failed in ngspice and are left out")
+            lines.append(f"    {len(mc['failed_samples'])} sample(s) failed in ngspice and are left out")
+    if s.get("closed_over_open_time_ratio"):
+        lines.append(f"  closed/open Monte Carlo time ratio {s['closed_over_open_time_ratio']:.1f}")
     lines.append(f"  results in {out_dir}")
     typer.echo("\n".join(lines))

@@ -139,18 +139,22 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) 
         retried.append(again)
 
     first_failure: dict[str, Any] | None = None
-    steps: list[Step] = []
-    for s in range(len(samples)):
-        steps += _sample_steps(circuit, values, s)
-    try:
-        result = simulate(_deck(circuit, steps), backend=plan.backend, timeout_s=plan.timeout_s * len(samples))
+    runner = getattr(circuit, "run_values", None)
+    if runner is not None:  # a circuit whose samples need several runs (closed-loop programming)
+        first_failure = _run_by_circuit(plan, runner, values, samples, record)
+    else:
+        steps: list[Step] = []
         for s in range(len(samples)):
-            record(circuit.measure(result.plots[s * n_an:(s + 1) * n_an]), "ok", "", False)
-    except SimulationError:
-        for s in range(len(samples)):
-            detail = _run_isolated(plan, circuit, values, s, record)
-            if detail and first_failure is None:
-                first_failure = {"sample": samples[s], "message": detail}
+            steps += _sample_steps(circuit, values, s)
+        try:
+            result = simulate(_deck(circuit, steps), backend=plan.backend, timeout_s=plan.timeout_s * len(samples))
+            for s in range(len(samples)):
+                record(circuit.measure(result.plots[s * n_an:(s + 1) * n_an]), "ok", "", False)
+        except SimulationError:
+            for s in range(len(samples)):
+                detail = _run_isolated(plan, circuit, values, s, record)
+                if detail and first_failure is None:
+                    first_failure = {"sample": samples[s], "message": detail}
     return {
         "format": CACHE_FORMAT,
         "memspice": __version__,
@@ -169,6 +173,30 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) 
 
 # failures that looser solver options cannot fix: not retried
 NOT_RETRIED = (NetlistError, MissingVectorError)
+
+
+def _run_by_circuit(plan, runner, values, samples, record) -> dict[str, Any] | None:
+    """``circuit.run_values(values, backend=, timeout_s=)`` runs the whole chunk (several decks, e.g. one per
+    write-verify iteration); if it fails, each sample alone, and a sample that still fails is recorded.
+    Returns the first failure (sample and full error text), or None."""
+    n = len(samples)
+    try:
+        for meas in runner(values, backend=plan.backend, timeout_s=plan.timeout_s * n):
+            record(meas, "ok", "", False)
+        return None
+    except SimulationError:
+        pass
+    first: dict[str, Any] | None = None
+    for s in range(n):
+        try:
+            (meas,) = runner({g: v[s:s + 1] for g, v in values.items()}, backend=plan.backend,
+                             timeout_s=plan.timeout_s)
+            record(meas, "ok", "", False)
+        except SimulationError as err:
+            record(None, "failed", str(err).splitlines()[0], False)
+            if first is None:
+                first = {"sample": samples[s], "message": str(err)}
+    return first
 
 
 def _run_isolated(plan, circuit, values, s, record) -> str | None:

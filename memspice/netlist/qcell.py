@@ -243,10 +243,10 @@ def _cell_instance(k: int, in_a: str = "in", in_b: str = "in") -> Instance:
 
 
 def _cell_cards(k: int, card: DeviceCard, g_lower_s: float, g_upper_s: float, *, in_a: str = "in",
-                in_b: str = "in") -> list[Card]:
+                in_b: str = "in", frozen: bool = True) -> list[Card]:
     return [
-        memristor(card, f"ma{k}", "vread_n", f"a{k}", g_s=g_lower_s, frozen=True),
-        memristor(card, f"mb{k}", "vread_n", f"b{k}", g_s=g_upper_s, frozen=True),
+        memristor(card, f"ma{k}", "vread_n", f"a{k}", g_s=g_lower_s, frozen=frozen),
+        memristor(card, f"mb{k}", "vread_n", f"b{k}", g_s=g_upper_s, frozen=frozen),
         _cell_instance(k, in_a, in_b),
     ]
 
@@ -314,11 +314,12 @@ def map_deck(spec: AdcSpec, card: DeviceCard, g_grid_s: Sequence[float]) -> Deck
 
 
 def adc_cards(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float], *,
-              encoder: bool = True) -> list[Card]:
-    """Cell array (and encoder) without supplies or input source."""
+              encoder: bool = True, frozen: bool = True) -> list[Card]:
+    """Cell array (and encoder) without supplies or input source; ``frozen=False``: memristor states
+    free to move (read-disturb check)."""
     cards: list[Card] = list(_preamble(spec, card))
     for k in range(spec.n_cells):
-        cards += _cell_cards(k, card, float(g_lower_s[k]), float(g_upper_s[k]))
+        cards += _cell_cards(k, card, float(g_lower_s[k]), float(g_upper_s[k]), frozen=frozen)
     if encoder:
         cards += encoder_cards(spec.bits, spec.encoder, spec.cell)
     caps = wire_caps_f(spec)
@@ -420,7 +421,7 @@ def read_times_s(spec: AdcSpec, n: int) -> np.ndarray:
 
 
 def adc_tran_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float],
-                  inputs_v: Sequence[float]) -> Deck:
+                  inputs_v: Sequence[float], *, frozen: bool = True, extra_vectors: Sequence[str] = ()) -> Deck:
     """Transient deck: one conversion per period for each input in ``inputs_v`` (V).
 
     The read supply pulses from v_ref_v to v_read_v and the pull-up gate from VDD to v_pu_v for read_s
@@ -435,7 +436,7 @@ def adc_tran_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g
     # idle at the source reference, so no current flows through the dividers between reads
     read = Pulse(cell.v_ref_v, cell.v_read_v, start, t.edge_s, t.edge_s, width, t.period_s)
     pull = Pulse(cell.vdd_v, cell.v_pu_v, start, t.edge_s, t.edge_s, width, t.period_s)
-    cards = [*adc_cards(spec, card, g_lower_s, g_upper_s, encoder=True),
+    cards = [*adc_cards(spec, card, g_lower_s, g_upper_s, encoder=True, frozen=frozen),
              VSource("read", "vread_n", "0", cell.v_ref_v, read),
              VSource("ref", "vref_n", "0", cell.v_ref_v),
              VSource("ml", "vml_n", "0", cell.vdd_v),
@@ -445,7 +446,8 @@ def adc_tran_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g
              VSource("in", "in", "0", float(inputs_v[0]), input_waveform(spec, inputs_v))]
     stop = n * t.period_s
     return Deck(title=f"qcell adc {spec.bits}-bit transient", cards=cards,
-                steps=[Analyze(Tran(t.max_step_s / 5, stop, t.max_step_s), tran_vectors(spec), label="tran")],
+                steps=[Analyze(Tran(t.max_step_s / 5, stop, t.max_step_s), (*tran_vectors(spec), *extra_vectors),
+                               label="tran")],
                 header=header(spec, card, "conversion energy and delay"))
 
 

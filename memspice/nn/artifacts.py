@@ -6,6 +6,9 @@
      "targets_V": [...2^n - 1 programmed internal boundaries, ascending...],
      "measured_V": [...nominal SPICE-measured boundaries...],
      "mc_measured_V": [[...one row per Monte Carlo sample...], ...],   (may be empty)
+     "mc_programming": "closed",        (how the mc_measured_V chips were programmed)
+     "mc": {"closed": {"measured_V": rows, "errors_V": rows, "errors_lsb": rows, ...},
+            "open": {...}},             (every programming mode run: closed loop and its open-loop reference)
      "source": "..."}
 
 It is applied to a layer as relative boundary errors: ``e_i = (measured_i - target_i) / (V_max - V_min)``
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +45,16 @@ class SpiceAdc:
     mc_measured_V: np.ndarray  # (samples, 2^n - 1), possibly (0, 2^n - 1)
     source: str
     path: Path
+    programming: str = ""  # how the mc_measured_V chips were programmed: closed, open ("" in older artifacts)
+    mc_modes: tuple[tuple[str, np.ndarray], ...] = ()  # every mode the artifact holds: (programming, rows)
+
+    def by_programming(self) -> list[tuple[str, SpiceAdc]]:
+        """One view per programming mode the artifact holds, closed loop first (the default row);
+        an artifact without modes is one view labelled with its own ``programming``."""
+        if not self.mc_modes:
+            return [(self.programming, self)]
+        order = sorted(self.mc_modes, key=lambda m: (m[0] != "closed", m[0]))
+        return [(mode, replace(self, mc_measured_V=rows, programming=mode, mc_modes=())) for mode, rows in order]
 
     @property
     def span_V(self) -> float:
@@ -99,7 +112,7 @@ def _read_json(path: str | Path, what: str) -> tuple[dict, Path]:
 def load_spice_adc(path: str | Path) -> SpiceAdc:
     """Read and check an ``adc.json`` artifact."""
     data, path = _read_json(path, "SPICE ADC artifact")
-    known = {"bits", "input_range_V", "targets_V", "measured_V", "mc_measured_V", "source"}
+    known = {"bits", "input_range_V", "targets_V", "measured_V", "mc_measured_V", "source", "mc", "mc_programming"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise DataError(f"{path}: unknown keys {unknown}; expected {sorted(known)}")
@@ -120,7 +133,19 @@ def load_spice_adc(path: str | Path) -> SpiceAdc:
     rows = [_number_list({"row": row}, "row", path, n) for row in mc_raw]
     mc = np.stack(rows) if rows else np.zeros((0, n))
     source = data.get("source", "")
-    return SpiceAdc(bits, (float(rng[0]), float(rng[1])), targets, measured, mc, str(source), path)
+    modes = []
+    blocks = data.get("mc") or {}
+    if not isinstance(blocks, dict):
+        raise DataError(f"{path}: mc must be an object {{programming mode: {{measured_V: rows, ...}}}}")
+    for mode, block in blocks.items():
+        raw = block.get("measured_V") if isinstance(block, dict) else None
+        if not isinstance(raw, list):
+            raise DataError(f"{path}: mc.{mode}.measured_V must be a list of rows")
+        mrows = [_number_list({"row": row}, "row", path, n) for row in raw]
+        modes.append((str(mode), np.stack(mrows) if mrows else np.zeros((0, n))))
+    programming = data.get("mc_programming") or ""
+    return SpiceAdc(bits, (float(rng[0]), float(rng[1])), targets, measured, mc, str(source), path,
+                    str(programming), tuple(modes))
 
 
 def load_column_model(path: str | Path):

@@ -202,7 +202,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
     table_adcs = [a for a in spec.adcs if a not in ("float", "ideal")]
     sweep_models = list(spec.sweep_adcs)
     n_sweep = len(spec.sweep_bits) * len(spec.sigmas) * spec.trials * len(sweep_models)
-    n_spice = sum(len(a.trial_errors()) for a in spice_adcs)
+    n_spice = sum(len(v.trial_errors()) for a in spice_adcs for _, v in a.by_programming())
     total = 2 + len(spec.bits) * len(table_adcs) + n_spice + n_sweep
     timings: dict[str, float] = {}
     with exact_float32(), progress(total, f"evaluate {net} on {dataset}", enabled=show_progress) as bar:
@@ -245,12 +245,15 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         timings["bits_table_s"] = time.monotonic() - t0
         checkpoint()
         t0 = time.monotonic()
-        for bits, art in sorted(by_bits.items()):
+        for bits, whole in sorted(by_bits.items()):
             base = fitter.fits("lloyd_max", bits)
-            for trial, errors in enumerate(art.trial_errors()):
-                fns = {n: adc_function(art.apply(f, errors), dev, lut_range=ranges[n]) for n, f in base.items()}
-                add("spice", bits, 0.0, trial, run(fns))
-                bar.advance()
+            # closed-loop chips are the "spice" row; other programming modes (open loop) a row each
+            for mode, art in whole.by_programming():
+                label = "spice" if mode in ("closed", "") else f"spice_{mode}"
+                for trial, errors in enumerate(art.trial_errors()):
+                    fns = {n: adc_function(art.apply(f, errors), dev, lut_range=ranges[n]) for n, f in base.items()}
+                    add(label, bits, 0.0, trial, run(fns))
+                    bar.advance()
         timings["spice_s"] = time.monotonic() - t0
         checkpoint()
         t0 = time.monotonic()
@@ -341,7 +344,7 @@ def tables_markdown(rows: list[dict[str, Any]]) -> str:
     if base:
         lines.append("Float: " + _pct(base.get("float", float("nan"))) + " %; ideal CIM (8-bit weights and "
                      "activations, no partial-sum quantization): " + _pct(base.get("ideal", float("nan"))) + " %\n")
-    nominal = [r for r in rows if r["bits"] > 0 and r["sigma"] == 0 and r["adc"] != "spice"]
+    nominal = [r for r in rows if r["bits"] > 0 and r["sigma"] == 0 and not r["adc"].startswith("spice")]
     adcs = list(dict.fromkeys(r["adc"] for r in nominal))
     bits = sorted({r["bits"] for r in nominal})
     if adcs:
@@ -352,14 +355,18 @@ def tables_markdown(rows: list[dict[str, Any]]) -> str:
             cells = [_pct(r["accuracy"]) for a in adcs for r in nominal if r["adc"] == a and r["bits"] == b]
             lines.append(f"| {b} | " + " | ".join(cells) + " |")
         lines.append("")
-    spice = [r for r in rows if r["adc"] == "spice"]
+    spice = [r for r in rows if r["adc"].startswith("spice")]
     if spice:
-        lines.append("## SPICE-characterized ADC (Lloyd-Max boundaries with the artifact's errors)\n")
-        lines.append("| ADC bits | trials | mean | min | max |")
-        lines.append("|---|---|---|---|---|")
+        lines.append("## SPICE-characterized ADC (Lloyd-Max boundaries with the artifact's errors; spice: "
+                     "closed-loop programmed chips, spice_open: the same chips open loop)\n")
+        lines.append("| ADC bits | row | trials | mean | min | max |")
+        lines.append("|---|---|---|---|---|---|")
         for b in sorted({r["bits"] for r in spice}):
-            acc = np.array([r["accuracy"] for r in spice if r["bits"] == b])
-            lines.append(f"| {b} | {acc.size} | {_pct(acc.mean())} | {_pct(acc.min())} | {_pct(acc.max())} |")
+            for label in dict.fromkeys(r["adc"] for r in spice):
+                acc = np.array([r["accuracy"] for r in spice if r["bits"] == b and r["adc"] == label])
+                if acc.size:
+                    lines.append(f"| {b} | {label} | {acc.size} | {_pct(acc.mean())} | {_pct(acc.min())} | "
+                                 f"{_pct(acc.max())} |")
         lines.append("")
     sweep = [r for r in rows if r["sigma"] > 0]
     for adc in dict.fromkeys(r["adc"] for r in sweep):

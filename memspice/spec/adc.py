@@ -198,6 +198,9 @@ class LayoutSpec(Spec):
         check(self.wire_c_f_per_m >= 0, "wire_c_f_per_m", self.wire_c_f_per_m, "a capacitance >= 0 F/m")
 
 
+PROGRAMMING_MODES = ("closed", "open")
+
+
 @dataclass(frozen=True)
 class MonteCarloSpec(Spec):
     """Variability sampled by the Monte Carlo (values are drawn in Python and written into decks)."""
@@ -210,6 +213,17 @@ class MonteCarloSpec(Spec):
     a_vt_v_m: float | None = param(None, "Pelgrom coefficient override (None: the model set's)", "V m")
     chunk: int = param(10, "samples per ngspice run (one parse, alter steps between samples); the Monte Carlo "
                        "engine's unit of seeding, work and caching")
+    # -- programming of each sample (issue 11): closed loop = a chip programmed after fabrication --
+    programming: str = param("closed", "how each sample is programmed: closed (write-verify of that sample: it "
+                             "sees its own mismatch) or open (the nominal conductances plus a programming error)")
+    band_v: float = param(5e-3, "closed loop: write-verify accepts a dominant bound within +- this of its target",
+                          "V")
+    max_iter: int = param(20, "closed loop: write-verify iterations (verify sweeps) per sample at most")
+    open_reference: bool = param(True, "closed loop: also run the open-loop Monte Carlo of the same samples (what "
+                                 "calibration buys; adc.json carries both)")
+    v_pu_shift_v: float = param(0.0, "after programming: shift of the match-line pull-up bias V_PU during use", "V")
+    drift_s: float = param(0.0, "after programming: mean conductance drift of every memristor before use", "S")
+    drift_sigma_s: float = param(0.0, "after programming: std of each memristor's conductance drift before use", "S")
 
     def validate(self) -> None:
         check(0 <= self.samples <= 100000, "samples", self.samples, "from 0 to 100000 samples")
@@ -218,6 +232,17 @@ class MonteCarloSpec(Spec):
             value = getattr(self, name)
             check(value is None or value >= 0, name, value, "a value >= 0 or nothing")
         check(1 <= self.chunk <= 1000, "chunk", self.chunk, "from 1 to 1000 samples per run")
+        check(self.programming in PROGRAMMING_MODES, "programming", self.programming,
+              f"one of {', '.join(PROGRAMMING_MODES)}")
+        check(math.isfinite(self.band_v) and 0 < self.band_v <= 0.1, "band_v", self.band_v,
+              "an acceptance band in (0, 0.1] V")
+        check(1 <= self.max_iter <= 100, "max_iter", self.max_iter, "from 1 to 100 write-verify iterations")
+        check(math.isfinite(self.v_pu_shift_v) and abs(self.v_pu_shift_v) <= 0.2, "v_pu_shift_v", self.v_pu_shift_v,
+              "a bias shift from -0.2 to 0.2 V")
+        check(math.isfinite(self.drift_s) and abs(self.drift_s) <= 1e-4, "drift_s", self.drift_s,
+              "a drift from -1e-04 to 1e-04 S")
+        check(math.isfinite(self.drift_sigma_s) and 0 <= self.drift_sigma_s <= 1e-4, "drift_sigma_s",
+              self.drift_sigma_s, "a standard deviation from 0 to 1e-04 S")
 
 
 # -- the converter --------------------------------------------------------------------------------

@@ -103,24 +103,26 @@ def accuracy_tables(stage_dir: Path) -> list[Table]:
         return []
     net, data = rows[0]["network"], rows[0]["dataset"]
     base = {r["adc"]: _num(r["accuracy"]) for r in rows if r["bits"] == "0"}
-    nominal = [r for r in rows if r["bits"] != "0" and _num(r["sigma"]) == 0 and r["adc"] != "spice"]
+    nominal = [r for r in rows if r["bits"] != "0" and _num(r["sigma"]) == 0 and not r["adc"].startswith("spice")]
     adcs = list(dict.fromkeys(r["adc"] for r in nominal))
-    spice = [r for r in rows if r["adc"] == "spice"]
+    spice = [r for r in rows if r["adc"].startswith("spice")]  # spice: closed-loop chips; spice_open: open loop
+    labels = sorted(dict.fromkeys(r["adc"] for r in spice), key=lambda a: (a != "spice", a))
     bits = sorted({int(r["bits"]) for r in nominal} | {int(r["bits"]) for r in spice})
-    cols = ["bits", *[f"{a}_percent" for a in adcs]] + (["spice_mean_percent", "spice_min_percent"] if spice else [])
+    cols = ["bits", *[f"{a}_percent" for a in adcs]] + [f"{a}_{s}_percent" for a in labels for s in ("mean", "min")]
     table_rows = []
     for b in bits:
         row: list[Any] = [b]
         for a in adcs:
             acc = [_num(r["accuracy"]) for r in nominal if r["adc"] == a and int(r["bits"]) == b]
             row.append(100 * acc[0] if acc else None)
-        if spice:
-            acc = np.array([_num(r["accuracy"]) for r in spice if int(r["bits"]) == b])
+        for label in labels:
+            acc = np.array([_num(r["accuracy"]) for r in spice if int(r["bits"]) == b and r["adc"] == label])
             row += [100 * acc.mean(), 100 * acc.min()] if acc.size else [None, None]
         table_rows.append(row)
     out = [Table("accuracy", f"Test accuracy (%) of {net} on {data} versus ADC bits and ADC model (float "
                  f"{100 * base.get('float', math.nan):.2f} %, ideal CIM {100 * base.get('ideal', math.nan):.2f} %); "
-                 "spice: Lloyd-Max boundaries moved by the SPICE Q-cell ADC's Monte Carlo errors (mean, min)",
+                 "spice: Lloyd-Max boundaries moved by the SPICE Q-cell ADC's Monte Carlo errors of closed-loop "
+                 "programmed chips (mean, min); spice_open: the same chips programmed open loop",
                  cols, table_rows, digits={c: 4 for c in cols[1:]})]
     sweep = [r for r in rows if _num(r["sigma"]) > 0]
     if sweep:

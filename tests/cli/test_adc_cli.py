@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.cli.conftest import assert_clean_error
@@ -107,12 +108,20 @@ def test_spec_file_with_overrides_end_to_end(adc_cli, tmp_path):
     assert summary["monte_carlo"]["seed"] == 3
     assert summary["monte_carlo"]["samples"] == 2 and summary["monte_carlo"]["failed_samples"] == []
     # the Monte Carlo ran through the engine, its chunk cache kept with the results (a rerun resumes)
+    assert len(list((out / "mc_cache").glob("qcell_adc_closed-2bit-*/chunk_00000.json"))) == 1
     assert len(list((out / "mc_cache").glob("qcell_adc-2bit-*/chunk_00000.json"))) == 1
     with (out / "mc_samples.csv").open() as fh:
         table = list(csv.DictReader(fh))
     assert len(table) == 2 * 4 and {"sample", "cell", "g_lower_S", "g_upper_S", "delvto_mn3_V"} <= set(table[0])
     art = json.loads((out / "adc.json").read_text())
-    assert set(art) == {"bits", "input_range_V", "targets_V", "measured_V", "mc_measured_V", "source"}
+    assert set(art) == {"bits", "input_range_V", "targets_V", "measured_V", "mc_measured_V", "source", "mc",
+                        "mc_programming"}
+    # closed loop by default, with the same samples open loop beside it, errors in volts and LSB
+    assert art["mc_programming"] == "closed" and set(art["mc"]) == {"closed", "open"}
+    assert art["mc"]["closed"]["measured_V"] == art["mc_measured_V"]
+    assert np.allclose(np.array(art["mc"]["open"]["errors_lsb"]) * 0.125, art["mc"]["open"]["errors_V"])
+    assert (out / "mc_per_sample_open.csv").is_file()
+    assert "closed loop, band +-5 mV" in proc.stdout and "open loop" in proc.stdout
     assert art["input_range_V"] == [0.7, 1.2] and len(art["measured_V"]) == 3
     assert len(art["mc_measured_V"]) == 2 and all(len(r) == 3 for r in art["mc_measured_V"])
     assert max(abs(m - t) for m, t in zip(art["measured_V"], art["targets_V"], strict=True)) <= 0.1 * 0.125

@@ -1,0 +1,334 @@
+"""Closed-loop chip Monte Carlo: every sample is a fabricated converter, programmed after fabrication.
+
+A real chip is programmed after it is made: write-verify reads the cell's actual bounds, so it sees
+(and cancels) that chip's own transistor mismatch and device spread. Per sample, in this order:
+
+1. **Fabrication** (drawn first, by the engine from the chunk's seed): Pelgrom threshold shifts of
+   every transistor (``delvto_*``) and the first write of every memristor (``g_lower``/``g_upper``:
+   the nominal conductance plus the card's programming error - exactly the open loop's sample).
+2. **Write-verify** of that chip (:class:`~memspice.characterize.adc.programming.WriteVerify` with
+   ``rewrite_all=False``): verify-sweep the cell array, accept a dominant bound within
+   ``mc.band_v`` of its target (recessive bounds within half the guard band), rewrite only the
+   bounds outside tolerance; every rewrite lands at its request plus a fresh programming error
+   (``write_lower``/``write_upper``: one draw per iteration and device, the card's
+   ``program_sigma_s``). The controller knows each device's conductance after a write (a conductance
+   read) and the bounds (a verify sweep at nominal bias, without read noise). At most ``mc.max_iter``
+   verify sweeps. All cells of all chips of a chunk that are still being programmed are verified in
+   ONE deck per iteration (``alter`` steps then a sweep per chip).
+3. **Use**: read noise (``dg_read_*``, frozen for the sweep), the drift between programming and use
+   (``drift_*``: ``mc.drift_s`` +- ``mc.drift_sigma_s``) and the pull-up bias shift
+   ``mc.v_pu_shift_v`` - none of which programming can compensate - then the transfer sweep.
+
+A sample whose programming did not converge is kept (it is the chip as programmed) and counted with
+its reason (:data:`REASONS`) and the boundary that failed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memspice.characterize.adc.montecarlo import (
+    McResult,
+    McSamples,
+    QcellAdcCircuit,
+    mc_result,
+    mc_variations,
+    monte_carlo,
+)
+from memspice.characterize.adc.options import RunOptions
+from memspice.characterize.adc.programming import MAX_SWEEP_MARGIN_LSB, Programming, WriteVerify, beyond_sweep
+from memspice.errors import SpecError
+from memspice.extract import adc as ex
+from memspice.montecarlo.circuit import ParamGroup
+from memspice.netlist import qcell as nq
+from memspice.netlist.deck import Alter, Analyze, Dc, Deck, Step
+from memspice.ngspice import simulate
+from memspice.spec.adc import AdcSpec
+from memspice.spec.device import DeviceCard
+
+CONVERGED, ITERATION_CAP, WINDOW_EDGE, WINDOW_CLOSED = 0, 1, 2, 3
+REASONS = {CONVERGED: "converged", ITERATION_CAP: "iteration cap",
+           WINDOW_EDGE: "conductance at the edge of the card's window", WINDOW_CLOSED: "window never opened"}
+CLOSED_MEASURES = ("converged", "nonconverged_reason", "nonconverged_boundary", "verify_iterations",
+                   "programmed_error_max_V")
+
+
+class ClosedLoopAdcCircuit(QcellAdcCircuit):
+    """:class:`QcellAdcCircuit` whose samples are programmed by write-verify (see the module docstring).
+
+    ``g_lower_s``/``g_upper_s`` are the nominal write-verified conductances: each chip's first write
+    requests them (the programming map's best guess for a nominal chip). Extra groups:
+    ``write_lower``/``write_upper`` (S, ``max_iter`` x cells members, nominal 0) the error of each
+    rewrite, ``drift_lower``/``drift_upper`` (S, per cell, nominal ``mc.drift_s``). Extra measurements:
+    :data:`CLOSED_MEASURES`.
+    """
+
+    kind = "qcell_adc_closed"
+
+    def __init__(self, spec: AdcSpec, g_lower_s, g_upper_s, card: DeviceCard, pmap: ex.ProgrammingMap):
+        super().__init__(spec, g_lower_s, g_upper_s, card)
+        self.pmap = pmap
+
+    @classmethod
+    def from_programming(cls, spec: AdcSpec, card: DeviceCard, prog: Programming) -> ClosedLoopAdcCircuit:
+        if prog.pmap is None:
+            raise SpecError("prog.pmap", None, "a programming that carries its programming map")
+        return cls(spec, prog.g_lower_s, prog.g_upper_s, card, prog.pmap)
+
+    def spec_hash(self) -> str:
+        mc = self.spec.mc
+        h = hashlib.sha256(super().spec_hash().encode())
+        h.update(repr((self.kind, mc.band_v, mc.max_iter, mc.v_pu_shift_v)).encode())
+        h.update(np.ascontiguousarray(self.pmap.g_s).tobytes())
+        h.update(np.ascontiguousarray(self.pmap.lower_v).tobytes())
+        h.update(np.ascontiguousarray(self.pmap.upper_v).tobytes())
+        return h.hexdigest()[:16]
+
+    def param_groups(self) -> dict[str, ParamGroup]:
+        groups = super().param_groups()
+        n, m = self.spec.n_cells, self.spec.mc.max_iter
+        for side in ("lower", "upper"):
+            groups[f"write_{side}"] = ParamGroup(
+                f"write_{side}", "S", np.zeros(m * n),
+                tuple(f"write_{side}_it{i}_c{k}" for i in range(m) for k in range(n)),
+                doc=f"programming error of each rewrite of M{'A' if side == 'lower' else 'B'} (iteration, cell)")
+            groups[f"drift_{side}"] = ParamGroup(
+                f"drift_{side}", "S", np.full(n, self.spec.mc.drift_s), tuple(f"drift_{side}_c{k}" for k in range(n)),
+                doc="conductance drift between programming and use (added to the programmed value)")
+        return groups
+
+    def measure_names(self) -> list[str]:
+        return [*super().measure_names(), *CLOSED_MEASURES]
+
+    # -- the work of one chunk ------------------------------------------------------------------
+    def _window(self, cells: np.ndarray, tgt: np.ndarray, margin_lsb: float) -> tuple[float, float]:
+        """Verify sweep (V) covering the targets of ``cells`` plus ``margin_lsb`` on each side, on the grid
+        of the full transfer sweep; all cells: the full sweep widened to that margin."""
+        spec = self.spec
+        start0, _, step = nq.sweep_range_v(spec)
+        lsb = spec.lsb_v
+        if cells.all():
+            lo = spec.input_lo_v - margin_lsb * lsb
+            hi = spec.input_hi_v + margin_lsb * lsb
+        else:
+            t = tgt[cells]
+            lo = float(np.nanmin(t)) - margin_lsb * lsb
+            hi = float(np.nanmax(t)) + margin_lsb * lsb
+        lo = start0 + np.floor((lo - start0) / step + 1e-9) * step
+        hi = start0 + np.ceil((hi - start0) / step - 1e-9) * step
+        return float(lo), float(max(hi, lo + 4 * step))
+
+    def _run(self, steps: list[Step], backend: str, timeout_s: float):
+        base = self.deck()
+        return simulate(Deck(base.title, base.cards, steps=steps, options=base.options, header=base.header),
+                        backend=backend, timeout_s=timeout_s).plots
+
+    def _verify(self, todo: dict[int, np.ndarray], x: np.ndarray, dv: np.ndarray, wv: Sequence[WriteVerify],
+                bounds: np.ndarray, backend: str, timeout_s: float) -> None:
+        """Verify the cells ``todo[chip]`` (bool per cell) of every chip in one deck and store their bounds
+        (V) in ``bounds[chip]`` (cells, 2); the other cells were not rewritten, so their last reading
+        stands (cells do not interact). The sweep covers the verified cells' targets +- the spec's margin;
+        a chip with a verified bound beyond it is read again with the margin doubled (up to
+        MAX_SWEEP_MARGIN_LSB) rather than taken for a closed window."""
+        vdd = self.spec.cell.vdd_v
+        margin = {c: max(self.spec.sweep_margin_lsb, 1.0) for c in todo}
+        pending = dict(todo)
+        while pending:
+            steps: list[Step] = []
+            for c, cells in pending.items():
+                start, stop = self._window(cells, wv[c].tgt, margin[c])
+                step = self.spec.sweep_step_lsb * self.spec.lsb_v
+                steps += [*nq.sample_alters(self.spec, self.card, x[c, :, 0], x[c, :, 1], dv[c]),
+                          Analyze(Dc("vin", start, stop, step), nq.dc_vectors(self.spec, encoder=False),
+                                  label=f"verify{c}")]
+            plots = self._run(steps, backend, timeout_s)
+            again = {}
+            for (c, cells), plot in zip(pending.items(), plots, strict=True):
+                out = np.stack([plot[f"v(out{k})"] for k in range(self.spec.n_cells)], axis=1)
+                lower, upper = ex.cell_bounds(plot["v-sweep"], out, vdd)
+                has = wv[c].has & cells[:, None]
+                if margin[c] < MAX_SWEEP_MARGIN_LSB and beyond_sweep(has, lower, upper, out, vdd).any():
+                    margin[c] = min(2 * margin[c], MAX_SWEEP_MARGIN_LSB)
+                    again[c] = cells
+                    continue
+                bounds[c, cells, 0] = lower[cells]
+                bounds[c, cells, 1] = upper[cells]
+            pending = again
+
+    def run_values(self, values: Mapping[str, np.ndarray], *, backend: str = "subprocess",
+                   timeout_s: float = 600.0) -> list[dict[str, float]]:
+        """Program every sample of ``values`` ({group: (samples, members)}) by write-verify, then read it
+        as used; one dict of measurements per sample (the engine's ``run_values`` hook)."""
+        spec, card = self.spec, self.card
+        m = len(next(iter(values.values())))
+        n = spec.n_cells
+        mc = spec.mc
+        g0, g1 = self.window
+        one = [{g: np.asarray(v[s], dtype=float) for g, v in values.items()} for s in range(m)]
+        dv = np.stack([self.delvto(o) for o in one])  # (m, n, 9)
+        first = np.stack([np.stack([np.clip(o.get("g_lower", self.g_lower_s), g0, g1),
+                                    np.clip(o.get("g_upper", self.g_upper_s), g0, g1)], axis=1) for o in one])
+        noise = np.stack([np.stack([o.get("write_lower", np.zeros(mc.max_iter * n)).reshape(mc.max_iter, n),
+                                    o.get("write_upper", np.zeros(mc.max_iter * n)).reshape(mc.max_iter, n)],
+                                   axis=2) for o in one])  # (m, iterations, n, 2)
+        ctl = [WriteVerify(spec, card, self.pmap, self.targets_v, start_s=first[s], aim_v=mc.band_v,
+                           rewrite_all=False) for s in range(m)]
+        x = first.copy()
+        bounds = np.full((m, n, 2), np.nan)
+        iters = np.zeros(m, int)
+        done = np.zeros(m, bool)
+        todo = {c: np.ones(n, bool) for c in range(m)}  # cells to verify: all at first, then the rewritten ones
+        for it in range(1, mc.max_iter + 1):
+            self._verify(todo, x, dv, ctl, bounds, backend, timeout_s)
+            nxt = {}
+            for c in todo:
+                iters[c] = it
+                if ctl[c].update(it, bounds[c, :, 0].copy(), bounds[c, :, 1].copy()):
+                    done[c] = True
+                    continue
+                if it == mc.max_iter:
+                    continue  # the cap: the last verify read this state, nothing more is written
+                req = ctl[c].x
+                rewritten = req != x[c]
+                x[c] = np.clip(np.where(rewritten, req + noise[c, it - 1], x[c]), g0, g1)
+                ctl[c].x = x[c].copy()  # the controller reads back what the write gave
+                if rewritten.any():  # (nothing rewritten and not accepted: stuck, counted at the cap)
+                    nxt[c] = rewritten.any(axis=1)
+            todo = nxt
+            if not todo:
+                break
+        # use: read noise, drift, bias shift; the transfer sweep of every chip in one deck
+        steps: list[Step] = []
+        v_pu = spec.cell.v_pu_v + mc.v_pu_shift_v
+        for c in range(m):
+            o = one[c]
+            gl = np.clip(x[c, :, 0] + o.get("drift_lower", 0.0) + o.get("dg_read_lower", 0.0), g0, g1)
+            gu = np.clip(x[c, :, 1] + o.get("drift_upper", 0.0) + o.get("dg_read_upper", 0.0), g0, g1)
+            steps += [*nq.sample_alters(spec, card, gl, gu, dv[c]), Alter("vpu", "dc", v_pu), *self.analyses()]
+        plots = self._run(steps, backend, timeout_s)
+        results = []
+        for c in range(m):
+            meas = dict(self.measure([plots[c]]))
+            reason, boundary, worst = self._diagnose(ctl[c], done[c], x[c])
+            meas.update({"converged": float(done[c]), "nonconverged_reason": float(reason),
+                         "nonconverged_boundary": float(boundary), "verify_iterations": float(iters[c]),
+                         "programmed_error_max_V": worst})
+            results.append(meas)
+        return results
+
+    def _diagnose(self, wv: WriteVerify, done: bool, x: np.ndarray) -> tuple[int, int, float]:
+        """(reason, boundary index or -1, worst dominant error in V at the last verify).
+
+        The boundary of a bound: the lower bound of cell k sits at boundary k - 1 (0-based), the upper
+        bound of cell k at boundary k (dominant, or the recessive guard next to it)."""
+        err = wv.err
+        dom_err = np.abs(err[wv.dom])
+        worst = float(np.max(dom_err)) if dom_err.size else 0.0
+        if done:
+            return CONVERGED, -1, worst
+        tol = np.where(wv.dom, wv.aim_v, wv.rec_tol)
+        bad = np.argwhere(~wv.accepted())
+        if not len(bad):  # pragma: no cover - not done means some bound is not accepted
+            return ITERATION_CAP, -1, worst
+        score = [abs(err[k, j]) / tol[k, j] if np.isfinite(err[k, j]) else np.inf for k, j in bad]
+        cell, col = (int(v) for v in bad[int(np.argmax(score))])
+        boundary = cell - 1 if col == 0 else cell
+        if not np.isfinite(err[cell, col]):
+            return WINDOW_CLOSED, boundary, worst
+        g0, g1 = self.window
+        at_edge = (x[cell, col] <= g0 * (1 + 1e-9)) or (x[cell, col] >= g1 * (1 - 1e-9))
+        return (WINDOW_EDGE if at_edge else ITERATION_CAP), boundary, worst
+
+
+def closed_variations(spec: AdcSpec, card: DeviceCard) -> list[dict[str, Any]]:
+    """The open loop's variations (fabrication and first write: drawn first, in the same order, so a
+    sample is the same chip in both modes) plus each rewrite's programming error and the drift."""
+    from memspice.characterize.adc.montecarlo import mc_sigmas
+
+    out = mc_variations(spec, card)
+    sig = mc_sigmas(spec, card)
+    for side in ("lower", "upper"):
+        out.append({"group": f"write_{side}", "sigma": sig["program_sigma_s"], "truncate_sigma": None,
+                    "label": "rewrite"})
+    if spec.mc.drift_sigma_s > 0:
+        for side in ("lower", "upper"):
+            out.append({"group": f"drift_{side}", "sigma": spec.mc.drift_sigma_s, "truncate_sigma": None,
+                        "label": "drift"})
+    return out
+
+
+def read_noise_floor_v(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap) -> float:
+    """The read-noise floor of a bound (V): the card's read sigma through the steepest map slope."""
+    from memspice.characterize.adc.montecarlo import mc_sigmas
+
+    sig = mc_sigmas(spec, card)["read_sigma_s"]
+    slopes = [np.max(np.abs(pmap.slope_v_per_s(side, pmap.g_s))) for side in ("lower", "upper")]
+    return float(sig * max(slopes))
+
+
+def check_band(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap) -> None:
+    """An acceptance band below the read-noise floor cannot be verified: SpecError naming mc.band_v."""
+    floor = read_noise_floor_v(spec, card, pmap)
+    if spec.mc.band_v < floor:
+        raise SpecError("mc.band_v", spec.mc.band_v,
+                        f"an acceptance band >= the read-noise floor {floor:.3g} V (card {card.name}'s read sigma "
+                        "through the steepest programming-map slope)")
+
+
+def chip_monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: RunOptions = RunOptions(),
+                     programming: str | None = None) -> tuple[McResult, McSamples]:
+    """``spec.mc.samples`` chips programmed ``programming`` (default ``spec.mc.programming``): closed loop
+    (:class:`ClosedLoopAdcCircuit`) or open loop (:func:`monte_carlo`), through the engine with
+    ``opts.workers`` and cached under ``opts.mc_cache_root`` (a temporary folder when None)."""
+    import time
+
+    programming = programming or spec.mc.programming
+    t0 = time.monotonic()
+    if programming == "open":
+        mc, samples = monte_carlo(spec, card, prog, opts)
+        mc.seconds = time.monotonic() - t0
+        return mc, samples
+    circuit = ClosedLoopAdcCircuit.from_programming(spec, card, prog)
+    check_band(spec, card, circuit.pmap)
+    m = spec.mc
+
+    def go(root: Path):
+        from memspice.montecarlo.engine import run_circuit
+
+        res = run_circuit(circuit, name=f"qcell_adc_closed-{spec.bits}bit", samples=m.samples, seed=m.seed,
+                          vary=closed_variations(spec, card), chunk_size=m.chunk, backend=opts.backend,
+                          workers=opts.workers, cache_root=root, show_progress=opts.show_progress)
+        out = mc_result(circuit, res)
+        status = np.array([s for r in res.records for s in r["status"]])
+        ok = status == "ok"
+        out.programming = "closed"
+        out.converged = res.measure("converged")[ok].astype(bool)
+        out.reason = res.measure("nonconverged_reason")[ok].astype(int)
+        out.boundary = res.measure("nonconverged_boundary")[ok].astype(int)
+        out.iterations = res.measure("verify_iterations")[ok].astype(int)
+        base = ("g_lower", "g_upper", "dg_read_lower", "dg_read_upper", *(f"delvto_{d.name}" for d in nq.CELL_DEVICES))
+        return out, circuit.applied_samples({g: res.values(g) for g in base}, m.seed)
+
+    if opts.mc_cache_root is not None:
+        mc, samples = go(Path(opts.mc_cache_root))
+    else:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="memspice-adc-chips-") as tmp:
+            mc, samples = go(Path(tmp))
+        mc.cache_dir = None
+    mc.seconds = time.monotonic() - t0
+    return mc, samples
+
+
+def nonconverged(mc: McResult) -> list[dict[str, Any]]:
+    """One row per sample whose write-verify did not converge: sample, boundary, reason, iterations."""
+    if mc.converged is None:
+        return []
+    return [{"sample": int(mc.sample[k]), "boundary": int(mc.boundary[k]), "reason": REASONS[int(mc.reason[k])],
+             "verify_iterations": int(mc.iterations[k])} for k in np.nonzero(~mc.converged)[0]]

@@ -1,0 +1,121 @@
+"""Closed-loop chip Monte Carlo in ngspice: write-verify of a fabricated sample cancels its own offsets."""
+
+import numpy as np
+import pytest
+
+from memspice.characterize import adc as flow
+from memspice.characterize.adc import chips
+from memspice.extract import adc as ex
+from memspice.netlist import qcell as nq
+from memspice.spec.adc import AdcSpec
+from memspice.spec.device import load_card
+
+pytestmark = pytest.mark.ngspice
+
+OPTS = flow.RunOptions(backend="shared", show_progress=False)
+OFFSET_V = 0.030  # threshold shift injected on one input transistor
+
+
+@pytest.fixture(scope="module")
+def adc2():
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    pmap = flow.programming_map(spec, card, OPTS)
+    prog = flow.program(spec, card, pmap, spec.targets_v(), OPTS)
+    return spec, card, prog
+
+
+def _lower_dominant(spec):
+    """A boundary i (1-based) set by the lower bound of cell i: branch A's input transistor mn1 moves it."""
+    return next(i for i, side in enumerate(ex.dominant_sides(spec.bits), start=1) if side == "lower")
+
+
+def _values(circuit, cell: int, device: str, dv_v: float) -> dict[str, np.ndarray]:
+    """One sample: nominal everything (no programming error, no rewrite error, no read noise), and a
+    threshold shift of ``dv_v`` on ``device`` of ``cell``."""
+    values = {name: g.nominal[None, :].copy() for name, g in circuit.param_groups().items()}
+    values[f"delvto_{device}"][0, cell] = dv_v
+    return values
+
+
+def test_closed_loop_cancels_an_injected_offset_open_loop_does_not(adc2):
+    spec, card, prog = adc2
+    i = _lower_dominant(spec)
+    closed = chips.ClosedLoopAdcCircuit.from_programming(spec, card, prog)
+    values = _values(closed, i, "mn1", OFFSET_V)
+    (got,) = closed.run_values(values, backend="shared")
+    openc = flow.QcellAdcCircuit.from_programming(spec, card, prog)
+    (ref,) = openc.run_samples([{g: v[0] for g, v in values.items() if g in openc.param_groups()}], OPTS)
+    (nominal,) = openc.run_samples([{}], OPTS)
+    name = flow.BOUNDARY_MEASURE.format(i - 1)
+    shift_open = ref[name] - nominal[name]
+    # first order (DOMAIN.md 2): the bound sits at V_T + (G/k)(V_R/V_switch - 1), so it moves with the
+    # input transistor's threshold one for one; the triode/sub-threshold tail makes it less exact: +-50 %
+    assert 0.5 * OFFSET_V < shift_open < 1.5 * OFFSET_V
+    # closed loop: within the acceptance band of the target, read to +-half a transfer-sweep step
+    step = spec.sweep_step_lsb * spec.lsb_v
+    assert got["converged"] == 1.0
+    assert abs(got[name] - spec.targets_v()[i - 1]) <= spec.mc.band_v + step / 2 + 1e-9
+    assert got["verify_iterations"] >= 2  # the offset was seen and corrected, not accepted at once
+
+
+def test_a_bound_beyond_the_verify_sweep_widens_it(adc2):
+    """A bound moved outside the verify sweep (here: no margin, a 150 mV offset) is read by widening the
+    sweep, not mistaken for a closed window (the old write-verify pushed both bounds outwards)."""
+    spec, card, prog = adc2
+    spec0 = spec.with_overrides({"sweep_margin_lsb": 0.0})
+    i = next(k for k in range(1, spec.n_cells) if ex.dominant_sides(spec.bits)[k - 1] == "lower"
+             and spec.targets_v()[k - 1] - 0.15 < spec.input_lo_v)
+    closed = chips.ClosedLoopAdcCircuit(spec0, prog.g_lower_s, prog.g_upper_s, card, prog.pmap)
+    values = _values(closed, i, "mn1", -0.15)
+    (got,) = closed.run_values(values, backend="shared")
+    assert got["converged"] == 1.0, chips.REASONS[int(got["nonconverged_reason"])]
+    assert abs(got[flow.BOUNDARY_MEASURE.format(i - 1)] - spec.targets_v()[i - 1]) <= (
+        spec.mc.band_v + spec.sweep_step_lsb * spec.lsb_v / 2 + 1e-9)
+
+
+def test_closed_loop_reports_a_sample_it_cannot_program(adc2):
+    """A target outside what the sample's window can reach is a counted, named non-converged sample."""
+    spec, card, prog = adc2
+    spec1 = spec.with_overrides({"mc.max_iter": 6})
+    i = _lower_dominant(spec)
+    closed = chips.ClosedLoopAdcCircuit.from_programming(spec1, card, prog)
+    values = _values(closed, i, "mn1", 0.6)  # a threshold 0.6 V up: no conductance brings the bound back
+    (got,) = closed.run_values(values, backend="shared")
+    assert got["converged"] == 0.0
+    assert int(got["nonconverged_boundary"]) == i - 1
+    assert int(got["nonconverged_reason"]) in (chips.WINDOW_EDGE, chips.WINDOW_CLOSED)
+    assert got["verify_iterations"] <= 6
+
+
+def test_chip_monte_carlo_through_the_engine_is_seeded(adc2, tmp_path):
+    spec, card, prog = adc2
+    spec = spec.with_overrides({"mc.samples": 4, "mc.chunk": 2})
+    sub = flow.RunOptions(backend="subprocess", show_progress=False, workers=1, mc_cache_root=tmp_path / "a")
+    a, _ = chips.chip_monte_carlo(spec, card, prog, sub, "closed")
+    b, _ = chips.chip_monte_carlo(spec, card, prog, flow.RunOptions(backend="subprocess", show_progress=False,
+                                                                    workers=2, mc_cache_root=tmp_path / "b"),
+                                  "closed")
+    assert np.array_equal(a.measured_v, b.measured_v)  # same seed -> same table for any worker count
+    assert a.programming == "closed" and len(a.converged) == 4
+    # every sample is within the band (+- half a sweep step) or counted as not converged
+    err = np.abs(a.measured_v - spec.targets_v()[None, :])
+    tol = spec.mc.band_v + spec.sweep_step_lsb * spec.lsb_v / 2 + 1e-9
+    assert np.all((err.max(axis=1) <= tol) | ~a.converged)
+    assert nq.CELL_DEVICES  # the samples table names every transistor
+
+
+def test_read_disturb_with_free_states_matches_the_reference_model(adc2):
+    """Reads with the dynamic memristor model: the drift ngspice integrates equals the reference state
+    equation integrated along the simulated voltages (within 20 %: ngspice's transient tolerance on a
+    state that moves by ~1e-12 of its range), and a read supply that overdrives the memristors more
+    disturbs them more."""
+    from memspice.characterize.adc.disturb import read_disturb
+
+    spec, card, prog = adc2
+    base = read_disturb(spec, card, prog, OPTS)
+    assert base["peak_memristor_V"] > base["v_off_V"]  # today's default read exceeds the threshold ...
+    assert base["dg_per_read_max_S"] == pytest.approx(base["dg_per_read_max_reference_S"], rel=0.2)
+    hot = read_disturb(spec.with_overrides({"cell.v_read_v": 1.0}), card, prog, OPTS)
+    assert hot["peak_memristor_V"] > base["peak_memristor_V"] + 0.1
+    assert hot["dg_per_read_max_reference_S"] > 10 * base["dg_per_read_max_reference_S"]

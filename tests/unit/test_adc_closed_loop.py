@@ -1,0 +1,78 @@
+"""Closed-loop chip Monte Carlo: spec knobs, the band check, the sweep-edge rule, adc.json modes (no ngspice)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from memspice.characterize.adc import chips
+from memspice.characterize.adc.programming import beyond_sweep
+from memspice.errors import SpecError
+from memspice.extract.adc import ProgrammingMap
+from memspice.nn.artifacts import load_spice_adc
+from memspice.spec.adc import AdcSpec
+from memspice.spec.device import load_card
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"mc.programming": "half"}, "mc.programming"),
+    ({"mc.band_v": 0.0}, "mc.band_v"),
+    ({"mc.max_iter": 0}, "mc.max_iter"),
+    ({"mc.v_pu_shift_v": 0.5}, "mc.v_pu_shift_v"),
+    ({"mc.drift_sigma_s": -1e-6}, "mc.drift_sigma_s"),
+])
+def test_bad_programming_knobs_name_the_field(changes, field):
+    with pytest.raises(SpecError) as info:
+        AdcSpec().with_overrides(changes)
+    assert info.value.field.endswith(field.split(".")[-1])
+
+
+def test_defaults_are_closed_loop_with_a_5_mv_band():
+    mc = AdcSpec().mc
+    assert (mc.programming, mc.band_v, mc.open_reference) == ("closed", 5e-3, True)
+
+
+def test_a_band_below_the_read_noise_floor_is_refused():
+    spec = AdcSpec()
+    card = load_card(spec.card)
+    g0, g1 = card.window_s()
+    g = np.linspace(g0, g1, 11)
+    slope = 2.2e3  # V/S (2.2 mV/uS, QIM's programming example), a straight map
+    pmap = ProgrammingMap(g_s=g, lower_v=0.6 + slope * (g - g0), upper_v=0.7 + slope * (g - g0))
+    floor = card.variability.read_sigma_s * slope  # independent: read sigma times the map slope
+    assert chips.read_noise_floor_v(spec, card, pmap) == pytest.approx(floor, rel=1e-3)
+    chips.check_band(spec, card, pmap)  # 5 mV is far above it
+    with pytest.raises(SpecError) as info:
+        chips.check_band(spec.with_overrides({"mc.band_v": 0.5 * floor}), card, pmap)
+    assert info.value.field == "mc.band_v"
+
+
+def test_a_bound_beyond_the_sweep_is_told_from_a_closed_window():
+    vdd = 1.0
+    out = np.full((71, 3), vdd)
+    out[:20, 0] = 0.0  # cell 0 matches from the sweep start: its lower bound is below the sweep
+    out[60:, 1] = 0.0  # cell 1 still matches at the end: its upper bound is above the sweep
+    has = np.ones((3, 2), bool)  # cell 2 never matches: a closed window, not a sweep problem
+    lower = np.array([np.nan, 1.2, np.nan])
+    upper = np.array([0.8, np.nan, np.nan])
+    assert beyond_sweep(has, lower, upper, out, vdd).tolist() == [True, True, False]
+
+
+def test_adc_json_carries_both_modes_and_closed_is_the_default_row(tmp_path):
+    targets = [0.8, 0.9, 1.0]
+    closed = [[0.801, 0.899, 1.002]]
+    opened = [[0.83, 0.88, 1.05], [0.78, 0.93, 0.99]]
+    data = {"bits": 2, "input_range_V": [0.7, 1.2], "targets_V": targets, "measured_V": targets,
+            "mc_measured_V": closed, "mc_programming": "closed",
+            "mc": {"open": {"measured_V": opened}, "closed": {"measured_V": closed}}}
+    path = tmp_path / "adc.json"
+    path.write_text(json.dumps(data))
+    art = load_spice_adc(path)
+    views = art.by_programming()
+    assert [m for m, _ in views] == ["closed", "open"]
+    assert np.allclose(views[1][1].trial_errors(), (np.array(opened) - targets) / 0.5)
+    assert len(views[0][1].trial_errors()) == 1
+    # an older artifact without modes is one row
+    del data["mc"], data["mc_programming"]
+    path.write_text(json.dumps(data))
+    assert [m for m, _ in load_spice_adc(path).by_programming()] == [""]
