@@ -7,6 +7,11 @@ finished chunk is written atomically to the cache (``<cache>/<plan>-<hash>/chunk
 rerunning a plan, even after SIGKILL, computes only missing chunks, and the assembled tables are
 identical to an uninterrupted run's.
 
+A circuit whose samples need several runs (the Q-cell converter programmed closed loop: one
+verify sweep per write-verify iteration) defines ``run_values(values, backend=, timeout_s=)``; the
+engine then hands it the chunk's drawn values (seeding, workers and cache unchanged) and records
+the measurements it returns, one dict per sample.
+
 If a chunk's run fails, its samples are run one by one to find the failing ones; a sample that
 did not converge or timed out is retried once with relaxed solver options (a deck ngspice rejects
 or a vector it lacks is not: looser tolerances cannot fix those) and, if it still fails, recorded
