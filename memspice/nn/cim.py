@@ -18,9 +18,11 @@ Every convolution and fully connected layer becomes a :class:`CimLayer`:
    NeuroSim's layout (rows ordered kernel position first, then channel: a sub-array holds R
    channels of one kernel position when the channel count is a multiple of R), computed with
    im2col, about 2x slower. Fully connected layers split their inputs into consecutive chunks of
-   R rows. Each sub-array's partial sum goes through the optional crossbar column model, then
-   through the layer's **ADC**; the converted partial sums are added digitally (over sub-arrays,
-   input bits and weight slices) and rescaled by ``s_w * s_x``.
+   R rows. Each sub-array's partial sum goes through the optional crossbar column model (and the
+   digital gain/offset correction calibrated through it), then through the layer's **ADC**; the
+   converted partial sums are added digitally (over sub-arrays, input bits and weight slices) and
+   rescaled by ``s_w * s_x``. With ``conversion='layer'`` the sub-array sums are added first and
+   the layer's whole output meets one conversion (the paper's Fig. 5 experiment, not hardware).
 4. Options: ``input_mode='bit_serial'`` applies one input bit per read and ``cell_bits > 0``
    splits the weight magnitude over several pairs; each read of each slice is converted
    separately (NeuroSim's scheme) by the same per-layer converter, then shifted and added.
@@ -57,6 +59,43 @@ class ColumnModel:
     coefficients: tuple[float, ...]
     noise_sigma: float
     source: str = ""
+
+    def transfer(self, s: torch.Tensor) -> torch.Tensor:
+        """The deterministic part ``polyval_ascending(c, s)``."""
+        out = torch.full_like(s, self.coefficients[-1])
+        for c in reversed(self.coefficients[:-1]):
+            out = out * s + c
+        return out
+
+
+class StopForward(Exception):
+    """Raised by a layer to end a calibration pass early (the layers after it are not needed)."""
+
+
+@dataclass
+class LineFit:
+    """Exact streaming least squares ``y = gain * x + offset`` (float64 sums)."""
+
+    n: float = 0.0
+    sx: float = 0.0
+    sy: float = 0.0
+    sxx: float = 0.0
+    sxy: float = 0.0
+
+    def add(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        x, y = x.detach().double().reshape(-1), y.detach().double().reshape(-1)
+        self.n += x.numel()
+        self.sx += float(x.sum())
+        self.sy += float(y.sum())
+        self.sxx += float((x * x).sum())
+        self.sxy += float((x * y).sum())
+
+    def solve(self) -> tuple[float, float]:
+        det = self.n * self.sxx - self.sx**2
+        if self.n < 2 or det <= 0:
+            return 1.0, 0.0
+        gain = (self.n * self.sxy - self.sx * self.sy) / det
+        return gain, (self.sy - gain * self.sx) / self.n
 
 
 @dataclass
@@ -162,6 +201,11 @@ class CimLayer(nn.Module):
         self.column: ColumnModel | None = None
         self.column_generator: torch.Generator | None = None
         self.column_seed = 0
+        #: digital correction of the column's output, (gain, offset) in normalized units: the
+        #: back end computes (s_out - offset) / gain; None = uncorrected
+        self.correction: tuple[float, float] | None = None
+        self.line_fit: LineFit | None = None
+        self.stop_after = False
         self.recorder: PsumStats | None = None
 
     # -- quantization helpers -------------------------------------------------------------------
@@ -181,9 +225,9 @@ class CimLayer(nn.Module):
         low = -self.act_levels if self.act_signed else 0
         return torch.clamp(torch.round(x / s), low, self.act_levels)
 
-    def weight_float(self) -> torch.Tensor:
-        """The quantized weights in float units, in the module's own layout."""
-        w = self.w_int * self.w_scale
+    def weight_float(self, scaled: bool = True) -> torch.Tensor:
+        """The quantized weights in float units (integer units unless ``scaled``), in the module's own layout."""
+        w = self.w_int * self.w_scale if scaled else self.w_int
         if self.is_conv:
             cout = self.out_features
             kh, kw = self.kernel_size
@@ -220,19 +264,30 @@ class CimLayer(nn.Module):
             return out.view(n, self.subarrays, self.out_features, ho, wo)
         return out.view(n, self.subarrays, self.out_features)
 
+    def layer_sums(self, plane: torch.Tensor) -> torch.Tensor:
+        """The layer's whole output for one input plane (one weight slice), ``(N, 1, Cout, ...)``."""
+        w = self.weight_float(scaled=False)
+        if self.is_conv:
+            out = F.conv2d(plane, w, None, self.stride, self.padding, self.dilation)
+        else:
+            out = F.linear(plane.reshape(plane.shape[0], -1), w)
+        return out.unsqueeze(1)
+
     def _convert(self, psum: torch.Tensor, x_max: float) -> torch.Tensor:
         if self.column is not None:
             norm = self.rows * self.slice_max * x_max
             s = psum / norm
-            coeffs = self.column.coefficients
-            out = torch.full_like(s, coeffs[-1])
-            for c in reversed(coeffs[:-1]):
-                out = out * s + c
+            out = self.column.transfer(s)
             if self.column.noise_sigma > 0:
                 gen = self.column_generator
                 if gen is None or gen.device != s.device:
                     gen = self.column_generator = torch.Generator(device=s.device).manual_seed(self.column_seed)
                 out = out + self.column.noise_sigma * torch.randn(s.shape, generator=gen, device=s.device)
+            if self.line_fit is not None:
+                self.line_fit.add(s, out)
+            if self.correction is not None:
+                gain, offset = self.correction
+                out = (out - offset) / gain
             psum = out * norm
         if self.recorder is not None:
             self.recorder.add(psum)
@@ -242,10 +297,9 @@ class CimLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.observe_inputs:
-            amax = x.detach().abs().max() if x.numel() else torch.tensor(0.0)
-            if bool((x < 0).any()):
-                self.act_signed = True
-            self.act_max = torch.nan_to_num(torch.maximum(self.act_max, amax), nan=float(amax))
+            self._observe(x)
+            if self.stop_after:
+                raise StopForward
         x_int = self.quantize_input(x)
         scale = self.w_scale * self.act_scale()
         plain = self.adc is None and self.column is None and self.recorder is None
@@ -258,16 +312,29 @@ class CimLayer(nn.Module):
             out = out * scale
         else:
             out = None
+            whole = self.spec.conversion == "layer"
             for factor_in, plane, x_max in self._input_planes(x_int):
                 for i, factor_w in enumerate(self.slice_factors):
-                    part = self._convert(self.partial_sums(plane, i), x_max).sum(1)
+                    psums = self.layer_sums(plane) if whole and len(self.slice_factors) == 1 else \
+                        self.partial_sums(plane, i)
+                    if whole and psums.shape[1] != 1:
+                        psums = psums.sum(1, keepdim=True)
+                    part = self._convert(psums, x_max).sum(1)
                     if factor_in * factor_w != 1.0:
                         part = part * (factor_in * factor_w)
                     out = part if out is None else out + part
             out = out * scale
         if self.bias is not None:
             out = out + (self.bias.view(1, -1, 1, 1) if self.is_conv else self.bias)
+        if self.stop_after:
+            raise StopForward
         return out
+
+    def _observe(self, x: torch.Tensor) -> None:
+        amax = x.detach().abs().max() if x.numel() else torch.tensor(0.0)
+        if bool((x < 0).any()):
+            self.act_signed = True
+        self.act_max = torch.nan_to_num(torch.maximum(self.act_max, amax), nan=float(amax))
 
     def _input_planes(self, x_int: torch.Tensor) -> Iterator[tuple[float, torch.Tensor, float]]:
         """``(factor, plane, plane maximum)`` per read: one analog read, or one per input bit."""
@@ -310,16 +377,23 @@ def exact_float32() -> Iterator[None]:
 
 @torch.inference_mode()
 def calibrate(model: nn.Module, images: torch.Tensor, *, batch_size: int, samples: int, seed: int,
-              column: ColumnModel | None = None) -> dict[str, PsumStats]:
+              column: ColumnModel | None = None, hardware: bool = True) -> dict[str, PsumStats]:
     """Calibrate activation ranges, then record every layer's partial sums on ``images``.
 
-    Two passes over the calibration images: the first sets each layer's activation range with
-    inputs unquantized upstream partial sums (ideal ADCs); the second records the partial sums that
-    each layer's ADC will see (after the column model, if any), with ideal ADCs everywhere.
+    Without a column model (or with ``hardware=False``, a named different experiment): two passes
+    over the calibration images, the first sets each layer's activation range with ideal upstream
+    conversions and no column, the second records the partial sums each layer's ADC will see (after
+    the column model, if any, uncorrected), with ideal ADCs everywhere.
+
+    With a column model and ``hardware=True`` (:func:`calibrate_through_column`): the chip's own
+    calibration, layer by layer in execution order, through the column.
     """
     layers = cim_layers(model)
+    if column is not None and hardware:
+        return calibrate_through_column(model, images, batch_size=batch_size, samples=samples, seed=seed,
+                                        column=column)
     for layer in layers:
-        layer.adc, layer.recorder, layer.column = None, None, None
+        layer.adc, layer.recorder, layer.column, layer.correction = None, None, None, None
         layer.act_max.fill_(float("nan"))
         layer.act_signed = False
         layer.observe_inputs = True
@@ -340,6 +414,70 @@ def calibrate(model: nn.Module, images: torch.Tensor, *, batch_size: int, sample
     for layer in layers:
         layer.recorder = None
     return stats
+
+
+def _pass_until(model: nn.Module, layer: CimLayer, images: torch.Tensor, batch_size: int) -> None:
+    """One pass over ``images`` that stops after ``layer`` (earlier layers fully active)."""
+    layer.stop_after = True
+    try:
+        for start in range(0, len(images), batch_size):
+            try:
+                model(images[start:start + batch_size])
+            except StopForward:
+                pass
+    finally:
+        layer.stop_after = False
+
+
+def calibrate_through_column(model: nn.Module, images: torch.Tensor, *, batch_size: int, samples: int, seed: int,
+                             column: ColumnModel) -> dict[str, PsumStats]:
+    """Hardware-in-the-loop calibration, as a chip is calibrated through its own analog path.
+
+    Layer by layer in execution order, with every earlier layer already calibrated (its column in
+    place, its output corrected, ideal ADCs): (1) a pass sets the layer's activation range from the
+    inputs it actually receives; (2) a pass through the column records the pairs (ideal partial sum
+    of the known calibration inputs and programmed weights, column output) and fits the digital
+    correction ``s = (s_out - offset) / gain`` by least squares, and records the column's outputs;
+    the recorded partial sums are then mapped through that correction, so the ADC fits see the
+    values the digital back end reconstructs (ideal units). The column noise of these passes uses
+    the calibration seed stream ``seed * 1000 + i``.
+    """
+    layers = cim_layers(model)
+    for layer in layers:
+        layer.adc, layer.recorder, layer.correction, layer.line_fit = None, None, None, None
+        set_column(layer, None, 0)
+        layer.act_max.fill_(float("nan"))
+        layer.act_signed = False
+        layer.observe_inputs = False
+    batches = -(-len(images) // batch_size)
+    stats: dict[str, PsumStats] = {}
+    with exact_float32():
+        for i, layer in enumerate(layers):
+            layer.observe_inputs = True
+            _pass_until(model, layer, images, batch_size)
+            layer.observe_inputs = False
+            gen = torch.Generator().manual_seed(seed * 1000 + i)
+            st = PsumStats(samples, max(1, -(-samples // batches)), gen)
+            layer.recorder, layer.line_fit = st, LineFit()
+            set_column(layer, column, seed * 1000 + i)
+            _pass_until(model, layer, images, batch_size)
+            gain, offset = layer.line_fit.solve()
+            if not gain > 0:
+                gain, offset = 1.0, 0.0  # a column that inverts or loses the signal is left uncorrected
+            layer.correction = (gain, offset)
+            layer.recorder, layer.line_fit = None, None
+            stats[layer.name] = _corrected(st, layer, gain, offset)
+    return stats
+
+
+def _corrected(st: PsumStats, layer: CimLayer, gain: float, offset: float) -> PsumStats:
+    """``st`` (raw column outputs in partial-sum units) mapped through the digital correction."""
+    x_max = float(layer.act_levels) if layer.spec.input_mode == "analog" else 1.0
+    norm = layer.rows * layer.slice_max * x_max
+    fix = lambda v: (v - offset * norm) / gain  # noqa: E731 (affine and increasing: min/max map to min/max)
+    st.minimum, st.maximum = fix(st.minimum), fix(st.maximum)
+    st.chunks = [fix(c) for c in st.chunks]
+    return st
 
 
 def set_column(layer: CimLayer, column: ColumnModel | None, seed: int) -> None:
