@@ -52,13 +52,18 @@ AdcFn = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass
 class ColumnModel:
-    """Crossbar column transfer: ``s_out = polyval_ascending(c, s_in) + N(0, noise_sigma)`` on
-    normalized partial sums ``s_in = psum / (rows * w_max * x_max)``."""
+    """Crossbar column transfer on normalized partial sums ``s_in = psum / (rows * w_max * x_max)``:
+    ``s_out = polyval_ascending(c, s_in) + e``. The deterministic part is the polynomial; ``e`` is
+    random, zero-mean normal with variance ``noise_sigma^2 + (sigma_g_rel * sqrt(2 sum_i u_i^2) / rows)^2``:
+    a constant part and the spread of the cells' conductances (``sigma_g_rel``: programming and read
+    spread as a fraction of ``g_max - g_min``, wire attenuation included) driven by this read's own
+    inputs ``u_i = x_i / x_max`` over the sub-array's rows (two cells per row, a differential pair)."""
 
     rows: int
     coefficients: tuple[float, ...]
     noise_sigma: float
     source: str = ""
+    sigma_g_rel: float = 0.0
 
     def transfer(self, s: torch.Tensor) -> torch.Tensor:
         """The deterministic part ``polyval_ascending(c, s)``."""
@@ -206,6 +211,7 @@ class CimLayer(nn.Module):
         self.correction: tuple[float, float] | None = None
         self.line_fit: LineFit | None = None
         self.stop_after = False
+        self.captured: list[torch.Tensor] | None = None
         self.recorder: PsumStats | None = None
 
     # -- quantization helpers -------------------------------------------------------------------
@@ -273,16 +279,50 @@ class CimLayer(nn.Module):
             out = F.linear(plane.reshape(plane.shape[0], -1), w)
         return out.unsqueeze(1)
 
-    def _convert(self, psum: torch.Tensor, x_max: float) -> torch.Tensor:
+    def input_energy(self, plane: torch.Tensor) -> torch.Tensor:
+        """``sum_i x_i^2`` over each sub-array's rows for every read, shaped to broadcast against
+        :meth:`partial_sums` (the output-channel axis of size 1)."""
+        sq = plane * plane
+        n = plane.shape[0]
+        if self.mapping == "channel_group":
+            pad_ch = self.subarrays * self.group - sq.shape[1]
+            if pad_ch:
+                sq = F.pad(sq, (0, 0, 0, 0, 0, pad_ch))
+            ones = torch.ones(self.subarrays, self.group, *self.kernel_size, dtype=sq.dtype, device=sq.device)
+            out = F.conv2d(sq, ones, None, self.stride, self.padding, self.dilation, groups=self.subarrays)
+            return out.unsqueeze(2)
+        if self.is_conv:
+            cols = F.unfold(sq, self.kernel_size, self.dilation, self.padding, self.stride)  # (N, C*kk, L)
+            c = sq.shape[1]
+            if self.kk > 1:
+                cols = cols.view(n, c, self.kk, -1).transpose(1, 2).reshape(n, self.kk * c, -1)
+            pad = self.subarrays * self.rows - self.in_rows
+            if pad:
+                cols = F.pad(cols, (0, 0, 0, pad))
+            ho_wo = [(sq.shape[2 + k] + 2 * self.padding[k] - self.dilation[k] * (self.kernel_size[k] - 1) - 1)
+                     // self.stride[k] + 1 for k in (0, 1)]
+            return cols.view(n, self.subarrays, self.rows, -1).sum(2).view(n, self.subarrays, 1, *ho_wo)
+        flat = sq.reshape(n, -1)
+        pad = self.subarrays * self.rows - self.in_rows
+        if pad:
+            flat = F.pad(flat, (0, pad))
+        return flat.view(n, self.subarrays, self.rows).sum(2).unsqueeze(2)
+
+    def _convert(self, psum: torch.Tensor, x_max: float, plane: torch.Tensor | None = None) -> torch.Tensor:
         if self.column is not None:
             norm = self.rows * self.slice_max * x_max
             s = psum / norm
             out = self.column.transfer(s)
-            if self.column.noise_sigma > 0:
+            col = self.column
+            if col.noise_sigma > 0 or col.sigma_g_rel > 0:
                 gen = self.column_generator
                 if gen is None or gen.device != s.device:
                     gen = self.column_generator = torch.Generator(device=s.device).manual_seed(self.column_seed)
-                out = out + self.column.noise_sigma * torch.randn(s.shape, generator=gen, device=s.device)
+                sigma = torch.full((), col.noise_sigma, dtype=s.dtype, device=s.device)
+                if col.sigma_g_rel > 0:
+                    energy = self.input_energy(plane) / (x_max * x_max)  # sum_i u_i^2 per sub-array read
+                    sigma = torch.sqrt(sigma**2 + (col.sigma_g_rel / self.rows) ** 2 * 2 * energy)
+                out = out + sigma * torch.randn(s.shape, generator=gen, device=s.device)
             if self.line_fit is not None:
                 self.line_fit.add(s, out)
             if self.correction is not None:
@@ -298,6 +338,8 @@ class CimLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.observe_inputs:
             self._observe(x)
+            if self.captured is not None:
+                self.captured.append(x.detach())
             if self.stop_after:
                 raise StopForward
         x_int = self.quantize_input(x)
@@ -319,7 +361,7 @@ class CimLayer(nn.Module):
                         self.partial_sums(plane, i)
                     if whole and psums.shape[1] != 1:
                         psums = psums.sum(1, keepdim=True)
-                    part = self._convert(psums, x_max).sum(1)
+                    part = self._convert(psums, x_max, plane).sum(1)
                     if factor_in * factor_w != 1.0:
                         part = part * (factor_in * factor_w)
                     out = part if out is None else out + part
@@ -373,111 +415,6 @@ def exact_float32() -> Iterator[None]:
         yield
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
-
-
-@torch.inference_mode()
-def calibrate(model: nn.Module, images: torch.Tensor, *, batch_size: int, samples: int, seed: int,
-              column: ColumnModel | None = None, hardware: bool = True) -> dict[str, PsumStats]:
-    """Calibrate activation ranges, then record every layer's partial sums on ``images``.
-
-    Without a column model (or with ``hardware=False``, a named different experiment): two passes
-    over the calibration images, the first sets each layer's activation range with ideal upstream
-    conversions and no column, the second records the partial sums each layer's ADC will see (after
-    the column model, if any, uncorrected), with ideal ADCs everywhere.
-
-    With a column model and ``hardware=True`` (:func:`calibrate_through_column`): the chip's own
-    calibration, layer by layer in execution order, through the column.
-    """
-    layers = cim_layers(model)
-    if column is not None and hardware:
-        return calibrate_through_column(model, images, batch_size=batch_size, samples=samples, seed=seed,
-                                        column=column)
-    for layer in layers:
-        layer.adc, layer.recorder, layer.column, layer.correction = None, None, None, None
-        layer.act_max.fill_(float("nan"))
-        layer.act_signed = False
-        layer.observe_inputs = True
-    with exact_float32():
-        for start in range(0, len(images), batch_size):
-            model(images[start:start + batch_size])
-        for layer in layers:
-            layer.observe_inputs = False
-        batches = -(-len(images) // batch_size)
-        stats = {}
-        for i, layer in enumerate(layers):
-            gen = torch.Generator().manual_seed(seed * 1000 + i)
-            stats[layer.name] = PsumStats(samples, max(1, -(-samples // batches)), gen)
-            layer.recorder = stats[layer.name]
-            set_column(layer, column, seed * 1000 + i)
-        for start in range(0, len(images), batch_size):
-            model(images[start:start + batch_size])
-    for layer in layers:
-        layer.recorder = None
-    return stats
-
-
-def _pass_until(model: nn.Module, layer: CimLayer, images: torch.Tensor, batch_size: int) -> None:
-    """One pass over ``images`` that stops after ``layer`` (earlier layers fully active)."""
-    layer.stop_after = True
-    try:
-        for start in range(0, len(images), batch_size):
-            try:
-                model(images[start:start + batch_size])
-            except StopForward:
-                pass
-    finally:
-        layer.stop_after = False
-
-
-def calibrate_through_column(model: nn.Module, images: torch.Tensor, *, batch_size: int, samples: int, seed: int,
-                             column: ColumnModel) -> dict[str, PsumStats]:
-    """Hardware-in-the-loop calibration, as a chip is calibrated through its own analog path.
-
-    Layer by layer in execution order, with every earlier layer already calibrated (its column in
-    place, its output corrected, ideal ADCs): (1) a pass sets the layer's activation range from the
-    inputs it actually receives; (2) a pass through the column records the pairs (ideal partial sum
-    of the known calibration inputs and programmed weights, column output) and fits the digital
-    correction ``s = (s_out - offset) / gain`` by least squares, and records the column's outputs;
-    the recorded partial sums are then mapped through that correction, so the ADC fits see the
-    values the digital back end reconstructs (ideal units). The column noise of these passes uses
-    the calibration seed stream ``seed * 1000 + i``.
-    """
-    layers = cim_layers(model)
-    for layer in layers:
-        layer.adc, layer.recorder, layer.correction, layer.line_fit = None, None, None, None
-        set_column(layer, None, 0)
-        layer.act_max.fill_(float("nan"))
-        layer.act_signed = False
-        layer.observe_inputs = False
-    batches = -(-len(images) // batch_size)
-    stats: dict[str, PsumStats] = {}
-    with exact_float32():
-        for i, layer in enumerate(layers):
-            layer.observe_inputs = True
-            _pass_until(model, layer, images, batch_size)
-            layer.observe_inputs = False
-            gen = torch.Generator().manual_seed(seed * 1000 + i)
-            st = PsumStats(samples, max(1, -(-samples // batches)), gen)
-            layer.recorder, layer.line_fit = st, LineFit()
-            set_column(layer, column, seed * 1000 + i)
-            _pass_until(model, layer, images, batch_size)
-            gain, offset = layer.line_fit.solve()
-            if not gain > 0:
-                gain, offset = 1.0, 0.0  # a column that inverts or loses the signal is left uncorrected
-            layer.correction = (gain, offset)
-            layer.recorder, layer.line_fit = None, None
-            stats[layer.name] = _corrected(st, layer, gain, offset)
-    return stats
-
-
-def _corrected(st: PsumStats, layer: CimLayer, gain: float, offset: float) -> PsumStats:
-    """``st`` (raw column outputs in partial-sum units) mapped through the digital correction."""
-    x_max = float(layer.act_levels) if layer.spec.input_mode == "analog" else 1.0
-    norm = layer.rows * layer.slice_max * x_max
-    fix = lambda v: (v - offset * norm) / gain  # noqa: E731 (affine and increasing: min/max map to min/max)
-    st.minimum, st.maximum = fix(st.minimum), fix(st.maximum)
-    st.chunks = [fix(c) for c in st.chunks]
-    return st
 
 
 def set_column(layer: CimLayer, column: ColumnModel | None, seed: int) -> None:

@@ -30,11 +30,11 @@ from memspice.errors import InputError
 from memspice.io import write_csv, write_json, write_text_atomic
 from memspice.nn import quantizers as q
 from memspice.nn.artifacts import SpiceAdc
+from memspice.nn.calibration import calibrate
 from memspice.nn.cim import (
     CimLayer,
     ColumnModel,
     PsumStats,
-    calibrate,
     cim_layers,
     exact_float32,
     map_to_cim,
@@ -291,7 +291,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
             checkpoint()
         timings["sweep_s"] = time.monotonic() - t0
         _set_adcs(cim, None)
-    diag_bits = sorted(set(spec.bits) | set(spec.sweep_bits))
+    diag_bits = sorted(set(spec.bits) | set(spec.sweep_bits)) if spec.diagnostics else []
     layer_rows = [layer_diagnostics(layer.name, i, layer, stats[layer.name], fitter.samples[layer.name], fitter, b,
                                     spec.design_sigma)
                   for b in diag_bits for i, layer in enumerate(layers)]

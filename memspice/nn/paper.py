@@ -32,7 +32,7 @@ def apply_preset(name: str, cim: CimSpec, spec: EvalSpec) -> tuple[CimSpec, Eval
         raise SpecError("preset", name, "one of " + ", ".join(PRESETS))
     cim = cim.replace(conversion="layer")
     spec = spec.replace(bits=(3, 4, 5), adcs=("uniform_minmax", "lloyd_max"), sigmas=(), sweep_bits=(),
-                        lloyd_preprocess="filter", preset="paper")
+                        lloyd_preprocess="filter", preset="paper", diagnostics=False)
     return cim, spec
 
 

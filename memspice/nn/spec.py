@@ -118,6 +118,8 @@ class EvalSpec(Spec):
     lloyd_preprocess: Literal["clip", "filter"] = param(
         "clip", "Lloyd-Max samples: 'clip' to the 0.5-99.5 percentiles, or 'filter' as the authors' batch code "
         "(drop samples outside them, then append the min and max)")
+    diagnostics: bool = param(True, "write layers.csv (per-layer statistics and every converter's fit, "
+                              "variation_aware included: slow)")
     preset: Literal["", "paper"] = param("", "named setting this evaluation follows ('paper': see memspice.nn.paper); "
                                          "set by apply_preset, adds the comparison with the paper's table")
     calibration: Literal["hardware", "ideal"] = param(

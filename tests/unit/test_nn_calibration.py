@@ -49,7 +49,8 @@ def _net():
 def test_hardware_calibration_recovers_a_known_column_gain_and_offset():
     import torch
 
-    from memspice.nn.cim import ColumnModel, calibrate, cim_layers, map_to_cim
+    from memspice.nn.calibration import calibrate
+    from memspice.nn.cim import ColumnModel, cim_layers, map_to_cim
 
     net = _net()
     images = torch.rand(64, 128)
@@ -83,7 +84,8 @@ def test_hardware_calibration_recovers_a_known_column_gain_and_offset():
 def test_hardware_calibration_leaves_noise_random_and_corrects_the_mean():
     import torch
 
-    from memspice.nn.cim import ColumnModel, calibrate, cim_layers, map_to_cim
+    from memspice.nn.calibration import calibrate
+    from memspice.nn.cim import ColumnModel, cim_layers, map_to_cim
 
     net = _net()
     images = torch.rand(256, 128)
@@ -110,3 +112,45 @@ def test_spice_chips_are_drawn_independently_per_layer_and_trial():
     counts = np.bincount(draws.ravel(), minlength=16)
     assert counts.min() > 60 and counts.max() < 140
     assert np.array_equal(spice_chip_draws(0, 4, 0, 8, 1), np.zeros(8))  # a nominal-only artifact
+
+
+@pytest.mark.parametrize("mapping", ["channel_group", "kernel_position"])
+def test_input_energy_is_the_sum_of_squared_inputs_per_subarray(mapping):
+    import torch
+    from torch import nn
+
+    from memspice.nn.cim import CimLayer
+
+    torch.manual_seed(2)
+    conv = nn.Conv2d(40, 8, 3, padding=1, bias=False)
+    layer = CimLayer(conv, CimSpec(conv_mapping=mapping), "l")
+    ones = nn.Conv2d(40, 1, 3, padding=1, bias=False)
+    ones.weight.data.fill_(1.0)  # integer weights all 127: partial sums of x^2 are 127 x the energy
+    ref_layer = CimLayer(ones, CimSpec(conv_mapping=mapping), "r")
+    plane = torch.randint(0, 256, (2, 40, 5, 5)).float()
+    got = layer.input_energy(plane)
+    ref = ref_layer.partial_sums(plane * plane, 0) / 127
+    assert got.shape == (2, 3, 1, 5, 5)
+    torch.testing.assert_close(got, ref, rtol=1e-6, atol=1e-2)
+
+
+def test_column_cell_spread_noise_follows_each_reads_inputs():
+    import torch
+    from torch import nn
+
+    from memspice.nn.cim import CimLayer, ColumnModel
+
+    fc = nn.Linear(256, 64, bias=False)
+    layer = CimLayer(fc, CimSpec(), "l")
+    layer.act_max = torch.tensor(1.0)
+    x = torch.zeros(400, 256)
+    x[:, :16] = 1.0  # sub-array 0: 16 rows at full scale; sub-array 1: no input at all
+    layer.column = ColumnModel(128, (0.0, 1.0), 0.0, sigma_g_rel=0.01)
+    seen = []
+    layer.adc = lambda p: (seen.append(p.clone()), p)[1]
+    layer(x)
+    ideal = layer.partial_sums(layer.quantize_input(x), 0)
+    err = (seen[0] - ideal) / (128 * 127 * 255)  # normalized units
+    # sigma = sigma_g_rel sqrt(2 sum u^2) / rows = 0.01 sqrt(32) / 128 = 4.42e-4; 25600 draws: 1 % accuracy
+    assert float(err[:, 0].std()) == pytest.approx(0.01 * np.sqrt(32) / 128, rel=0.03)
+    assert float(err[:, 1].abs().max()) == 0.0  # no input, no cell current, no spread
