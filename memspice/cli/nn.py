@@ -113,6 +113,8 @@ def evaluate_cmd(
     calibration: str = typer.Option("hardware", "--calibration",
                                     help="With --column-model: hardware (fit through the column, digital gain/offset "
                                          "correction) or ideal (fit without the column, no correction)."),
+    diagnostics: bool = typer.Option(True, "--diagnostics/--no-diagnostics",
+                                     help="Write layers.csv (fits every converter per layer: slow)."),
     preset: str = typer.Option("", "--preset",
                                help="paper: the paper's setting (whole-layer conversion, ReADC's uniform and "
                                     "Lloyd-Max at 3/4/5 bits, no sweep), printed beside the paper's numbers."),
@@ -133,7 +135,7 @@ def evaluate_cmd(
                      sweep_bits=_ints(sweep_bits, "--sweep-bits") if sweep else (),
                      sweep_adcs=_words(sweep_adcs), trials=trials, design_sigma=design_sigma,
                      batch_size=eval_batch, seed=eval_seed, lloyd_preprocess=lloyd_preprocess,
-                     calibration=calibration)
+                     calibration=calibration, diagnostics=diagnostics)
     if preset:
         from memspice.nn.paper import apply_preset
 
@@ -144,6 +146,9 @@ def evaluate_cmd(
             raise InputError(f"--spice-adc {art.path} is a {art.bits}-bit ADC but --bits is "
                              f"{','.join(map(str, espec.bits))}; the bits must match (add {art.bits} to --bits)")
     column = load_column_model(column_model) if column_model is not None else None
+    if column is not None and cim.conversion == "layer":
+        raise InputError("--column-model describes one sub-array's column; it cannot be combined with whole-layer "
+                         "conversion (--conversion layer or --preset paper); use --conversion subarray")
     out_dir = prepare_out_dir(out)
     dev = resolve_device(device)
     trained = (train(tspec, data_root=data, device=str(dev), cache_dir=cache_dir) if train_if_missing
