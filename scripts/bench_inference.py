@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from memspice.errors import DataError
-from memspice.nn.cim import calibrate, cim_layers, exact_float32, map_to_cim
+from memspice.nn.calibration import calibrate
+from memspice.nn.cim import cim_layers, exact_float32, map_to_cim
 from memspice.nn.data import load_dataset
 from memspice.nn.evaluate import Fitter, adc_function
 from memspice.nn.spec import CimSpec, TrainSpec

@@ -180,9 +180,11 @@ def sweep_spec(spec: CrossbarSpec, rows: int, r_wire_ohm: float) -> CrossbarSpec
 
 
 def run_ir_sweep(spec: CrossbarSpec, rows_list: Sequence[int], r_list: Sequence[float], patterns: int, seed: int,
-                 *, backend: str = "subprocess", on_point=None) -> list[dict[str, Any]]:
-    """Error statistics per (rows, wire resistance); the patterns of a row count are the same for
-    every resistance (seeded by [seed, STREAM_SWEEP, rows]), so the columns compare pairwise."""
+                 *, backend: str = "subprocess", on_point=None, sigma_g_s: float = 0.0) -> list[dict[str, Any]]:
+    """Error statistics and a column model per (rows, wire resistance); the patterns of a row count
+    are the same for every resistance (seeded by [seed, STREAM_SWEEP, rows]), so the columns compare
+    pairwise. The column model (``column_model``, the ``column_model.json`` form) is the cubic fit of
+    the point's reads and the cells' spread ``sigma_g_s`` over the window, attenuated by the fitted c1."""
     out = []
     for n in rows_list:
         for r in r_list:
@@ -190,7 +192,15 @@ def run_ir_sweep(spec: CrossbarSpec, rows_list: Sequence[int], r_list: Sequence[
             pats = draw_patterns(s, patterns, [seed, STREAM_SWEEP, n])
             dc = run_dc(s, pattern_reads(s, pats), backend=backend, title=f"crossbar IR-drop sweep {n} rows {r} ohm")
             stats = error_stats(dc.ideal_a, dc.spice_a, s.i_full_scale_a)
-            out.append({"rows": n, "r_wire_ohm": r, "i_full_scale_A": s.i_full_scale_a, **stats})
+            fit = fit_column_model((dc.ideal_a / s.i_full_scale_a).ravel(), (dc.spice_a / s.i_full_scale_a).ravel(), 3)
+            g_lo, g_hi = s.g_range_s
+            model = {"rows": n, "coefficients": fit["coefficients"], "noise_sigma": 0.0,
+                     "sigma_g_rel": sigma_g_s / (g_hi - g_lo) * min(abs(fit["coefficients"][1]), 1.0),
+                     "source": f"IR-drop sweep point {n} rows, {r:g} ohm per segment, card {s.device_card.name}, "
+                               f"{len(pats)} patterns (seed [{seed}, {STREAM_SWEEP}, {n}]); deterministic fit "
+                               f"residual {fit['residual_rms']:.3g} of full scale not applied"}
+            out.append({"rows": n, "r_wire_ohm": r, "i_full_scale_A": s.i_full_scale_a, **stats,
+                        "fit_residual_rms": fit["residual_rms"], "column_model": model})
             if on_point is not None:
                 on_point()
     return out
@@ -487,8 +497,10 @@ def characterize_crossbar(study: CrossbarStudy, out_dir: Path, *, figures: bool 
             "sample_order": "sample = read * cols + column; read = pattern * slots + slot",
         }
         # 2. IR-drop sweep
+        prog_sigma, read_sigma = _variability(study)
         sweep = run_ir_sweep(spec, st.sweep_rows, st.sweep_r_wire_ohm, st.sweep_patterns, st.seed,
-                             backend=st.backend, on_point=prog.advance) if n_sweep else []
+                             backend=st.backend, on_point=prog.advance,
+                             sigma_g_s=math.hypot(prog_sigma, read_sigma)) if n_sweep else []
         if sweep:
             write_csv(out_dir / "ir_drop.csv", {
                 "rows": [s["rows"] for s in sweep],
@@ -498,7 +510,9 @@ def characterize_crossbar(study: CrossbarStudy, out_dir: Path, *, figures: bool 
                 "rel_error_rms": [s["rel_error_rms"] for s in sweep],
                 "gain": [s["gain"] for s in sweep],
             })
-        summary["ir_drop"] = sweep
+        write_json(out_dir / "column_grid.json", [{"rows": p["rows"], "r_wire_ohm": p["r_wire_ohm"],
+                                                   "column_model": p["column_model"]} for p in sweep])
+        summary["ir_drop"] = [{k: v for k, v in p.items() if k != "column_model"} for p in sweep]
         # 3. transient reads: a full-scale step (worst-case settling) and pattern 0 (typical energy)
         tr = None
         if st.transient:
@@ -521,7 +535,6 @@ def characterize_crossbar(study: CrossbarStudy, out_dir: Path, *, figures: bool 
             }
             tr = tr_full
         # 4. Monte Carlo
-        prog_sigma, read_sigma = _variability(study)
         mc_out = None
         if st.mc:
             circuit = CrossbarCircuit.from_study(study)
@@ -574,21 +587,34 @@ def characterize_crossbar(study: CrossbarStudy, out_dir: Path, *, figures: bool 
         attenuation = min(abs(fit["coefficients"][1]), 1.0)
         how = "fitted linear coefficient c1"
     var_rms = var_first_order * attenuation
-    noise = math.hypot(fit["residual_rms"], var_rms)
+    # only the random part is noise: the cells' programming spread and read noise, as a fraction of
+    # the weight window, which the network model drives with each read's own inputs (the DC patterns'
+    # dense random inputs are not the network's). The fit residual is deterministic, pattern-dependent
+    # error (IR drop depends on which rows carry current); turning it into independent noise on every
+    # conversion would invent randomness SPICE did not show, so it is reported, not applied
+    g_min, g_max = spec.g_range_s
+    sigma_g_rel = sigma_g / (g_max - g_min) * attenuation
+    noise = 0.0
     column_model = {
         "rows": spec.rows,
         "coefficients": fit["coefficients"],
         "noise_sigma": noise,
+        "sigma_g_rel": sigma_g_rel,
         "source": (f"memspice {__version__} characterize crossbar: spec {spec.spec_hash()}, seed {st.seed}, "
                    f"card {spec.device_card.name}, {spec.cell}, wire {spec.wire.r_row_segment_ohm:g}/"
                    f"{spec.wire.r_col_segment_ohm:g} ohm per segment; s = I / I_fs, I_fs = "
-                   f"{i_fs:.6g} A = rows (g_max - g_min) v_read"),
+                   f"{i_fs:.6g} A = rows (g_max - g_min) v_read; random part: sigma_g_rel (cell spread / "
+                   f"window, driven by each read's inputs); deterministic fit residual {fit['residual_rms']:.3g} "
+                   "of full scale not included"),
     }
     write_json(out_dir / "column_model.json", column_model)
     summary["column_model"] = {
         **fit,
         "noise_sigma": noise,
-        "noise_fit_residual_rms": fit["residual_rms"],
+        "sigma_g_rel": sigma_g_rel,
+        "noise_excludes": "the fit residual (deterministic pattern-dependent error, reported as "
+                          "deterministic_residual_rms, not applied by the network model)",
+        "deterministic_residual_rms": fit["residual_rms"],
         "noise_variability_rms": var_rms,
         "noise_variability_first_order_rms": var_first_order,
         "noise_variability_attenuation": attenuation,
@@ -597,7 +623,6 @@ def characterize_crossbar(study: CrossbarStudy, out_dir: Path, *, figures: bool 
         "normalisation": "s_in = ideal_A / I_fs = psum / (rows w_max x_max); s_out = spice_A / I_fs; "
                          "I_fs = rows (g_max - g_min) v_read; differential pair output I+ - I-",
     }
-    g_min, g_max = spec.g_range_s
     summary["tile"] = {
         "rows": spec.rows, "cols": spec.cols, "cell": spec.cell, "card": spec.device_card.name,
         "device": spec.device, "read_model": spec.read_model, "g_min_S": g_min, "g_max_S": g_max,

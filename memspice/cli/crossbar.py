@@ -88,5 +88,6 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
                        f"{m['i_out_std_analytic_A'] * 1e9:.4g} nA)")
         cm = summary["column_model"]
         typer.echo(f"column model: coefficients {', '.join(f'{c:.5g}' for c in cm['coefficients'])}; "
-                   f"noise_sigma {cm['noise_sigma']:.3g}; fit residual RMS {cm['residual_rms']:.3g}")
+                   f"random cell spread sigma_g_rel {cm['sigma_g_rel']:.3g} of the window; deterministic fit "
+                   f"residual RMS {cm['residual_rms']:.3g} (not applied as noise)")
         typer.echo(f"outputs in {out_dir}")

@@ -105,6 +105,20 @@ def evaluate_cmd(
     spice_adc: list[Path] = typer.Option(None, "--spice-adc",
                                          help="SPICE-characterized ADC (adc.json); repeat for several bits."),
     column_model: Path | None = typer.Option(None, "--column-model", help="Crossbar column model JSON."),
+    conversion: str = typer.Option("subarray", "--conversion",
+                                   help="subarray (each sub-array partial sum, the hardware) or layer (whole-layer "
+                                        "output, the paper's Fig. 5 experiment)."),
+    lloyd_preprocess: str = typer.Option("clip", "--lloyd-preprocess",
+                                         help="Lloyd-Max samples: clip (to 0.5-99.5 %) or filter (the authors' "
+                                              "batch code: drop outside, append min and max)."),
+    calibration: str = typer.Option("hardware", "--calibration",
+                                    help="With --column-model: hardware (fit through the column, digital gain/offset "
+                                         "correction) or ideal (fit without the column, no correction)."),
+    diagnostics: bool = typer.Option(True, "--diagnostics/--no-diagnostics",
+                                     help="Write layers.csv (fits every converter per layer: slow)."),
+    preset: str = typer.Option("", "--preset",
+                               help="paper: the paper's setting (whole-layer conversion, ReADC's uniform and "
+                                    "Lloyd-Max at 3/4/5 bits, no sweep), printed beside the paper's numbers."),
     train_if_missing: bool = typer.Option(False, "--train", help="Train the network first when not cached."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
                                    "files (refused otherwise)."),
@@ -118,18 +132,26 @@ def evaluate_cmd(
     tspec = _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, seed)
     cim = CimSpec(weight_bits=weight_bits, act_bits=act_bits, rows=rows, g_min_s=g_min, g_max_s=g_max,
                   input_mode=input_mode, cell_bits=cell_bits, conv_mapping=conv_mapping,
-                  calibration_images=calibration_images)
+                  calibration_images=calibration_images, conversion=conversion)
     sweep = _floats(sigmas, "--sigmas")
     espec = EvalSpec(bits=_ints(bits, "--bits"), adcs=_words(adcs), test_images=test_images, sigmas=sweep,
                      sweep_bits=_ints(sweep_bits, "--sweep-bits") if sweep else (),
                      sweep_adcs=_words(sweep_adcs), trials=trials, design_sigma=design_sigma,
-                     batch_size=eval_batch, seed=eval_seed)
+                     batch_size=eval_batch, seed=eval_seed, lloyd_preprocess=lloyd_preprocess,
+                     calibration=calibration, diagnostics=diagnostics)
+    if preset:
+        from memspice.nn.paper import apply_preset
+
+        cim, espec = apply_preset(preset, cim, espec)
     arts = [load_spice_adc(p) for p in spice_adc or []]
     for art in arts:
         if art.bits not in espec.bits:
             raise InputError(f"--spice-adc {art.path} is a {art.bits}-bit ADC but --bits is "
                              f"{','.join(map(str, espec.bits))}; the bits must match (add {art.bits} to --bits)")
     column = load_column_model(column_model) if column_model is not None else None
+    if column is not None and cim.conversion == "layer":
+        raise InputError("--column-model describes one sub-array's column; it cannot be combined with whole-layer "
+                         "conversion (--conversion layer or --preset paper); use --conversion subarray")
     identity = repr(([s.spec_hash() for s in (tspec, cim, espec)], [str(a.path) for a in arts], str(column_model)))
     out_dir = prepare_out_dir(out, "evaluate", hashlib.sha256(identity.encode()).hexdigest()[:16], overwrite=overwrite)
     dev = resolve_device(device)

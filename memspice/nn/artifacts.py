@@ -17,8 +17,8 @@ partial-sum units) become ``b_i + e_i * (b_L - b_0)``. This assumes the ADC's in
 linearly onto the layer's boundary range (the column voltage is a linear function of the partial
 sum over the converter's window).
 
-``column_model.json``: ``{"rows": 128, "coefficients": [c0, c1, c2, c3], "noise_sigma": s}``; see
-:class:`memspice.nn.cim.ColumnModel`.
+``column_model.json``: ``{"rows": 128, "coefficients": [c0, c1, c2, c3], "noise_sigma": s,
+"sigma_g_rel": r}`` (``sigma_g_rel`` optional, 0 by default); see :class:`memspice.nn.cim.ColumnModel`.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def load_column_model(path: str | Path):
     from memspice.nn.cim import ColumnModel
 
     data, path = _read_json(path, "column model")
-    known = {"rows", "coefficients", "noise_sigma", "source"}
+    known = {"rows", "coefficients", "noise_sigma", "sigma_g_rel", "source"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise DataError(f"{path}: unknown keys {unknown}; expected {sorted(known)}")
@@ -166,4 +166,8 @@ def load_column_model(path: str | Path):
     noise = data.get("noise_sigma", 0.0)
     if not isinstance(noise, (int, float)) or isinstance(noise, bool) or not math.isfinite(noise) or noise < 0:
         raise DataError(f"{path}: noise_sigma must be a number >= 0; got {noise!r}")
-    return ColumnModel(rows, tuple(float(c) for c in coeffs), float(noise), str(data.get("source", "")))
+    spread = data.get("sigma_g_rel", 0.0)
+    if not isinstance(spread, (int, float)) or isinstance(spread, bool) or not math.isfinite(spread) or spread < 0:
+        raise DataError(f"{path}: sigma_g_rel must be a number >= 0; got {spread!r}")
+    return ColumnModel(rows, tuple(float(c) for c in coeffs), float(noise), str(data.get("source", "")),
+                       float(spread))

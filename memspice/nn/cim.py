@@ -18,9 +18,11 @@ Every convolution and fully connected layer becomes a :class:`CimLayer`:
    NeuroSim's layout (rows ordered kernel position first, then channel: a sub-array holds R
    channels of one kernel position when the channel count is a multiple of R), computed with
    im2col, about 2x slower. Fully connected layers split their inputs into consecutive chunks of
-   R rows. Each sub-array's partial sum goes through the optional crossbar column model, then
-   through the layer's **ADC**; the converted partial sums are added digitally (over sub-arrays,
-   input bits and weight slices) and rescaled by ``s_w * s_x``.
+   R rows. Each sub-array's partial sum goes through the optional crossbar column model (and the
+   digital gain/offset correction calibrated through it), then through the layer's **ADC**; the
+   converted partial sums are added digitally (over sub-arrays, input bits and weight slices) and
+   rescaled by ``s_w * s_x``. With ``conversion='layer'`` the sub-array sums are added first and
+   the layer's whole output meets one conversion (the paper's Fig. 5 experiment, not hardware).
 4. Options: ``input_mode='bit_serial'`` applies one input bit per read and ``cell_bits > 0``
    splits the weight magnitude over several pairs; each read of each slice is converted
    separately (NeuroSim's scheme) by the same per-layer converter, then shifted and added.
@@ -50,13 +52,55 @@ AdcFn = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass
 class ColumnModel:
-    """Crossbar column transfer: ``s_out = polyval_ascending(c, s_in) + N(0, noise_sigma)`` on
-    normalized partial sums ``s_in = psum / (rows * w_max * x_max)``."""
+    """Crossbar column transfer on normalized partial sums ``s_in = psum / (rows * w_max * x_max)``:
+    ``s_out = polyval_ascending(c, s_in) + e``. The deterministic part is the polynomial; ``e`` is
+    random, zero-mean normal with variance ``noise_sigma^2 + (sigma_g_rel * sqrt(2 sum_i u_i^2) / rows)^2``:
+    a constant part and the spread of the cells' conductances (``sigma_g_rel``: programming and read
+    spread as a fraction of ``g_max - g_min``, wire attenuation included) driven by this read's own
+    inputs ``u_i = x_i / x_max`` over the sub-array's rows (two cells per row, a differential pair)."""
 
     rows: int
     coefficients: tuple[float, ...]
     noise_sigma: float
     source: str = ""
+    sigma_g_rel: float = 0.0
+
+    def transfer(self, s: torch.Tensor) -> torch.Tensor:
+        """The deterministic part ``polyval_ascending(c, s)``."""
+        out = torch.full_like(s, self.coefficients[-1])
+        for c in reversed(self.coefficients[:-1]):
+            out = out * s + c
+        return out
+
+
+class StopForward(Exception):
+    """Raised by a layer to end a calibration pass early (the layers after it are not needed)."""
+
+
+@dataclass
+class LineFit:
+    """Exact streaming least squares ``y = gain * x + offset`` (float64 sums)."""
+
+    n: float = 0.0
+    sx: float = 0.0
+    sy: float = 0.0
+    sxx: float = 0.0
+    sxy: float = 0.0
+
+    def add(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        x, y = x.detach().double().reshape(-1), y.detach().double().reshape(-1)
+        self.n += x.numel()
+        self.sx += float(x.sum())
+        self.sy += float(y.sum())
+        self.sxx += float((x * x).sum())
+        self.sxy += float((x * y).sum())
+
+    def solve(self) -> tuple[float, float]:
+        det = self.n * self.sxx - self.sx**2
+        if self.n < 2 or det <= 0:
+            return 1.0, 0.0
+        gain = (self.n * self.sxy - self.sx * self.sy) / det
+        return gain, (self.sy - gain * self.sx) / self.n
 
 
 @dataclass
@@ -162,6 +206,12 @@ class CimLayer(nn.Module):
         self.column: ColumnModel | None = None
         self.column_generator: torch.Generator | None = None
         self.column_seed = 0
+        #: digital correction of the column's output, (gain, offset) in normalized units: the
+        #: back end computes (s_out - offset) / gain; None = uncorrected
+        self.correction: tuple[float, float] | None = None
+        self.line_fit: LineFit | None = None
+        self.stop_after = False
+        self.captured: list[torch.Tensor] | None = None
         self.recorder: PsumStats | None = None
 
     # -- quantization helpers -------------------------------------------------------------------
@@ -181,9 +231,9 @@ class CimLayer(nn.Module):
         low = -self.act_levels if self.act_signed else 0
         return torch.clamp(torch.round(x / s), low, self.act_levels)
 
-    def weight_float(self) -> torch.Tensor:
-        """The quantized weights in float units, in the module's own layout."""
-        w = self.w_int * self.w_scale
+    def weight_float(self, scaled: bool = True) -> torch.Tensor:
+        """The quantized weights in float units (integer units unless ``scaled``), in the module's own layout."""
+        w = self.w_int * self.w_scale if scaled else self.w_int
         if self.is_conv:
             cout = self.out_features
             kh, kw = self.kernel_size
@@ -220,19 +270,64 @@ class CimLayer(nn.Module):
             return out.view(n, self.subarrays, self.out_features, ho, wo)
         return out.view(n, self.subarrays, self.out_features)
 
-    def _convert(self, psum: torch.Tensor, x_max: float) -> torch.Tensor:
+    def layer_sums(self, plane: torch.Tensor) -> torch.Tensor:
+        """The layer's whole output for one input plane (one weight slice), ``(N, 1, Cout, ...)``."""
+        w = self.weight_float(scaled=False)
+        if self.is_conv:
+            out = F.conv2d(plane, w, None, self.stride, self.padding, self.dilation)
+        else:
+            out = F.linear(plane.reshape(plane.shape[0], -1), w)
+        return out.unsqueeze(1)
+
+    def input_energy(self, plane: torch.Tensor) -> torch.Tensor:
+        """``sum_i x_i^2`` over each sub-array's rows for every read, shaped to broadcast against
+        :meth:`partial_sums` (the output-channel axis of size 1)."""
+        sq = plane * plane
+        n = plane.shape[0]
+        if self.mapping == "channel_group":
+            pad_ch = self.subarrays * self.group - sq.shape[1]
+            if pad_ch:
+                sq = F.pad(sq, (0, 0, 0, 0, 0, pad_ch))
+            ones = torch.ones(self.subarrays, self.group, *self.kernel_size, dtype=sq.dtype, device=sq.device)
+            out = F.conv2d(sq, ones, None, self.stride, self.padding, self.dilation, groups=self.subarrays)
+            return out.unsqueeze(2)
+        if self.is_conv:
+            cols = F.unfold(sq, self.kernel_size, self.dilation, self.padding, self.stride)  # (N, C*kk, L)
+            c = sq.shape[1]
+            if self.kk > 1:
+                cols = cols.view(n, c, self.kk, -1).transpose(1, 2).reshape(n, self.kk * c, -1)
+            pad = self.subarrays * self.rows - self.in_rows
+            if pad:
+                cols = F.pad(cols, (0, 0, 0, pad))
+            ho_wo = [(sq.shape[2 + k] + 2 * self.padding[k] - self.dilation[k] * (self.kernel_size[k] - 1) - 1)
+                     // self.stride[k] + 1 for k in (0, 1)]
+            return cols.view(n, self.subarrays, self.rows, -1).sum(2).view(n, self.subarrays, 1, *ho_wo)
+        flat = sq.reshape(n, -1)
+        pad = self.subarrays * self.rows - self.in_rows
+        if pad:
+            flat = F.pad(flat, (0, pad))
+        return flat.view(n, self.subarrays, self.rows).sum(2).unsqueeze(2)
+
+    def _convert(self, psum: torch.Tensor, x_max: float, plane: torch.Tensor | None = None) -> torch.Tensor:
         if self.column is not None:
             norm = self.rows * self.slice_max * x_max
             s = psum / norm
-            coeffs = self.column.coefficients
-            out = torch.full_like(s, coeffs[-1])
-            for c in reversed(coeffs[:-1]):
-                out = out * s + c
-            if self.column.noise_sigma > 0:
+            out = self.column.transfer(s)
+            col = self.column
+            if col.noise_sigma > 0 or col.sigma_g_rel > 0:
                 gen = self.column_generator
                 if gen is None or gen.device != s.device:
                     gen = self.column_generator = torch.Generator(device=s.device).manual_seed(self.column_seed)
-                out = out + self.column.noise_sigma * torch.randn(s.shape, generator=gen, device=s.device)
+                sigma = torch.full((), col.noise_sigma, dtype=s.dtype, device=s.device)
+                if col.sigma_g_rel > 0:
+                    energy = self.input_energy(plane) / (x_max * x_max)  # sum_i u_i^2 per sub-array read
+                    sigma = torch.sqrt(sigma**2 + (col.sigma_g_rel / self.rows) ** 2 * 2 * energy)
+                out = out + sigma * torch.randn(s.shape, generator=gen, device=s.device)
+            if self.line_fit is not None:
+                self.line_fit.add(s, out)
+            if self.correction is not None:
+                gain, offset = self.correction
+                out = (out - offset) / gain
             psum = out * norm
         if self.recorder is not None:
             self.recorder.add(psum)
@@ -242,10 +337,11 @@ class CimLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.observe_inputs:
-            amax = x.detach().abs().max() if x.numel() else torch.tensor(0.0)
-            if bool((x < 0).any()):
-                self.act_signed = True
-            self.act_max = torch.nan_to_num(torch.maximum(self.act_max, amax), nan=float(amax))
+            self._observe(x)
+            if self.captured is not None:
+                self.captured.append(x.detach())
+            if self.stop_after:
+                raise StopForward
         x_int = self.quantize_input(x)
         scale = self.w_scale * self.act_scale()
         plain = self.adc is None and self.column is None and self.recorder is None
@@ -258,16 +354,29 @@ class CimLayer(nn.Module):
             out = out * scale
         else:
             out = None
+            whole = self.spec.conversion == "layer"
             for factor_in, plane, x_max in self._input_planes(x_int):
                 for i, factor_w in enumerate(self.slice_factors):
-                    part = self._convert(self.partial_sums(plane, i), x_max).sum(1)
+                    psums = self.layer_sums(plane) if whole and len(self.slice_factors) == 1 else \
+                        self.partial_sums(plane, i)
+                    if whole and psums.shape[1] != 1:
+                        psums = psums.sum(1, keepdim=True)
+                    part = self._convert(psums, x_max, plane).sum(1)
                     if factor_in * factor_w != 1.0:
                         part = part * (factor_in * factor_w)
                     out = part if out is None else out + part
             out = out * scale
         if self.bias is not None:
             out = out + (self.bias.view(1, -1, 1, 1) if self.is_conv else self.bias)
+        if self.stop_after:
+            raise StopForward
         return out
+
+    def _observe(self, x: torch.Tensor) -> None:
+        amax = x.detach().abs().max() if x.numel() else torch.tensor(0.0)
+        if bool((x < 0).any()):
+            self.act_signed = True
+        self.act_max = torch.nan_to_num(torch.maximum(self.act_max, amax), nan=float(amax))
 
     def _input_planes(self, x_int: torch.Tensor) -> Iterator[tuple[float, torch.Tensor, float]]:
         """``(factor, plane, plane maximum)`` per read: one analog read, or one per input bit."""
@@ -306,40 +415,6 @@ def exact_float32() -> Iterator[None]:
         yield
     finally:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
-
-
-@torch.inference_mode()
-def calibrate(model: nn.Module, images: torch.Tensor, *, batch_size: int, samples: int, seed: int,
-              column: ColumnModel | None = None) -> dict[str, PsumStats]:
-    """Calibrate activation ranges, then record every layer's partial sums on ``images``.
-
-    Two passes over the calibration images: the first sets each layer's activation range with
-    inputs unquantized upstream partial sums (ideal ADCs); the second records the partial sums that
-    each layer's ADC will see (after the column model, if any), with ideal ADCs everywhere.
-    """
-    layers = cim_layers(model)
-    for layer in layers:
-        layer.adc, layer.recorder, layer.column = None, None, None
-        layer.act_max.fill_(float("nan"))
-        layer.act_signed = False
-        layer.observe_inputs = True
-    with exact_float32():
-        for start in range(0, len(images), batch_size):
-            model(images[start:start + batch_size])
-        for layer in layers:
-            layer.observe_inputs = False
-        batches = -(-len(images) // batch_size)
-        stats = {}
-        for i, layer in enumerate(layers):
-            gen = torch.Generator().manual_seed(seed * 1000 + i)
-            stats[layer.name] = PsumStats(samples, max(1, -(-samples // batches)), gen)
-            layer.recorder = stats[layer.name]
-            set_column(layer, column, seed * 1000 + i)
-        for start in range(0, len(images), batch_size):
-            model(images[start:start + batch_size])
-    for layer in layers:
-        layer.recorder = None
-    return stats
 
 
 def set_column(layer: CimLayer, column: ColumnModel | None, seed: int) -> None:

@@ -30,11 +30,11 @@ from memspice.errors import InputError
 from memspice.io import write_csv, write_json, write_text_atomic
 from memspice.nn import quantizers as q
 from memspice.nn.artifacts import SpiceAdc
+from memspice.nn.calibration import calibrate
 from memspice.nn.cim import (
     CimLayer,
     ColumnModel,
     PsumStats,
-    calibrate,
     cim_layers,
     exact_float32,
     map_to_cim,
@@ -66,17 +66,12 @@ def network_label(trained: Trained) -> str:
     return s.network if s.width == 1 else f"{s.network}_w{s.width:g}"
 
 
-def adc_function(fit: q.AdcFit, device: torch.device, *, exact_minmax: bool = False,
-                 lut_range: tuple[float, float] | None = None) -> Callable:
+def adc_function(fit: q.AdcFit, device: torch.device, *, lut_range: tuple[float, float] | None = None) -> Callable:
     """A torch function applying ``fit`` to partial sums on ``device``; with ``lut_range`` (the
     calibrated partial-sum range, for integer-valued partial sums) a :class:`~q.LookupConverter`."""
-    if exact_minmax:
-        lo, hi, bits = fit.lo, fit.hi, fit.bits
-        fn = lambda p: q.quantize_minmax(p, lo, hi, bits)  # noqa: E731
-    else:
-        b = torch.tensor(np.sort(fit.boundaries), dtype=torch.float32, device=device)
-        lv = torch.tensor(fit.levels, dtype=torch.float32, device=device)
-        fn = lambda p: q.quantize(p, b, lv)  # noqa: E731
+    b = torch.tensor(np.sort(fit.boundaries), dtype=torch.float32, device=device)
+    lv = torch.tensor(fit.levels, dtype=torch.float32, device=device)
+    fn = lambda p: q.quantize(p, b, lv)  # noqa: E731
     return _maybe_lut(fn, fit.boundaries, lut_range, device)
 
 
@@ -104,10 +99,11 @@ def super_resolution_function(a: q.AdcFit, b: q.AdcFit, nominal: q.AdcFit, devic
 class Fitter:
     """Per-layer converter fits from calibration statistics, cached by (kind, bits, sigma)."""
 
-    def __init__(self, stats: dict[str, PsumStats], seed: int):
+    def __init__(self, stats: dict[str, PsumStats], seed: int, lloyd_preprocess: str = "clip"):
         self.stats = stats
         self.samples = {name: s.samples() for name, s in stats.items()}
         self.seed = seed
+        self.lloyd_preprocess = lloyd_preprocess
         self._cache: dict[tuple, dict[str, q.AdcFit]] = {}
 
     def fits(self, kind: str, bits: int, sigma: float = 0.0) -> dict[str, q.AdcFit]:
@@ -122,7 +118,7 @@ class Fitter:
                 elif kind == "uniform_clipped":
                     out[name] = q.fit_uniform_clipped(x, bits, rng=rng)
                 elif kind == "lloyd_max":
-                    out[name] = q.fit_lloyd_max(x, bits, rng=rng)
+                    out[name] = q.fit_lloyd_max(x, bits, rng=rng, preprocess=self.lloyd_preprocess)
                 elif kind == "variation_aware":
                     start = self.fits("lloyd_max", bits)[name]
                     out[name] = q.fit_variation_aware(x, bits, sigma, rng=rng, start=start)
@@ -135,6 +131,13 @@ class Fitter:
 def _set_adcs(model: torch.nn.Module, fns: dict[str, Callable] | None) -> None:
     for layer in cim_layers(model):
         layer.adc = None if fns is None else fns[layer.name]
+
+
+def spice_chip_draws(seed: int, bits: int, trial: int, n_layers: int, n_chips: int) -> np.ndarray:
+    """Which of the artifact's ``n_chips`` Monte Carlo chips each layer's converter is in a trial:
+    independent uniform draws (with replacement) per layer, seeded by ``[seed, 11, bits, trial]``;
+    trial 0 of a nominal-only artifact (one chip) gives every layer chip 0."""
+    return np.random.default_rng([seed, 11, bits, trial]).integers(0, n_chips, n_layers)
 
 
 def variation_draws(seed: int, bits: int, trial: int, layer_index: int, n: int, copies: int = 2) -> list[np.ndarray]:
@@ -174,6 +177,9 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
     t_start = time.monotonic()
     dev = resolve_device(device)
     batch = spec.batch_size or (2000 if dev.type == "cuda" else 100)
+    if column is not None and cim_spec.conversion == "layer":
+        raise InputError("a column model describes one sub-array's column; it cannot be combined with "
+                         "conversion = 'layer' (whole-layer outputs); use conversion = 'subarray'")
     if column is not None and column.rows != cim_spec.rows:
         raise InputError(f"column model {column.source or ''} is characterized for {column.rows} rows but the "
                          f"sub-arrays have {cim_spec.rows} rows (--rows); they must match")
@@ -213,12 +219,13 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         cim = map_to_cim(model, cim_spec).to(dev)
         t0 = time.monotonic()
         stats = calibrate(cim, to_float(calib.images, dev), batch_size=batch,
-                          samples=cim_spec.calibration_samples, seed=spec.seed, column=column)
+                          samples=cim_spec.calibration_samples, seed=spec.seed, column=column,
+                          hardware=spec.calibration == "hardware")
         timings["calibration_s"] = time.monotonic() - t0
         layers = cim_layers(cim)
         for i, layer in enumerate(layers):
             set_column(layer, column, spec.seed * 1000 + 500 + i)
-        fitter = Fitter(stats, spec.seed)
+        fitter = Fitter(stats, spec.seed, spec.lloyd_preprocess)
         # integer partial sums (no column model) convert through exact lookup tables
         ranges = {n: (st.minimum, st.maximum) if column is None else None for n, st in stats.items()}
 
@@ -235,8 +242,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         for bits in spec.bits:
             for kind in table_adcs:
                 fits = fitter.fits(kind, bits, spec.design_sigma)
-                fns = {n: adc_function(f, dev, exact_minmax=(kind == "uniform_minmax"), lut_range=ranges[n])
-                       for n, f in fits.items()}
+                fns = {n: adc_function(f, dev, lut_range=ranges[n]) for n, f in fits.items()}
                 t1 = time.monotonic()
                 add(kind, bits, 0.0, 0, run(fns))
                 timings.setdefault(f"cim_inference_{kind}_{bits}bit_s", time.monotonic() - t1)
@@ -247,11 +253,16 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         t0 = time.monotonic()
         for bits, whole in sorted(by_bits.items()):
             base = fitter.fits("lloyd_max", bits)
-            # closed-loop chips are the "spice" row; other programming modes (open loop) a row each
+            # closed-loop chips are the "spice" row; other programming modes (open loop) a row each.
+            # Every layer's converter is its own chip: an independent Monte Carlo sample of the
+            # artifact, its boundary errors applied to that layer's own Lloyd-Max boundaries.
             for mode, art in whole.by_programming():
                 label = "spice" if mode in ("closed", "") else f"spice_{mode}"
-                for trial, errors in enumerate(art.trial_errors()):
-                    fns = {n: adc_function(art.apply(f, errors), dev, lut_range=ranges[n]) for n, f in base.items()}
+                chips = art.trial_errors()
+                for trial in range(len(chips)):
+                    pick = spice_chip_draws(spec.seed, bits, trial, len(base), len(chips))
+                    fns = {n: adc_function(art.apply(f, chips[pick[i]]), dev, lut_range=ranges[n])
+                           for i, (n, f) in enumerate(base.items())}
                     add(label, bits, 0.0, trial, run(fns))
                     bar.advance()
         timings["spice_s"] = time.monotonic() - t0
@@ -283,7 +294,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
             checkpoint()
         timings["sweep_s"] = time.monotonic() - t0
         _set_adcs(cim, None)
-    diag_bits = sorted(set(spec.bits) | set(spec.sweep_bits))
+    diag_bits = sorted(set(spec.bits) | set(spec.sweep_bits)) if spec.diagnostics else []
     layer_rows = [layer_diagnostics(layer.name, i, layer, stats[layer.name], fitter.samples[layer.name], fitter, b,
                                     spec.design_sigma)
                   for b in diag_bits for i, layer in enumerate(layers)]
@@ -301,6 +312,11 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                         "rms_relative_error": float(np.sqrt(np.mean(a.trial_errors() ** 2)))} for a in spice_adcs],
         "column_model": None if column is None else {"rows": column.rows, "coefficients": list(column.coefficients),
                                                      "noise_sigma": column.noise_sigma, "source": column.source},
+        "calibration": spec.calibration if column is not None else "no column model",
+        "column_correction": {layer.name: None if layer.correction is None else
+                              {"gain": layer.correction[0], "offset_fs": layer.correction[1]} for layer in layers},
+        "spice_chip_draws": "per trial and layer: numpy default_rng([eval_seed, 11, bits, trial]).integers(0, "
+                            "Monte Carlo chips, layers)",
         "timings_s": timings,
     }
     result = EvalResult(rows, layer_rows, Path(out_dir), provenance, timings)
@@ -318,7 +334,12 @@ def write_outputs(result: EvalResult) -> None:
     if result.layers:
         keys = list(result.layers[0])
         write_csv(out / "layers.csv", {k: [r[k] for r in result.layers] for k in keys})
-    write_text_atomic(out / "tables.md", tables_markdown(result.rows))
+    text = tables_markdown(result.rows)
+    if result.provenance.get("eval_spec", {}).get("preset") == "paper":
+        from memspice.nn.paper import paper_markdown
+
+        text += "\n" + paper_markdown(result.rows)
+    write_text_atomic(out / "tables.md", text)
     write_json(out / "provenance.json", result.provenance)
     from memspice.nn.figures import plot_accuracy_vs_bits, plot_variation_sweep
 
@@ -357,8 +378,9 @@ def tables_markdown(rows: list[dict[str, Any]]) -> str:
         lines.append("")
     spice = [r for r in rows if r["adc"].startswith("spice")]
     if spice:
-        lines.append("## SPICE-characterized ADC (Lloyd-Max boundaries with the artifact's errors; spice: "
-                     "closed-loop programmed chips, spice_open: the same chips open loop)\n")
+        lines.append("## SPICE-characterized ADC (Lloyd-Max boundaries with the artifact's errors, each layer's "
+                     "converter an independent Monte Carlo chip; spice: closed-loop programmed chips, spice_open: "
+                     "the same chips open loop)\n")
         lines.append("| ADC bits | row | trials | mean | min | max |")
         lines.append("|---|---|---|---|---|---|")
         for b in sorted({r["bits"] for r in spice}):

@@ -8,13 +8,21 @@ the number of internal boundaries at or below it (a flash converter's thermomete
 stays defined when variation makes two boundaries cross.
 
 Fitting is numpy (on calibration samples); applying is torch (:func:`quantize`,
-:func:`quantize_minmax`, :func:`super_resolution`), vectorised and device-agnostic.
+:func:`super_resolution`), vectorised and device-agnostic.
 
-- ``uniform_minmax``: NeuroSim's baseline, ``step = (max - min) / 2^n`` and
-  ``q(x) = min + step * clamp(floor((x - min) / step), 0, 2^n - 1)`` (the LOWER edge of the bin);
+- ``uniform_minmax``: the paper's uniform baseline as the authors' code builds it (MIKEHHQ/ReADC,
+  ``ReADC/adaptive_optimization.py``, ``linear_quantization_boundaries``, applied by
+  ``ReADC/readc_quantizer.py``, ``adaptive_quantize``): a fixed per-layer ``[min, max]``,
+  ``np.linspace(min, max, 2^n)`` gives ``2^n - 1`` equal cells of ``step = (max - min) / (2^n - 1)``
+  whose outputs are the cell CENTRES, and the last code (inputs at or above ``max``) outputs ``max``.
+  NeuroSim's ``LinearQuantizeOut`` (lower bin edge, range per call) is deliberately not offered: it is
+  sound only inside NeuroSim's own offset-weight, dummy-column, bit-serial mapping (docs/nn.md);
 - ``uniform_clipped``: a uniform grid on a clipped range chosen to minimise the mean squared error
   on the calibration samples (CrossSim-style calibration), outputs at bin centres;
-- ``lloyd_max``: the authors' per-layer Lloyd-Max (DOMAIN.md section 4);
+- ``lloyd_max``: the authors' per-layer Lloyd-Max (DOMAIN.md section 4); preprocessing ``clip``
+  (samples clipped to the 0.5-99.5 percentiles) or ``filter`` (the authors' batch code, ReADC
+  ``optimize_quantization_boundaries``: samples outside the percentiles dropped, at most 8000 kept,
+  then the raw minimum and maximum appended);
 - ``variation_aware``: boundaries and levels minimising the EXPECTED squared error when every
   internal boundary moves by ``e ~ N(0, (sigma * range)^2)`` truncated at 2 sigma.
 """
@@ -86,12 +94,14 @@ def _check_samples(samples: np.ndarray) -> np.ndarray:
 
 
 def uniform_minmax(lo: float, hi: float, bits: int) -> AdcFit:
-    """NeuroSim's min-max converter on ``[lo, hi]``: boundaries and levels at the lower bin edges."""
+    """The authors' uniform converter on ``[lo, hi]`` (ReADC ``linear_quantization_boundaries``):
+    boundaries ``linspace(lo, hi, 2^n)[1:]``, outputs at the centres of the ``2^n - 1`` cells and
+    ``hi`` for the last code (inputs at or above ``hi``)."""
     _check_bits(bits)
     n = 2 ** bits
-    step = (hi - lo) / n
-    edges = lo + step * np.arange(n)
-    return AdcFit("uniform_minmax", bits, edges[1:], edges, float(lo), float(hi))
+    points = np.linspace(lo, hi, n)
+    levels = np.concatenate([(points[:-1] + points[1:]) / 2, [hi]])
+    return AdcFit("uniform_minmax", bits, points[1:], levels, float(lo), float(hi))
 
 
 def fit_uniform_minmax(samples: np.ndarray, bits: int) -> AdcFit:
@@ -150,15 +160,28 @@ def fit_uniform_clipped(samples: np.ndarray, bits: int, *, max_samples: int = 50
 # -- Lloyd-Max -----------------------------------------------------------------------------------
 
 
+LLOYD_PREPROCESS = ("clip", "filter")
+
+
 def lloyd_max_prepare(samples: np.ndarray, rng: np.random.Generator,
-                      max_samples: int = LLOYD_MAX_SAMPLES) -> np.ndarray:
-    """The authors' preprocessing: clip to the 0.5-99.5 percentiles, subsample to at most 8000, sorted."""
+                      max_samples: int = LLOYD_MAX_SAMPLES, preprocess: str = "clip") -> np.ndarray:
+    """Samples for Lloyd-Max, sorted. ``clip``: clipped to the 0.5-99.5 percentiles, subsampled to at
+    most 8000. ``filter`` (the authors' batch code, ReADC ``optimize_quantization_boundaries``): only
+    samples inside the percentiles kept, subsampled to at most 8000, then the raw min and max appended
+    (so the fit's ends are the layer's full range)."""
     x = _check_samples(samples)
     lo, hi = np.percentile(x, LLOYD_CLIP_PERCENTILES)
-    x = np.clip(x, lo, hi)
-    if x.size > max_samples:
-        x = rng.choice(x, max_samples, replace=False)
-    return np.sort(x)
+    if preprocess == "clip":
+        x_in = np.clip(x, lo, hi)
+    elif preprocess == "filter":
+        x_in = x[(x >= lo) & (x <= hi)]
+    else:
+        raise SpecError("lloyd_preprocess", preprocess, "clip or filter")
+    if x_in.size > max_samples:
+        x_in = rng.choice(x_in, max_samples, replace=False)
+    if preprocess == "filter":
+        x_in = np.concatenate([x_in, [x.min(), x.max()]])
+    return np.sort(x_in)
 
 
 def lloyd_max_iterate(x_sorted: np.ndarray, bits: int, *, rel_tol: float = LLOYD_REL_TOL,
@@ -193,10 +216,11 @@ def lloyd_max_iterate(x_sorted: np.ndarray, bits: int, *, rel_tol: float = LLOYD
     return AdcFit("lloyd_max", bits, internal, levels, lo, hi, iterations=it)
 
 
-def fit_lloyd_max(samples: np.ndarray, bits: int, *, rng: np.random.Generator | None = None) -> AdcFit:
+def fit_lloyd_max(samples: np.ndarray, bits: int, *, rng: np.random.Generator | None = None,
+                  preprocess: str = "clip") -> AdcFit:
     """Per-layer Lloyd-Max exactly as DOMAIN.md section 4 describes (see :func:`lloyd_max_prepare`)."""
     rng = rng if rng is not None else np.random.default_rng(0)
-    return lloyd_max_iterate(lloyd_max_prepare(samples, rng), bits)
+    return lloyd_max_iterate(lloyd_max_prepare(samples, rng, preprocess=preprocess), bits)
 
 
 # -- variation ---------------------------------------------------------------------------------
@@ -330,16 +354,6 @@ def quantize(x, boundaries, levels):
     import torch
 
     return levels[torch.bucketize(x, boundaries, right=True)]
-
-
-def quantize_minmax(x, lo: float, hi: float, bits: int):
-    """NeuroSim's formula, exactly: ``min + step * clamp(floor((x - min) / step), 0, 2^n - 1)``."""
-    import torch
-
-    step = (hi - lo) / 2**bits
-    if step <= 0:
-        return torch.full_like(x, lo)
-    return lo + step * torch.clamp(torch.floor((x - lo) / step), 0, 2**bits - 1)
 
 
 def super_resolution(x, boundaries_a, boundaries_b, nominal, levels):

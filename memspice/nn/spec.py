@@ -55,6 +55,9 @@ class CimSpec(Spec):
         "channel_group", "sub-array layout of convolutions: whole kernels of R // k^2 channels, or NeuroSim's "
         "R channels of one kernel position")
     cell_bits: int = param(0, "weight-magnitude bits per conductance pair; 0 = the whole weight in one pair")
+    conversion: Literal["subarray", "layer"] = param(
+        "subarray", "what one ADC conversion digitises: 'subarray', each sub-array's partial sum (the hardware); "
+        "'layer', the layer's whole output (the paper's Fig. 5 experiment, ReADC's F.linear(input, weight))")
     calibration_images: int = param(512, "training images whose partial sums fit the ADCs")
     calibration_samples: int = param(200_000, "partial sums kept per layer (random subsample) for fitting")
 
@@ -112,6 +115,17 @@ class EvalSpec(Spec):
     design_sigma: float = param(0.02, "sigma that the variation_aware fit of the accuracy table is designed for")
     batch_size: int = param(0, "images per inference batch; 0 = 100 on a CPU (cache-friendly), 2000 on a GPU")
     seed: int = param(0, "seed of calibration-image choice, fits and variation draws")
+    lloyd_preprocess: Literal["clip", "filter"] = param(
+        "clip", "Lloyd-Max samples: 'clip' to the 0.5-99.5 percentiles, or 'filter' as the authors' batch code "
+        "(drop samples outside them, then append the min and max)")
+    diagnostics: bool = param(True, "write layers.csv (per-layer statistics and every converter's fit, "
+                              "variation_aware included: slow)")
+    preset: Literal["", "paper"] = param("", "named setting this evaluation follows ('paper': see memspice.nn.paper); "
+                                         "set by apply_preset, adds the comparison with the paper's table")
+    calibration: Literal["hardware", "ideal"] = param(
+        "hardware", "with a column model: 'hardware' calibrates activation ranges and ADCs on the column's own "
+        "output, layer by layer, and corrects its gain and offset digitally (what a chip does); 'ideal' fits "
+        "on column-free partial sums and corrects nothing (a different experiment)")
 
     def validate(self) -> None:
         for i, b in enumerate(self.bits + self.sweep_bits):

@@ -23,7 +23,8 @@ def calibrate_stage(study, out: Path, adc_ranges: dict) -> dict[str, Any]:
     import torch
 
     from memspice.nn import quantizers as q
-    from memspice.nn.cim import calibrate, map_to_cim
+    from memspice.nn.calibration import calibrate
+    from memspice.nn.cim import map_to_cim
     from memspice.nn.data import ImageSet, load_dataset
     from memspice.nn.train import load_trained, resolve_device, to_float
 

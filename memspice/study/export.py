@@ -156,8 +156,41 @@ def column_table(stage_dir: Path) -> list[Table]:
     trows = [[r["adc"], int(r["bits"]), 100 * _num(r["accuracy"])] for r in rows]
     src = model.get("source", "") if isinstance(model, dict) else str(model)
     return [Table("accuracy_column", "Test accuracy (%) with the crossbar stage's behavioural column model (gain, "
-                  "nonlinearity and noise of the SPICE column) before each ADC: what the column costs the network",
+                  "nonlinearity and the cells' random spread of the SPICE column) before each ADC, calibrated through "
+                  "the column (hardware calibration, digital gain/offset correction)",
                   ["adc", "bits", "accuracy_percent"], trows, digits={"accuracy_percent": 4}, notes=src)]
+
+
+def column_grid_table(stage_dir: Path) -> list[Table]:
+    """Accuracy through the column versus rows and wire resistance (evaluate/column_grid)."""
+    path = stage_dir / "column_grid" / "column_grid.csv"
+    if not path.exists():
+        return []
+    rows = _csv(path)
+    keep = ["rows", "r_wire_ohm", "bits", "column_gain_c1", "ideal_no_column", "ideal_column",
+            "lloyd_max_no_column", "lloyd_max_column", "delta_points"]
+    return [Table("accuracy_column_grid", "Test accuracy (%) through the SPICE column (hardware calibration: "
+                  "ranges and Lloyd-Max fitted on the column's output, digital gain/offset correction) versus rows "
+                  "per sub-array and wire resistance per segment, beside the same rows without a column; the "
+                  "row-position-dependent part of the IR drop is not modelled (docs/nn.md)", keep,
+                  [[_cell(r[k], True) for k in keep] for r in rows], digits={k: 4 for k in keep[3:]})]
+
+
+def paper_table(stage_dir: Path) -> list[Table]:
+    """The paper-setting preset beside the paper's numbers (evaluate/paper)."""
+    path = stage_dir / "paper" / "accuracy.csv"
+    if not path.exists():
+        return []
+    from memspice.nn.paper import PAPER_VGG8_CIFAR10
+
+    got = {(r["adc"], int(r["bits"])): 100 * _num(r["accuracy"]) for r in _csv(path)}
+    cols = ["bits", "uniform_minmax", "uniform_minmax_paper", "lloyd_max", "lloyd_max_paper"]
+    trows = [[b, got.get(("uniform_minmax", b), float("nan")), PAPER_VGG8_CIFAR10["uniform_minmax"][b],
+              got.get(("lloyd_max", b), float("nan")), PAPER_VGG8_CIFAR10["lloyd_max"][b]] for b in (3, 4, 5)]
+    return [Table("accuracy_paper_setting", "The paper's setting (whole-layer conversion, the authors' uniform "
+                  "min-max with cell centres and Lloyd-Max with their batch preprocessing), this study's network "
+                  "beside the paper's VGG8 on CIFAR-10 (different network and data set: compare the trend)", cols,
+                  trows, digits={c: 4 for c in cols[1:]})]
 
 
 def system_tables(stage_dir: Path) -> list[Table]:
@@ -203,7 +236,8 @@ FIGURES = (  # (stage, glob, caption)
 SECTIONS = (("Devices", ("devices",), ("device",)),
             ("Crossbar column", ("crossbar", "ir_drop"), ("crossbar",)),
             ("Q-cell ADC", ("adc_linearity",), ("calibrate", "adc")),
-            ("Accuracy", ("accuracy", "variation_sweep", "accuracy_column"), ("evaluate",)),
+            ("Accuracy", ("accuracy", "variation_sweep", "accuracy_column", "accuracy_column_grid",
+                          "accuracy_paper_setting"), ("evaluate",)),
             ("System energy and area", ("system", "adc_comparison", "system_all"), ("system",)))
 
 
@@ -239,6 +273,8 @@ def build_tables(run_dir: Path, stages: set[str]) -> list[Table]:
     if "evaluate" in stages:
         tables += accuracy_tables(run_dir / "evaluate")
         tables += column_table(run_dir / "evaluate")
+        tables += column_grid_table(run_dir / "evaluate")
+        tables += paper_table(run_dir / "evaluate")
     if "system" in stages:
         tables += system_tables(run_dir / "system")
     return tables

@@ -239,8 +239,21 @@ class Study:
         if adc_res is not None and "lloyd_max" in self.spec.adc.boundary_sets:
             arts = [adc_res.dir / f"lloyd_max_{b}b" / "adc.json" for b in self.spec.study.bits if b in ev.bits]
         upstream = tuple(s for s in ("train", "crossbar", "adc") if s in self.runner.results)
+        grid_file = self.runner.results["crossbar"].dir / "column_grid.json" if "crossbar" in self.runner.results \
+            else None
+        with_grid = ev.column_grid and grid_file is not None and grid_file.exists()
+        gspec = EvalSpec(bits=tuple(self.spec.study.bits), adcs=("lloyd_max",), test_images=ev.column_grid_test_images,
+                         sigmas=(), sweep_bits=(), trials=1, seed=self.seeds["evaluate"], diagnostics=False)
+        pspec = None
+        if ev.paper_preset:
+            from memspice.nn.paper import apply_preset
+
+            pcim, pspec = apply_preset("paper", self._cim_spec(), espec.replace(diagnostics=False))
         config = {"eval": espec.to_dict(), "cim": self._cim_spec().to_dict(), "spice_adcs": [str(a) for a in arts],
-                  "column": cspec.to_dict() if with_column else None, "device": self.spec.study.device}
+                  "column": cspec.to_dict() if with_column else None, "device": self.spec.study.device,
+                  "grid": gspec.to_dict() if with_grid else None,
+                  "grid_calibration_images": ev.column_grid_calibration_images,
+                  "paper": pspec.to_dict() if pspec is not None else None}
 
         def work(out: Path) -> dict:
             from memspice.nn.artifacts import load_spice_adc
@@ -257,6 +270,14 @@ class Study:
                 col = evaluate(trained, self._cim_spec(), cspec, out_dir=out / "column", data_root=self._data_root(),
                                device=str(dev), column=self._column_model(), show_progress=self.show_progress)
                 summary["column_rows"] = len(col.rows)
+            if with_grid:
+                from memspice.study.column_grid import run_column_grid
+
+                summary["column_grid"] = run_column_grid(self, trained, gspec, grid_file, out / "column_grid", str(dev))
+            if pspec is not None:
+                res = evaluate(trained, pcim, pspec, out_dir=out / "paper", data_root=self._data_root(),
+                               device=str(dev), show_progress=self.show_progress)
+                summary["paper_rows"] = len(res.rows)
             return summary
 
         self.runner.run("evaluate", config, work, upstream=upstream)

@@ -105,6 +105,19 @@ class EvaluateStage(Spec):
                                "study's bits)")
     adc_layer: str = param("", "layer whose Lloyd-Max set the SPICE ADC is programmed with (default: the layer "
                            "with the most partial sums)")
+    column_grid: bool = param(True, "evaluate Lloyd-Max at the study's bits through every column model of the "
+                              "crossbar stage's rows x wire-resistance sweep (hardware calibration), beside the "
+                              "same rows without a column: where the column stops working")
+    column_grid_test_images: int = param(500, "test images per point of the column grid")
+    column_grid_calibration_images: int = param(128, "calibration images per point of the column grid")
+    paper_preset: bool = param(False, "also evaluate the paper's setting (whole-layer conversion, the authors' "
+                               "uniform and Lloyd-Max at 3/4/5 bits) into evaluate/paper, beside the paper's numbers")
+
+    def validate(self) -> None:
+        check(self.column_grid_test_images >= 1, "evaluate.column_grid_test_images", self.column_grid_test_images,
+              "at least 1 image")
+        check(self.column_grid_calibration_images >= 1, "evaluate.column_grid_calibration_images",
+              self.column_grid_calibration_images, "at least 1 image")
 
 
 @dataclass(frozen=True)

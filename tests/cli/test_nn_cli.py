@@ -112,6 +112,15 @@ def test_evaluate_errors_are_one_line_with_exit_code_2(fashion, tmp_path, capsys
     code, _, err = run_cli(["evaluate", "--data", str(fashion), "--bits", "3,5", "--spice-adc", adc4,
                             "--out", str(tmp_path / "o")], capsys)
     assert code == 2 and "4-bit ADC but --bits is 3,5" in err
+    col = tmp_path / "col.json"
+    col.write_text('{"rows": 128, "coefficients": [0.0, 1.0], "noise_sigma": 0.0}')
+    code, _, err = run_cli(["evaluate", "--data", str(fashion), "--preset", "paper", "--column-model", str(col),
+                            "--out", str(tmp_path / "o2")], capsys)
+    assert code == 2 and "whole-layer" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o2").exists()  # nothing written
+    code, _, err = run_cli(["evaluate", "--data", str(fashion), "--preset", "neurosim", "--out", str(tmp_path / "o3")],
+                           capsys)
+    assert code == 2 and "preset" in err and "Traceback" not in err
     code, _, err = run_cli(["train", "--data", str(tmp_path / "missing"), "--cache-dir", str(tmp_path / "c")], capsys)
     assert code == 2 and str(tmp_path / "missing") in err and len(err.strip().splitlines()) == 1
     code, _, err = run_cli(["train", "--dataset", "cifar10", "--data", str(tmp_path),

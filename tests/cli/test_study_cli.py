@@ -51,6 +51,8 @@ sigmas = [0.02]
 sweep_adcs = ["lloyd_max"]
 trials = 2
 calibration_images = 64
+column_grid_test_images = 100
+column_grid_calibration_images = 32
 """
 
 
@@ -161,6 +163,11 @@ def test_paper_shares_and_accuracy_rows(study):
     with (run / "tables" / "accuracy_column.csv").open() as f:
         col = {r["adc"] for r in csv.DictReader(f)}
     assert {"ideal", "uniform_minmax", "lloyd_max"} <= col
+    # the column grid: one row per point of the crossbar stage's sweep (16 and 128 rows at 1 ohm)
+    with (run / "tables" / "accuracy_column_grid.csv").open() as f:
+        grid = list(csv.DictReader(f))
+    assert [(int(r["rows"]), float(r["r_wire_ohm"])) for r in grid] == [(16, 1.0), (128, 1.0)]
+    assert all(0 <= float(r["lloyd_max_column"]) <= 100 for r in grid)
 
 
 def test_export_rerenders_from_the_run_folder(study):

@@ -10,17 +10,41 @@ from memspice.nn import quantizers as q
 pytestmark = [pytest.mark.unit, pytest.mark.torch]
 
 
-def test_uniform_minmax_formula_outputs_lower_bin_edge():
+def test_uniform_minmax_is_readc_linear_quantization_with_cell_centres():
     import torch
 
-    # min 0, max 8, 2 bits: step 2; q = 0 + 2 * clamp(floor(x / 2), 0, 3)
-    x = torch.tensor([0.0, 0.9, 1.999, 2.0, 2.5, 3.99, 4.0, 7.9, 8.0, -1.0, 9.0])
-    expected = [0, 0, 0, 2, 2, 2, 4, 6, 6, 0, 6]
-    assert q.quantize_minmax(x, 0.0, 8.0, 2).tolist() == expected
-    fit = q.fit_uniform_minmax(np.array([0.0, 3.0, 8.0]), 2)
-    assert fit.boundaries.tolist() == [2.0, 4.0, 6.0]
-    assert fit.levels.tolist() == [0.0, 2.0, 4.0, 6.0]
+    # ReADC linear_quantization_boundaries on min 0, max 9, 2 bits: np.linspace(0, 9, 4) = 0, 3, 6, 9;
+    # boundaries [3, 6, 9]; outputs the centres 1.5, 4.5, 7.5 of the 3 cells and 9 at or above the max
+    # (adaptive_quantize appends boundaries[-1] to the output levels)
+    fit = q.fit_uniform_minmax(np.array([0.0, 3.0, 9.0]), 2)
+    assert fit.boundaries.tolist() == [3.0, 6.0, 9.0]
+    assert fit.levels.tolist() == [1.5, 4.5, 7.5, 9.0]
+    assert (fit.lo, fit.hi) == (0.0, 9.0)
+    x = torch.tensor([-1.0, 0.0, 2.999, 3.0, 5.9, 6.0, 8.99, 9.0, 12.0])
+    expected = [1.5, 1.5, 1.5, 4.5, 4.5, 7.5, 7.5, 9.0, 9.0]
+    b = torch.tensor(fit.boundaries, dtype=torch.float32)
+    lv = torch.tensor(fit.levels, dtype=torch.float32)
+    assert q.quantize(x, b, lv).tolist() == expected
     assert fit.quantize_np(x.numpy()).tolist() == expected
+    # unbiased on a uniform input, unlike a lower-edge quantizer (mean error -step/2 = -1.5)
+    u = np.linspace(0, 9, 90_001)[:-1]
+    assert np.mean(fit.quantize_np(u) - u) == pytest.approx(0.0, abs=1e-3)
+
+
+def test_lloyd_max_filter_preprocessing_is_the_authors_batch_code():
+    # ReADC optimize_quantization_boundaries: drop samples outside the 0.5-99.5 percentiles, keep at
+    # most max_samples, then append the raw min and max
+    x = np.concatenate([np.arange(1000, dtype=float), [-500.0, 5000.0]])
+    lo, hi = np.percentile(x, [0.5, 99.5])
+    got = q.lloyd_max_prepare(x, np.random.default_rng(0), preprocess="filter")
+    inside = x[(x >= lo) & (x <= hi)]
+    assert got.size == inside.size + 2
+    assert got[0] == -500.0 and got[-1] == 5000.0
+    assert np.array_equal(got[1:-1], np.sort(inside))
+    clipped = q.lloyd_max_prepare(x, np.random.default_rng(0), preprocess="clip")
+    assert clipped.size == x.size and clipped.min() == lo and clipped.max() == hi
+    fit = q.fit_lloyd_max(x, 2, preprocess="filter")
+    assert (fit.lo, fit.hi) == (-500.0, 5000.0)  # the fit spans the raw range
 
 
 def test_quantize_sorted_search_puts_boundary_values_in_the_upper_cell():
@@ -73,14 +97,17 @@ def test_uniform_clipped_ignores_outliers_and_beats_minmax():
     minmax = q.fit_uniform_minmax(x, 4)
     assert clipped.hi - clipped.lo < 0.3 * (minmax.hi - minmax.lo)
     mse = lambda f: np.mean((f.quantize_np(x) - x) ** 2)  # noqa: E731
-    assert mse(clipped) < 0.1 * mse(minmax)
+    # min-max cells are 80/15 wide: the centre cell [-8/3, 8/3) maps nearly all of N(0, 1) to 0, so its
+    # MSE is about the variance (~0.97 here without the two outliers' share); the clipped grid's ~0.15
+    assert mse(minmax) == pytest.approx(1.0, abs=0.1)
+    assert mse(clipped) < 0.2 * mse(minmax)
     # outputs at bin centres
     step = (clipped.hi - clipped.lo) / 16
     assert clipped.levels[0] == pytest.approx(clipped.lo + step / 2)
 
 
 def test_perturb_moves_internal_boundaries_by_sigma_times_range():
-    fit = q.uniform_minmax(0.0, 8.0, 2)  # boundaries 2, 4, 6; range 8
+    fit = q.uniform_centered(0.0, 8.0, 2)  # boundaries 2, 4, 6; range 8
     moved = q.perturb(fit, 0.1, np.array([1.0, -1.0, 0.5]))
     assert moved.boundaries.tolist() == pytest.approx([2.8, 3.2, 6.4])
     assert (moved.lo, moved.hi) == (0.0, 8.0)
@@ -145,9 +172,6 @@ def test_lookup_converter_equals_direct_conversion_on_integers():
     lut = q.LookupConverter(direct, lo, hi, "cpu")
     x = torch.arange(-300, 301, dtype=torch.float32)
     assert torch.equal(lut(x.clone()), direct(x))
-    minmax = lambda p: q.quantize_minmax(p, -120.0, 90.0, 3)  # noqa: E731
-    lut = q.LookupConverter(minmax, -130, 100, "cpu")
-    assert torch.equal(lut(x.clone()), minmax(x))
 
 
 def test_bin_occupancy_of_a_peaked_distribution():
@@ -155,7 +179,9 @@ def test_bin_occupancy_of_a_peaked_distribution():
     x = np.concatenate([np.zeros(50), np.linspace(-1, 1, 50)])
     occ = q.bin_occupancy(x, q.fit_uniform_minmax(x, 4))
     assert occ.sum() == pytest.approx(1.0)
-    assert occ.max() == pytest.approx(0.53)  # the 50 zeros plus the 3 ramp points in [0, 0.125)
+    # 15 cells of 2/15 on [-1, 1]: the cell [-1/15, 1/15) holds the 50 zeros and the 4 ramp points
+    # +-1/49, +-3/49 (ramp step 2/49)
+    assert occ.max() == pytest.approx(0.54)
 
 
 def test_variation_aware_fit_with_no_sample_near_any_boundary_keeps_the_start():
