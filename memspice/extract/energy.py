@@ -11,10 +11,12 @@ differently:
   charge-discharge cycle). It does not depend on how long a state is held.
 
 Split used here: the transient is cut into *phases* at the times the stimuli change (read start,
-precharge end, sense enable, read end, input change). Within each phase the circuit settles towards a
-DC state; the current it settles to (the mean delivered current over the last ``settle_frac`` of the
-phase) is taken as the phase's static current and charged for the whole phase. The rest of the
-delivered charge is switching. Two assumptions, stated beside every number: a phase is long enough to
+precharge end, sense enable, read end, input change), each edge of a stimulus a phase of its own.
+Within each hold phase the circuit settles towards a DC state; the current it settles to (the mean
+delivered current over the last ``settle_frac`` of the phase) is taken as the phase's static current
+and charged for the whole phase; an edge phase carries the mean of the settled currents before and
+after it (a ramp into a capacitance draws a constant current that is not DC). The rest of the delivered charge is
+switching. Two assumptions, stated beside every number: a phase is long enough to
 settle (otherwise the settled current is over-estimated for a decaying transient and the switching
 part is under-estimated; the static part is capped at the delivered charge), and a static current that
 ramps in with an edge is charged from the start of the phase (over-counting by about half the edge
@@ -38,12 +40,16 @@ def _delivered(i_branch: np.ndarray) -> np.ndarray:
 
 
 def phase_charges_c(t: np.ndarray, i_branch: np.ndarray, edges_s: Sequence[float],
-                    settle_frac: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+                    settle_frac: float = 0.1, ramp: Sequence[bool] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Delivered and static charge (C) of one source in each phase ``[edges_s[p], edges_s[p + 1])``.
 
     ``t`` (s) and ``i_branch`` (A, SPICE branch sign) are the transient; ``edges_s`` (s) ascending.
     The static charge of a phase is its settled delivered current (mean over the last ``settle_frac``
     of the phase, time-weighted) times its duration, capped at the charge the source delivered in it.
+    A phase marked in ``ramp`` is a stimulus edge: a source charging a capacitance through a constant
+    slope draws a constant current that is not DC, so a ramp phase carries the mean of the settled
+    currents of the hold phases before and after it (a DC path that follows a linear edge: exact for
+    a resistor).
     """
     t = np.asarray(t, dtype=float)
     q = _delivered(i_branch)
@@ -57,14 +63,36 @@ def phase_charges_c(t: np.ndarray, i_branch: np.ndarray, edges_s: Sequence[float
     def integral(a: float, b: float) -> float:
         return float(np.interp(b, t, cum) - np.interp(a, t, cum))
 
-    delivered = np.empty(edges.size - 1)
-    static = np.empty(edges.size - 1)
+    is_ramp = np.zeros(edges.size - 1, bool) if ramp is None else np.asarray(ramp, dtype=bool)
+    if is_ramp.shape != (edges.size - 1,):
+        raise ValueError("ramp must have one flag per phase (len(edges_s) - 1)")
+    m = edges.size - 1
+    delivered = np.empty(m)
+    settled = np.full(m, np.nan)
     for p, (a, b) in enumerate(itertools.pairwise(edges.tolist())):
         delivered[p] = integral(a, b)
-        tail = settle_frac * (b - a)
-        i_settled = integral(b - tail, b) / tail
-        static[p] = min(i_settled * (b - a), delivered[p])
+        if not is_ramp[p]:
+            tail = settle_frac * (b - a)
+            settled[p] = integral(b - tail, b) / tail
+    hold = np.nonzero(~is_ramp)[0]
+    for p in np.nonzero(is_ramp)[0]:
+        before = hold[hold < p]
+        after = hold[hold > p]
+        i_before = settled[before[-1]] if before.size else 0.0
+        i_after = settled[after[0]] if after.size else i_before
+        settled[p] = 0.5 * (i_before + i_after)
+    static = np.minimum(settled * np.diff(edges), delivered)
     return delivered, static
+
+
+def ramp_phases(edges_s: Sequence[float], ramps_s: Sequence[tuple[float, float]]) -> np.ndarray:
+    """One flag per phase of ``edges_s``: True where the phase lies inside a ramp (start_s, stop_s)."""
+    edges = np.asarray(edges_s, dtype=float)
+    mid = 0.5 * (edges[:-1] + edges[1:])
+    flags = np.zeros(mid.size, bool)
+    for a, b in ramps_s:
+        flags |= (mid > a) & (mid < b)
+    return flags
 
 
 @dataclass(frozen=True)
@@ -102,17 +130,18 @@ class EnergySplit:
 
 
 def split_energies(t: np.ndarray, currents: Mapping[str, np.ndarray], rails_v: Mapping[str, float],
-                   edges_s: Sequence[float], n_conversions: int = 1, settle_frac: float = 0.1) -> EnergySplit:
+                   edges_s: Sequence[float], n_conversions: int = 1, settle_frac: float = 0.1,
+                   ramp: Sequence[bool] | None = None) -> EnergySplit:
     """Static and switching energy (J per conversion) of each supply over the phases ``edges_s`` (s).
 
     ``currents`` (A, SPICE branch sign) and ``rails_v`` (V) are keyed by supply name; the energy of a
     supply is its rail times the delivered charge (pulsed sources count as drivers from their top
-    rail), divided by ``n_conversions``.
+    rail), divided by ``n_conversions``. ``ramp``: see :func:`phase_charges_c`.
     """
     static: dict[str, float] = {}
     switching: dict[str, float] = {}
     for name, i in currents.items():
-        delivered, stat = phase_charges_c(t, i, edges_s, settle_frac)
+        delivered, stat = phase_charges_c(t, i, edges_s, settle_frac, ramp)
         v = float(rails_v[name])
         static[name] = v * float(np.sum(stat)) / n_conversions
         switching[name] = v * float(np.sum(delivered - stat)) / n_conversions

@@ -129,17 +129,20 @@ def gray(k: int) -> int:
 
 
 def encoder_cards(bits: int, enc: EncoderSpec, models: QCellSpec, *, supply: str = "venc_n",
-                  reset: str = "vpu_n") -> list[Card]:
+                  reset: str = "vpu_n", rom_supply: str | None = None) -> list[Card]:
     """Gray OR-ROM, sense inverters and Gray-to-binary XOR chain; outputs ``d0``..``d<n-1>``.
 
     ``models`` gives the model names (``.nmos``, ``.pmos``): the cell spec, which picks them.
+    ``rom_supply`` (default: ``supply``) feeds the ROM PMOS: the precharge scheme pulses it as the
+    sense enable, so the ROM does not fight the bit-line reset while every match line is precharged.
     """
+    rom = rom_supply or supply
     cards: list[Card] = [Comment("encoder: Gray-coded OR-ROM (gate = cell output, active low)")]
     n_cells = 2 ** bits
     for j in range(bits):
         for k in range(1, n_cells):
             if (gray(k) >> j) & 1:
-                cards.append(Mosfet(f"rom{k}_{j}", f"bl{j}", f"out{k}", supply, supply, models.pmos,
+                cards.append(Mosfet(f"rom{k}_{j}", f"bl{j}", f"out{k}", rom, rom, models.pmos,
                                     enc.rom_p.w_m, enc.rom_p.l_m))
         cards.append(Mosfet(f"blpd{j}", f"bl{j}", supply, "0", "0", models.nmos,
                             enc.bl_pulldown.w_m, enc.bl_pulldown.l_m))
@@ -314,13 +317,20 @@ def map_deck(spec: AdcSpec, card: DeviceCard, g_grid_s: Sequence[float]) -> Deck
 
 
 def adc_cards(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float], *,
-              encoder: bool = True) -> list[Card]:
-    """Cell array (and encoder) without supplies or input source."""
+              encoder: bool = True, sense_enable: bool = False) -> list[Card]:
+    """Cell array (and encoder) without supplies or input source.
+
+    ``sense_enable``: the encoder's ROM runs from ``vsen_n`` and its bit-line reset from ``vrst_n``
+    (precharge scheme) instead of the encoder supply and the pull-up control.
+    """
     cards: list[Card] = list(_preamble(spec, card))
     for k in range(spec.n_cells):
         cards += _cell_cards(k, card, float(g_lower_s[k]), float(g_upper_s[k]))
     if encoder:
-        cards += encoder_cards(spec.bits, spec.encoder, spec.cell)
+        if sense_enable:
+            cards += encoder_cards(spec.bits, spec.encoder, spec.cell, reset="vrst_n", rom_supply="vsen_n")
+        else:
+            cards += encoder_cards(spec.bits, spec.encoder, spec.cell)
     caps = wire_caps_f(spec)
     for node, c in caps.items():
         if encoder or not node.startswith("bl"):
@@ -394,8 +404,22 @@ def mc_cards(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_uppe
 # -- transient ----------------------------------------------------------------------------------
 
 
+# Extra sources of the precharge scheme (evaluation scheme "precharge", see adc_tran_deck).
+PRECHARGE_SUPPLIES = {
+    "sen": "sense enable: supply of the encoder ROM, pulsed on from sense_s to the end of the read",
+    "rst": "bit-line reset control, off from sense_s to the end of the read",
+}
+
+
+def tran_supplies(spec: AdcSpec) -> dict[str, str]:
+    """The supply sources of the transient deck, by name, with what each feeds."""
+    if spec.timing.scheme == "precharge":
+        return {**SUPPLIES, **PRECHARGE_SUPPLIES}
+    return dict(SUPPLIES)
+
+
 def tran_vectors(spec: AdcSpec) -> tuple[str, ...]:
-    vec = [f"i(v{name})" for name in SUPPLIES]
+    vec = [f"i(v{name})" for name in tran_supplies(spec)]
     vec += [f"v({n})" for n in ("in", "vread_n", "vpu_n")]
     vec += [f"v(d{j})" for j in range(spec.bits)]
     vec += [f"v(ml{k})" for k in range(spec.n_cells)]
@@ -419,29 +443,89 @@ def read_times_s(spec: AdcSpec, n: int) -> np.ndarray:
     return np.arange(n) * t.period_s + 2 * t.edge_s
 
 
+def _periodic_pwl(levels: Sequence[tuple[float, float]], idle_v: float, n: int, period_s: float,
+                  edge_s: float) -> Pwl:
+    """``idle_v``, then each (start_s, level) of ``levels`` (times within a period, ascending), back to
+    ``idle_v`` at the last start; repeated for ``n`` periods, every change an ``edge_s`` ramp."""
+    pts: list[tuple[float, float]] = [(0.0, idle_v)]
+    for c in range(n):
+        prev = idle_v
+        for t0, v in levels:
+            t_abs = c * period_s + t0
+            pts += [(t_abs, prev), (t_abs + edge_s, v)]
+            prev = v
+    return Pwl(tuple(pts))
+
+
+def stimulus_ramps_s(spec: AdcSpec, n: int) -> list[tuple[float, float]]:
+    """(start, stop) times (s) of every stimulus edge of :func:`adc_tran_deck` over ``n`` conversions."""
+    t = spec.timing
+    start = 2 * t.edge_s
+    within = [start, start + t.read_s]
+    if t.scheme == "precharge":
+        within += [start + t.precharge_s, start + t.sense_s - t.edge_s, start + t.sense_s]
+    ramps = [(c * t.period_s + w, c * t.period_s + w + t.edge_s) for c in range(n) for w in within]
+    for c in range(1, n):
+        t0 = c * t.period_s - t.input_edge_s - t.edge_s
+        ramps.append((t0 - t.input_edge_s, t0))
+    return sorted(ramps)
+
+
+def phase_edges_s(spec: AdcSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The phases of the energy split (:func:`memspice.extract.energy.split_energies`) of ``n``
+    conversions: their edges (s, from 0 to the end) and a flag per phase, True for a stimulus edge."""
+    ramps = stimulus_ramps_s(spec, n)
+    edges = np.unique(np.concatenate([[0.0], np.ravel(ramps), [n * spec.timing.period_s]]))
+    mid = 0.5 * (edges[:-1] + edges[1:])
+    flags = np.zeros(mid.size, bool)
+    for a, b in ramps:
+        flags |= (mid > a) & (mid < b)
+    return edges, flags
+
+
 def adc_tran_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float],
                   inputs_v: Sequence[float]) -> Deck:
     """Transient deck: one conversion per period for each input in ``inputs_v`` (V).
 
-    The read supply pulses from v_ref_v to v_read_v and the pull-up gate from VDD to v_pu_v for read_s
-    per period; the other supplies are constant. Every supply is its own source so its energy is
-    measured: read, ref, ml, inv, pu (gate control), enc, and the input driver vin.
+    Static scheme: the read supply pulses from v_ref_v to v_read_v and the pull-up gate from VDD to
+    v_pu_v for read_s per period; the other supplies are constant. Every supply is its own source so
+    its energy is measured: read, ref, ml, inv, pu (gate control), enc, and the input driver vin.
+
+    Precharge scheme (``timing.scheme = "precharge"``): the pull-up gate goes to 0 V for precharge_s
+    (the match line is precharged to VDD), then to v_pu_v (the pull-up is the keeper) until the end of
+    the read; the read supply is on for the whole read (the 9T cell cannot hold its match line without
+    the dividers); the encoder's ROM supply ``vsen`` rises and the bit-line reset ``vrst`` falls at
+    sense_s, and the code is captured at the end of the read.
     """
     t = spec.timing
     cell = spec.cell
     n = len(inputs_v)
     start = 2 * t.edge_s
     width = t.read_s - t.edge_s
+    precharge = t.scheme == "precharge"
     # idle at the source reference, so no current flows through the dividers between reads
     read = Pulse(cell.v_ref_v, cell.v_read_v, start, t.edge_s, t.edge_s, width, t.period_s)
-    pull = Pulse(cell.vdd_v, cell.v_pu_v, start, t.edge_s, t.edge_s, width, t.period_s)
-    cards = [*adc_cards(spec, card, g_lower_s, g_upper_s, encoder=True),
+    if precharge:
+        end = start + t.read_s
+        pull: Pulse | Pwl = _periodic_pwl([(start, 0.0), (start + t.precharge_s, cell.v_pu_v), (end, cell.vdd_v)],
+                                          cell.vdd_v, n, t.period_s, t.edge_s)
+        sense = start + t.sense_s
+        extra = [VSource("sen", "vsen_n", "0", 0.0,
+                         _periodic_pwl([(sense, cell.vdd_v), (end, 0.0)], 0.0, n, t.period_s, t.edge_s)),
+                 VSource("rst", "vrst_n", "0", cell.vdd_v,
+                         _periodic_pwl([(sense - t.edge_s, 0.0), (end, cell.vdd_v)], cell.vdd_v, n, t.period_s,
+                                       t.edge_s))]
+    else:
+        pull = Pulse(cell.vdd_v, cell.v_pu_v, start, t.edge_s, t.edge_s, width, t.period_s)
+        extra = []
+    cards = [*adc_cards(spec, card, g_lower_s, g_upper_s, encoder=True, sense_enable=precharge),
              VSource("read", "vread_n", "0", cell.v_ref_v, read),
              VSource("ref", "vref_n", "0", cell.v_ref_v),
              VSource("ml", "vml_n", "0", cell.vdd_v),
              VSource("inv", "vinv_n", "0", cell.vdd_v),
              VSource("pu", "vpu_n", "0", cell.vdd_v, pull),
              VSource("enc", "venc_n", "0", cell.vdd_v),
+             *extra,
              VSource("in", "in", "0", float(inputs_v[0]), input_waveform(spec, inputs_v))]
     stop = n * t.period_s
     return Deck(title=f"qcell adc {spec.bits}-bit transient", cards=cards,

@@ -4,7 +4,7 @@ DC power times the window."""
 import numpy as np
 import pytest
 
-from memspice.extract.energy import split_energies
+from memspice.extract.energy import ramp_phases, split_energies
 from memspice.netlist.cards import Capacitor, Pulse, Resistor, VSource
 from memspice.netlist.deck import Analyze, Deck, Tran
 from memspice.ngspice import simulate
@@ -25,9 +25,11 @@ def test_static_is_dc_power_times_window_and_switching_is_cv2():
     deck = Deck("energy split hand check", cards,
                 steps=[Analyze(Tran(1e-13, N * PERIOD, 1e-12), ("i(vs)",), label="tran")])
     plot = simulate(deck, backend="subprocess")[0]
-    edges = np.sort(np.concatenate([np.arange(N) * PERIOD, np.arange(N) * PERIOD + WIDTH, [N * PERIOD]]))
-    split = split_energies(plot["time"], {"s": plot["i(vs)"]}, {"s": V}, edges, n_conversions=N)
-    # static: the load current ramps in over the 1 ps edge, charged from the phase start: <= 0.1 % over
-    assert split.static_j["s"] == pytest.approx(V**2 / R_LOAD * WIDTH, rel=2e-3)
+    ramps = [(c * PERIOD + a, c * PERIOD + a + EDGE) for c in range(N) for a in (0.0, WIDTH)]
+    edges = np.unique(np.concatenate([np.ravel(ramps), [N * PERIOD]]))
+    split = split_energies(plot["time"], {"s": plot["i(vs)"]}, {"s": V}, edges, n_conversions=N,
+                           ramp=ramp_phases(edges, ramps))
+    # static: a resistor's current follows the linear edge, which the split charges at the mean of both levels
+    assert split.static_j["s"] == pytest.approx(V**2 / R_LOAD * WIDTH, rel=1e-3)
     # switching: C V^2 (the capacitor settles within the phase, 50 tau; 5e-3 covers the 1 ps time step)
     assert split.switching_j["s"] == pytest.approx(C * V**2, rel=5e-3)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from memspice.extract.energy import phase_charges_c, split_energies
+from memspice.extract.energy import phase_charges_c, ramp_phases, split_energies
 
 pytestmark = pytest.mark.unit
 
@@ -46,3 +46,17 @@ def test_unsettled_phase_caps_static_at_delivered():
 def test_bad_edges(edges):
     with pytest.raises(ValueError, match="edges_s"):
         phase_charges_c(np.array([0.0, 1.0]), np.array([0.0, 0.0]), edges)
+
+
+def test_constant_slope_ramp_is_switching():
+    """A 1 fF gate driven by a 1 V/ns ramp draws 1 uA for 1 ns: charge onto a capacitance, not DC."""
+    t = np.linspace(0, 2e-9, 2001)
+    i = np.where(t < 1e-9, -1e-6, 0.0)
+    edges = [0.0, 1e-9, 2e-9]
+    ramp = ramp_phases(edges, [(0.0, 1e-9)])
+    assert ramp.tolist() == [True, False]
+    split = split_energies(t, {"in": i}, {"in": 1.0}, edges, ramp=ramp)
+    assert split.static_j["in"] == 0.0
+    assert split.switching_j["in"] == pytest.approx(1e-15, rel=2e-3)
+    # without the ramp flag the same current would be read as DC
+    assert split_energies(t, {"in": i}, {"in": 1.0}, edges).static_j["in"] == pytest.approx(1e-15, rel=2e-3)
