@@ -1,0 +1,140 @@
+"""The whole ADC characterization: :func:`run_adc` (compute, no files), :func:`summary`, :func:`adc_artifact`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from memspice import __version__
+from memspice.characterize.adc.measure import (
+    ENERGY_GROUPS,
+    EnergyResult,
+    Transfer,
+    area_um2,
+    conversion_energy_settled,
+    program_converter,
+    pullup_sensitivity_lsb,
+)
+from memspice.characterize.adc.montecarlo import McResult, McSamples, mc_sigmas, mc_statistics, monte_carlo
+from memspice.characterize.adc.options import PAPER, RunOptions
+from memspice.characterize.adc.programming import Programming
+from memspice.errors import SimulationError
+from memspice.extract import adc as ex
+from memspice.spec.adc import AdcSpec
+from memspice.spec.device import DeviceCard, load_card
+
+# -- 7. the whole characterization -------------------------------------------------------------------
+
+
+@dataclass
+class AdcResult:
+    spec: AdcSpec
+    card: DeviceCard
+    pmap: ex.ProgrammingMap
+    prog: Programming
+    transfer: Transfer
+    energy: EnergyResult | None
+    area: dict[str, float]
+    mc: McResult | None = None
+    mc_samples: McSamples | None = None
+    mc_stats: dict | None = None
+    pullup_sensitivity: dict | None = None
+
+
+
+def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = True,
+            log: Callable[[str], None] | None = None) -> AdcResult:
+    """Map, reachability check, write-verify, transfer, energy and (if ``mc.samples``) Monte Carlo.
+
+    The Monte Carlo runs through the engine (:func:`monte_carlo`) with ``opts.workers`` processes,
+    cached under ``opts.mc_cache_root``.
+    """
+    card = load_card(spec.card)
+    targets = spec.targets_v()
+    say = log or (lambda s: None)
+    pmap, prog, tr = program_converter(spec, card, opts, log=say)
+    en = None
+    if energy:
+        say(f"transient: {spec.timing.conversions} conversions")
+        en = conversion_energy_settled(spec, card, prog, opts, log=say)
+    result = AdcResult(spec=spec, card=card, pmap=pmap, prog=prog, transfer=tr, energy=en, area=area_um2(spec),
+                       pullup_sensitivity=pullup_sensitivity_lsb(spec, card, prog, opts=opts))
+    if spec.mc.samples:
+        say(f"Monte Carlo: {spec.mc.samples} samples")
+        mc, samples = monte_carlo(spec, card, prog, opts)
+        if mc.failed:
+            say(f"Monte Carlo: {len(mc.failed)} sample(s) failed in ngspice and are left out: "
+                f"{', '.join(map(str, mc.failed[:10]))}{' ...' if len(mc.failed) > 10 else ''}")
+        if not len(mc.measured_v):
+            raise SimulationError(f"Monte Carlo: all {spec.mc.samples} samples failed in ngspice")
+        result.mc, result.mc_samples = mc, samples
+        result.mc_stats = mc_statistics(spec, mc, targets)
+    return result
+
+
+def summary(result: AdcResult) -> dict:
+    spec, tr, en = result.spec, result.transfer, result.energy
+    energy = en.energy_per_conversion_j if en else None
+    fom = ex.walden_fom_j(energy, tr.enob) if en else None
+    groups: dict[str, float] = {}
+    if en:
+        for name, e in en.by_supply_j.items():
+            groups[ENERGY_GROUPS[name]] = groups.get(ENERGY_GROUPS[name], 0.0) + e
+    stats = result.mc_stats or {}
+    lo_g, hi_g = result.card.window_s()
+    return {
+        "bits": spec.bits,
+        "energy_per_conversion_J": energy,
+        "delay_s": en.delay_s if en else None,
+        "read_window_s": en.read_s if en else None,
+        "conversion_period_s": en.period_s if en else None,
+        "inl_max_lsb": tr.inl_max_lsb,
+        "dnl_max_lsb": tr.dnl_max_lsb,
+        "area_um2": result.area["total_um2"],
+        "boundary_sigma_V": list(stats["boundary_sigma_V"]) if stats else None,
+        "boundary_sigma_rms_V": stats.get("boundary_sigma_rms_V"),
+        "input_range_V": [spec.input_lo_v, spec.input_hi_v],
+        "lsb_V": spec.lsb_v,
+        "max_boundary_error_lsb": float(np.max(np.abs(tr.error_lsb))),
+        "monotonic": tr.monotonic,
+        "encoder_disagreements_off_transitions": tr.encoder_disagreements(),
+        "enob": tr.enob,
+        "walden_fom_J_per_step": fom,
+        "energy_by_supply_J": en.by_supply_j if en else None,
+        "energy_by_group_J": groups or None,
+        "ref_absorbed_J": en.ref_absorbed_j if en else None,
+        "transient_codes_ok": en.codes_ok if en else None,
+        "area": result.area,
+        "write_verify_iterations": result.prog.iterations,
+        "write_verify_history_lsb": result.prog.history_lsb,
+        "card": {"name": result.card.name, "model": result.card.model, "window_S": [lo_g, hi_g]},
+        "reachable_V": {side: list(result.pmap.reachable_v(side)) for side in ("lower", "upper")},
+        "ml_scheme": "ratioed pull-up during the read (static), gated off between reads",
+        "ml_pullup_sensitivity": result.pullup_sensitivity,
+        "monte_carlo": ({k: v for k, v in stats.items() if k not in ("boundary_sigma_V", "inl_max_lsb", "dnl_max_lsb")}
+                        | {"seed": spec.mc.seed, **mc_sigmas(spec, result.card),
+                           "seeding": f"Monte Carlo engine: numpy SeedSequence(seed).spawn(chunks), one child per "
+                                      f"chunk of mc.chunk = {spec.mc.chunk} samples (independent of workers)"})
+                       if stats else None,
+        "paper": {k: v for k, v in PAPER.items() if k != "linearity_lsb"},
+        "spec_hash": spec.spec_hash(),
+        "memspice_version": __version__,
+    }
+
+
+def adc_artifact(result: AdcResult) -> dict:
+    """``adc.json``: what the neural-network side loads."""
+    spec = result.spec
+    mc = result.mc.measured_v.tolist() if result.mc is not None else []
+    return {
+        "bits": spec.bits,
+        "input_range_V": [spec.input_lo_v, spec.input_hi_v],
+        "targets_V": result.transfer.targets_v.tolist(),
+        "measured_V": result.transfer.measured_v.tolist(),
+        "mc_measured_V": mc,
+        "source": (f"memspice {__version__} characterize adc: {spec.bits}-bit Q-cell ADC in ngspice, "
+                   f"card {result.card.name}, transistors {spec.cell.transistors}, spec hash {spec.spec_hash()}"
+                   + (f", Monte Carlo seed {spec.mc.seed}" if mc else "")),
+    }

@@ -1,0 +1,289 @@
+"""Programming a Q-cell ADC: the programming map, bound targets, reachability, write-verify, and the
+independent reference's window of a cell."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from memspice.characterize.adc.options import RunOptions
+from memspice.errors import SpecError
+from memspice.extract import adc as ex
+from memspice.netlist import qcell as nq
+from memspice.spec.adc import AdcSpec
+from memspice.spec.device import DeviceCard
+
+# -- 1. programming map -----------------------------------------------------------------------------
+
+
+def map_grid_s(card: DeviceCard, n: int = 21) -> np.ndarray:
+    """Conductances (S) of the map: ``n`` points across the card's window, denser at the low end."""
+    g0, g1 = card.window_s()
+    u = np.linspace(0.0, 1.0, n)
+    return g0 + (g1 - g0) * (0.6 * u + 0.4 * u**2)
+
+
+def programming_map(spec: AdcSpec, card: DeviceCard, opts: RunOptions = RunOptions(), n: int = 21) -> ex.ProgrammingMap:
+    """Bound (V) of each branch versus its conductance (S) over the card window (isolated branches)."""
+    g = map_grid_s(card, n)
+    plot = opts.sim(nq.map_deck(spec, card, g))[0]
+    v = plot["v-sweep"]
+    out = np.stack([plot[f"v(out{k})"] for k in range(2 * n)], axis=1)
+    lower = ex.branch_bound(v, out[:, :n], spec.cell.vdd_v, "lower")
+    upper = ex.branch_bound(v, out[:, n:], spec.cell.vdd_v, "upper")
+    return ex.ProgrammingMap(g_s=g, lower_v=lower, upper_v=upper)
+
+
+# -- 2./3. targets, reachability, write-verify ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BoundPlan:
+    """Target (V) of every cell bound, and which bound sets each transition."""
+
+    lower_v: np.ndarray  # (n_cells,), NaN for cell 0 (don't care: set to the lowest conductance)
+    upper_v: np.ndarray  # (n_cells,), NaN for the top cell (set to the highest conductance)
+    dominant: list[str]  # per boundary i = 1..N-1: "lower" (cell i) or "upper" (cell i-1)
+    targets_v: np.ndarray  # (N-1,)
+
+    def dominant_cell(self, i: int) -> tuple[int, str]:
+        """(cell, side) of the bound that sets transition i (1-based)."""
+        side = self.dominant[i - 1]
+        return (i, side) if side == "lower" else (i - 1, side)
+
+
+def plan_bounds(spec: AdcSpec, targets_v: np.ndarray) -> BoundPlan:
+    """Per-cell bound targets: the dominant bound on the target, the recessive one overlapping it.
+
+    The overlap guard is ``guard_lsb`` LSB, capped at half the width of the cell it overlaps so that a
+    recessive bound never reaches a second neighbour.
+    """
+    n = spec.n_cells
+    t = np.asarray(targets_v, dtype=float)
+    edges = np.concatenate([[spec.input_lo_v], t, [spec.input_hi_v]])
+    widths = np.diff(edges)
+    dom = ex.dominant_sides(spec.bits)
+    lower = np.full(n, np.nan)
+    upper = np.full(n, np.nan)
+    for i in range(1, n):
+        ti = t[i - 1]
+        if dom[i - 1] == "lower":
+            guard = min(spec.guard_lsb * spec.lsb_v, 0.5 * widths[i])
+            lower[i] = ti
+            upper[i - 1] = ti + guard
+        else:
+            guard = min(spec.guard_lsb * spec.lsb_v, 0.5 * widths[i - 1])
+            upper[i - 1] = ti
+            lower[i] = ti - guard
+    return BoundPlan(lower_v=lower, upper_v=upper, dominant=dom, targets_v=t)
+
+
+def check_reachable(spec: AdcSpec, pmap: ex.ProgrammingMap, targets_v: np.ndarray, card_name: str = "") -> None:
+    """Raise SpecError naming the first boundary the conductance window cannot reach (and the range)."""
+    plan = plan_bounds(spec, targets_v)
+    field_name = "boundaries_v" if spec.boundaries_v else "boundaries_v (uniform set)"
+    for i in range(1, spec.n_cells):
+        _, side = plan.dominant_cell(i)
+        lo, hi = pmap.reachable_v(side)
+        value = float(plan.targets_v[i - 1])
+        if not (lo <= value <= hi):
+            raise SpecError(f"{field_name}[{i - 1}]", value,
+                            f"a boundary the {side} bound can reach with card {card_name or spec.card}'s window: "
+                            f"{lo:.4f}..{hi:.4f} V")
+    top = pmap.reachable_v("upper")[1]
+    if not top >= spec.input_hi_v:
+        raise SpecError("input_hi_v", spec.input_hi_v,
+                        f"a top of the input range the top cell's upper bound can reach (at most {top:.4f} V)")
+
+
+@dataclass
+class Programming:
+    """Programmed conductances (S) per cell and the write-verify history."""
+
+    g_lower_s: np.ndarray
+    g_upper_s: np.ndarray
+    plan: BoundPlan
+    lower_v: np.ndarray = field(default_factory=lambda: np.array([]))
+    upper_v: np.ndarray = field(default_factory=lambda: np.array([]))
+    iterations: int = 0  # measurements (sweeps) so far, across write-verify rounds
+    history_lsb: list[float] = field(default_factory=list)  # max |dominant error| per iteration
+    pmap: ex.ProgrammingMap | None = None
+
+    def dominant_bounds_v(self) -> np.ndarray:
+        out = []
+        for i in range(1, len(self.g_lower_s)):
+            cell, side = self.plan.dominant_cell(i)
+            out.append((self.lower_v if side == "lower" else self.upper_v)[cell])
+        return np.array(out)
+
+
+def measure_cells(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, opts: RunOptions):
+    """DC sweep of the cell array (no encoder): input (V), outputs (points, cells), bounds (V)."""
+    plot = opts.sim(nq.adc_dc_deck(spec, card, g_lower_s, g_upper_s, encoder=False))[0]
+    v = plot["v-sweep"]
+    out = np.stack([plot[f"v(out{k})"] for k in range(spec.n_cells)], axis=1)
+    lower, upper = ex.cell_bounds(v, out, spec.cell.vdd_v)
+    return v, out, lower, upper
+
+
+def program(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, targets_v: np.ndarray,
+            opts: RunOptions = RunOptions(), log: Callable[[str], None] | None = None,
+            start: Programming | None = None, offsets_v: np.ndarray | None = None) -> Programming:
+    """Write-verify: first guess from the map, then correct conductances until bounds are on target.
+
+    Each cell is a 2 x 2 problem: its measured (lower, upper) bounds against its two conductances.
+    The map gives the diagonal of the Jacobian; in a narrow window the two pull-downs' sub-threshold
+    tails add on the match line, so each bound also moves with the other conductance. A per-cell
+    Broyden update learns that coupling from the measurements; a window that vanished is reopened by
+    moving both bounds outwards by half an LSB.
+
+    ``start`` continues from an earlier programming; ``offsets_v`` (one per boundary) moves the cell-level
+    aim of each dominant bound, so that the *converter's* transition (read through the encoder) lands
+    on target where the encoder switches a little away from the cell output's mid-rail crossing.
+    """
+    g0, g1 = card.window_s()
+    plan = plan_bounds(spec, targets_v)
+    n = spec.n_cells
+    lo_r = pmap.reachable_v("lower")
+    up_r = pmap.reachable_v("upper")
+
+    def guess(side: str, b: np.ndarray) -> np.ndarray:
+        rng = lo_r if side == "lower" else up_r
+        return np.clip(pmap.conductance_s(side, np.clip(b, *rng)), g0, g1)
+
+    has = np.stack([np.isfinite(plan.lower_v), np.isfinite(plan.upper_v)], axis=1)  # controlled bounds
+    tgt = np.stack([plan.lower_v, plan.upper_v], axis=1)
+    if offsets_v is not None:
+        for i in range(1, n):
+            cell, side = plan.dominant_cell(i)
+            tgt[cell, 0 if side == "lower" else 1] -= offsets_v[i - 1]
+    x = np.stack([np.full(n, g0), np.full(n, g1)], axis=1)  # (g_lower, g_upper) per cell
+    # first guess: the map, each window widened by half an LSB on both sides so that narrow ones open
+    # (their bounds move inwards in the cell, see above); write-verify then closes them onto target
+    x[has[:, 0], 0] = guess("lower", plan.lower_v[has[:, 0]] - 0.5 * spec.lsb_v)
+    x[has[:, 1], 1] = guess("upper", plan.upper_v[has[:, 1]] + 0.5 * spec.lsb_v)
+    if start is not None:
+        x = np.stack([start.g_lower_s, start.g_upper_s], axis=1).copy()
+    prog = Programming(g_lower_s=x[:, 0], g_upper_s=x[:, 1], plan=plan, pmap=pmap)
+    lsb = spec.lsb_v
+    dom = np.zeros((n, 2), bool)
+    for i in range(1, n):
+        cell, side = plan.dominant_cell(i)
+        dom[cell, 0 if side == "lower" else 1] = True
+
+    def diag_jacobian(xx: np.ndarray) -> np.ndarray:
+        jac = np.zeros((n, 2, 2))
+        jac[:, 0, 0] = pmap.slope_v_per_s("lower", xx[:, 0])
+        jac[:, 1, 1] = pmap.slope_v_per_s("upper", xx[:, 1])
+        return jac
+
+    jac = diag_jacobian(x)
+    prev_x = prev_y = None
+    prev_ok = np.zeros(n, bool)
+    last_ok = np.full((n, 2), np.nan)  # last conductances at which the cell's window was open
+    scale = np.ones(n)  # per-cell step scale, halved after a step that closed the window
+    max_step = 2 * lsb  # in volts of bound movement per iteration
+    for it in range(1, spec.program_max_iter + 1):
+        _, _, lower, upper = measure_cells(spec, card, x[:, 0], x[:, 1], opts)
+        y = np.stack([lower, upper], axis=1)
+        prog.g_lower_s, prog.g_upper_s = x[:, 0].copy(), x[:, 1].copy()
+        prog.lower_v, prog.upper_v, prog.iterations = lower, upper, it
+        err = np.where(has, y - tgt, 0.0)
+        ok = np.all(np.isfinite(err), axis=1)
+        dom_err = np.abs(err[dom]) / lsb
+        worst = float(np.max(dom_err)) if np.all(np.isfinite(dom_err)) and dom_err.size else (
+            float("inf") if dom_err.size else 0.0)
+        prog.history_lsb.append(worst)
+        # recessive bounds only need to stay on their side of the dominant one: half the guard will do
+        rec_tol = (0.5 * spec.guard_lsb + spec.program_aim_lsb) * lsb
+        rec = err[has & ~dom]
+        rec_ok = bool(np.all(np.abs(rec[np.isfinite(rec)]) < rec_tol))
+        if log:
+            log(f"write-verify iteration {it}: worst boundary error {worst:.4f} LSB")
+        if worst <= spec.program_aim_lsb and rec_ok and np.all(ok):
+            break
+        # the bounds are read on the sweep grid (+-half a step): stop once corrections stop helping
+        if it >= 3 and worst >= 0.9 * min(prog.history_lsb[:-1]) and worst <= spec.program_tol_lsb / 2 and rec_ok:
+            break
+        new_x = x.copy()
+        for k in range(n):
+            h = has[k]
+            if not h.any():
+                continue
+            if not ok[k]:
+                if np.all(np.isfinite(last_ok[k])):  # the last step closed the window: go half-way back
+                    new_x[k] = last_ok[k] + 0.5 * (x[k] - last_ok[k])
+                    scale[k] *= 0.5
+                else:  # never open yet: open it by moving both bounds outwards
+                    if h[0]:
+                        new_x[k, 0] -= 0.5 * lsb / jac[k, 0, 0]
+                    if h[1]:
+                        new_x[k, 1] += 0.5 * lsb / jac[k, 1, 1]
+                continue
+            idx = np.nonzero(h)[0]
+            if prev_x is not None and prev_ok[k]:
+                dx = (x[k] - prev_x[k])[idx]
+                dy = (y[k] - prev_y[k])[idx]
+                if np.dot(dx, dx) > 0:
+                    sub = jac[k][np.ix_(idx, idx)]
+                    sub = sub + np.outer(dy - sub @ dx, dx) / np.dot(dx, dx)
+                    if np.all(np.diag(sub) > 0) and np.linalg.cond(sub) < 1e3:
+                        jac[k][np.ix_(idx, idx)] = sub
+            last_ok[k] = x[k]
+            sub = jac[k][np.ix_(idx, idx)]
+            e = err[k, idx]
+            e = e * min(1.0, max_step / max(float(np.max(np.abs(e))), 1e-30))
+            new_x[k, idx] = x[k, idx] - scale[k] * np.linalg.solve(sub, e)
+            scale[k] = min(1.0, 1.5 * scale[k])
+        prev_ok = ok.copy()
+        prev_x, prev_y = x.copy(), y.copy()
+        x = np.clip(new_x, g0, g1)
+    return prog
+
+
+def sweep_cells(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, start: float, stop: float, step: float,
+                opts: RunOptions = RunOptions()):
+    """Bounds (V) of independent cells swept from ``start`` to ``stop`` (V) in steps of ``step`` (V)."""
+    plot = opts.sim(nq.cells_sweep_deck(spec, card, g_lower_s, g_upper_s, start, stop, step))[0]
+    out = np.stack([plot[f"v(out{k})"] for k in range(len(g_lower_s))], axis=1)
+    return ex.cell_bounds(plot["v-sweep"], out, spec.cell.vdd_v)
+
+
+def program_cell(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, lower_v: float, upper_v: float,
+                 opts: RunOptions = RunOptions(), tol_v: float = 2e-4, step_v: float = 2.5e-4,
+                 max_iter: int = 8) -> tuple[float, float, float, float]:
+    """Write-verify one cell to the window [lower_v, upper_v) (V): (g_lower, g_upper, lower, upper)."""
+    g0, g1 = card.window_s()
+    gl = float(np.clip(pmap.conductance_s("lower", lower_v), g0, g1))
+    gu = float(np.clip(pmap.conductance_s("upper", upper_v), g0, g1))
+    lo = hi = float("nan")
+    for _ in range(max_iter):
+        (lo,), (hi,) = sweep_cells(spec, card, [gl], [gu], lower_v - 0.05, upper_v + 0.05, step_v, opts)
+        if abs(lo - lower_v) <= tol_v and abs(hi - upper_v) <= tol_v:
+            break
+        gl = float(np.clip(gl - (lo - lower_v) / pmap.slope_v_per_s("lower", gl), g0, g1))
+        gu = float(np.clip(gu - (hi - upper_v) / pmap.slope_v_per_s("upper", gu), g0, g1))
+    return gl, gu, float(lo), float(hi)
+
+
+def reference_tables(spec: AdcSpec, opts: RunOptions = RunOptions()):
+    """Single-device I-V tables of every cell transistor size (the independent reference's input)."""
+    from memspice.reference.qcell import DeviceTables
+
+    cell = spec.cell
+    plot = opts.sim(nq.device_table_deck(cell))[0]
+    (d0, d1, dd), (g0, g1, dg) = nq.table_grid_v(cell)
+    n_vd, n_vg = round((d1 - d0) / dd) + 1, round((g1 - g0) / dg) + 1
+    currents = {role: plot[f"i(vm_{role})"] for role in nq.TABLE_DEVICES}
+    return DeviceTables.from_sweep(plot["v-sweep"], currents, n_vd, n_vg, (g0, g1), pmos=("pullup", "inv_p"))
+
+
+def reference_window(spec: AdcSpec, card: DeviceCard, tables, g_lower_s: float, g_upper_s: float):
+    """The reference's window of a cell with read conductances ``g_lower_s``, ``g_upper_s`` (S)."""
+    from memspice.reference.qcell import CellBias, cell_window
+
+    c = spec.cell
+    bias = CellBias(c.vdd_v, c.v_read_v, c.v_ref_v, c.v_pu_v, card.model, card.params, card.read_v)
+    return cell_window(tables, bias, float(card.state_for(g_lower_s)), float(card.state_for(g_upper_s)))
