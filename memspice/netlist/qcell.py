@@ -142,7 +142,8 @@ def encoder_cards(bits: int, enc: EncoderSpec, models: QCellSpec, *, supply: str
     for j in range(bits):
         for k in range(1, n_cells):
             if (gray(k) >> j) & 1:
-                cards.append(Mosfet(f"rom{k}_{j}", f"bl{j}", f"out{k}", rom, rom, models.pmos,
+                # bulk on the constant supply: a pulsed ROM supply then does not charge the n-wells
+                cards.append(Mosfet(f"rom{k}_{j}", f"bl{j}", f"out{k}", rom, supply, models.pmos,
                                     enc.rom_p.w_m, enc.rom_p.l_m))
         cards.append(Mosfet(f"blpd{j}", f"bl{j}", supply, "0", "0", models.nmos,
                             enc.bl_pulldown.w_m, enc.bl_pulldown.l_m))
@@ -483,6 +484,61 @@ def phase_edges_s(spec: AdcSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
     return edges, flags
 
 
+def read_stimuli(spec: AdcSpec, n: int, *, encoder: bool) -> list[Card]:
+    """Supplies and controls of ``n`` conversions in the spec's evaluation scheme (see :func:`adc_tran_deck`)."""
+    t = spec.timing
+    cell = spec.cell
+    start = 2 * t.edge_s
+    width = t.read_s - t.edge_s
+    # idle at the source reference, so no current flows through the dividers between reads
+    read = Pulse(cell.v_ref_v, cell.v_read_v, start, t.edge_s, t.edge_s, width, t.period_s)
+    extra: list[Card] = []
+    if t.scheme == "precharge":
+        end = start + t.read_s
+        pull: Pulse | Pwl = _periodic_pwl([(start, 0.0), (start + t.precharge_s, cell.v_pu_v), (end, cell.vdd_v)],
+                                          cell.vdd_v, n, t.period_s, t.edge_s)
+        sense = start + t.sense_s
+        if encoder:
+            extra = [VSource("sen", "vsen_n", "0", 0.0,
+                             _periodic_pwl([(sense, cell.vdd_v), (end, 0.0)], 0.0, n, t.period_s, t.edge_s)),
+                     VSource("rst", "vrst_n", "0", cell.vdd_v,
+                             _periodic_pwl([(sense - t.edge_s, 0.0), (end, cell.vdd_v)], cell.vdd_v, n, t.period_s,
+                                           t.edge_s))]
+    else:
+        pull = Pulse(cell.vdd_v, cell.v_pu_v, start, t.edge_s, t.edge_s, width, t.period_s)
+    cards: list[Card] = [VSource("read", "vread_n", "0", cell.v_ref_v, read),
+                         VSource("ref", "vref_n", "0", cell.v_ref_v),
+                         VSource("ml", "vml_n", "0", cell.vdd_v),
+                         VSource("inv", "vinv_n", "0", cell.vdd_v),
+                         VSource("pu", "vpu_n", "0", cell.vdd_v, pull)]
+    if encoder:
+        cards.append(VSource("enc", "venc_n", "0", cell.vdd_v))
+    return cards + extra
+
+
+def cells_timed_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float],
+                     inputs_v: np.ndarray) -> Deck:
+    """The cell array (no encoder) read in the conversion timing, each cell from its own input.
+
+    ``inputs_v`` (V) has one row per conversion and one column per cell: cell k converts
+    ``inputs_v[c, k]`` in conversion c (both of its input gates on node ``in<k>``), so one transient
+    steps every cell across its own bounds at once. Cell outputs sampled at the end of each read give
+    the bounds in the timing the converter uses (write-verify in timing, :mod:`memspice.characterize.adc.timed`).
+    """
+    x = np.asarray(inputs_v, dtype=float)
+    n = x.shape[0]
+    cards: list[Card] = list(_preamble(spec, card))
+    for k in range(spec.n_cells):
+        cards += _cell_cards(k, card, float(g_lower_s[k]), float(g_upper_s[k]), in_a=f"in{k}", in_b=f"in{k}")
+        cards.append(VSource(f"in{k}", f"in{k}", "0", float(x[0, k]), input_waveform(spec, x[:, k])))
+    cards += read_stimuli(spec, n, encoder=False)
+    t = spec.timing
+    vectors = tuple(f"v(out{k})" for k in range(spec.n_cells))
+    return Deck(title=f"qcell cells {t.scheme} timing", cards=cards,
+                steps=[Analyze(Tran(t.max_step_s / 5, n * t.period_s, t.max_step_s), vectors, label="timed")],
+                header=header(spec, card, "cell bounds in the conversion timing"))
+
+
 def adc_tran_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float],
                   inputs_v: Sequence[float]) -> Deck:
     """Transient deck: one conversion per period for each input in ``inputs_v`` (V).
@@ -498,34 +554,10 @@ def adc_tran_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g
     sense_s, and the code is captured at the end of the read.
     """
     t = spec.timing
-    cell = spec.cell
     n = len(inputs_v)
-    start = 2 * t.edge_s
-    width = t.read_s - t.edge_s
     precharge = t.scheme == "precharge"
-    # idle at the source reference, so no current flows through the dividers between reads
-    read = Pulse(cell.v_ref_v, cell.v_read_v, start, t.edge_s, t.edge_s, width, t.period_s)
-    if precharge:
-        end = start + t.read_s
-        pull: Pulse | Pwl = _periodic_pwl([(start, 0.0), (start + t.precharge_s, cell.v_pu_v), (end, cell.vdd_v)],
-                                          cell.vdd_v, n, t.period_s, t.edge_s)
-        sense = start + t.sense_s
-        extra = [VSource("sen", "vsen_n", "0", 0.0,
-                         _periodic_pwl([(sense, cell.vdd_v), (end, 0.0)], 0.0, n, t.period_s, t.edge_s)),
-                 VSource("rst", "vrst_n", "0", cell.vdd_v,
-                         _periodic_pwl([(sense - t.edge_s, 0.0), (end, cell.vdd_v)], cell.vdd_v, n, t.period_s,
-                                       t.edge_s))]
-    else:
-        pull = Pulse(cell.vdd_v, cell.v_pu_v, start, t.edge_s, t.edge_s, width, t.period_s)
-        extra = []
     cards = [*adc_cards(spec, card, g_lower_s, g_upper_s, encoder=True, sense_enable=precharge),
-             VSource("read", "vread_n", "0", cell.v_ref_v, read),
-             VSource("ref", "vref_n", "0", cell.v_ref_v),
-             VSource("ml", "vml_n", "0", cell.vdd_v),
-             VSource("inv", "vinv_n", "0", cell.vdd_v),
-             VSource("pu", "vpu_n", "0", cell.vdd_v, pull),
-             VSource("enc", "venc_n", "0", cell.vdd_v),
-             *extra,
+             *read_stimuli(spec, n, encoder=True),
              VSource("in", "in", "0", float(inputs_v[0]), input_waveform(spec, inputs_v))]
     stop = n * t.period_s
     return Deck(title=f"qcell adc {spec.bits}-bit transient", cards=cards,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memspice import __version__
+from memspice.characterize.adc.energy import BASIS_NOTE
 from memspice.characterize.adc.measure import (
     ENERGY_GROUPS,
     EnergyResult,
@@ -16,10 +17,12 @@ from memspice.characterize.adc.measure import (
     conversion_energy_settled,
     program_converter,
     pullup_sensitivity_lsb,
+    transfer,
 )
 from memspice.characterize.adc.montecarlo import McResult, McSamples, mc_sigmas, mc_statistics, monte_carlo
 from memspice.characterize.adc.options import PAPER, RunOptions
 from memspice.characterize.adc.programming import Programming
+from memspice.characterize.adc.timed import TimedProgramming, program_in_timing
 from memspice.errors import SimulationError
 from memspice.extract import adc as ex
 from memspice.spec.adc import AdcSpec
@@ -41,6 +44,7 @@ class AdcResult:
     mc_samples: McSamples | None = None
     mc_stats: dict | None = None
     pullup_sensitivity: dict | None = None
+    timed: TimedProgramming | None = None  # write-verify in the precharge scheme's timing
 
 
 
@@ -55,12 +59,18 @@ def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = Tr
     targets = spec.targets_v()
     say = log or (lambda s: None)
     pmap, prog, tr = program_converter(spec, card, opts, log=say)
+    timed = None
+    if spec.timing.scheme == "precharge":
+        # programming is verified in the timing the converter is read in (DC read states differ)
+        timed = program_in_timing(spec, card, pmap, prog, opts, log=say)
+        prog = timed.prog
+        tr = transfer(spec, card, prog, opts)
     en = None
     if energy:
         say(f"transient: {spec.timing.conversions} conversions")
         en = conversion_energy_settled(spec, card, prog, opts, log=say)
     result = AdcResult(spec=spec, card=card, pmap=pmap, prog=prog, transfer=tr, energy=en, area=area_um2(spec),
-                       pullup_sensitivity=pullup_sensitivity_lsb(spec, card, prog, opts=opts))
+                       pullup_sensitivity=pullup_sensitivity_lsb(spec, card, prog, opts=opts), timed=timed)
     if spec.mc.samples:
         say(f"Monte Carlo: {spec.mc.samples} samples")
         mc, samples = monte_carlo(spec, card, prog, opts)
@@ -111,7 +121,21 @@ def summary(result: AdcResult) -> dict:
         "write_verify_history_lsb": result.prog.history_lsb,
         "card": {"name": result.card.name, "model": result.card.model, "window_S": [lo_g, hi_g]},
         "reachable_V": {side: list(result.pmap.reachable_v(side)) for side in ("lower", "upper")},
-        "ml_scheme": "ratioed pull-up during the read (static), gated off between reads",
+        "energy_switching_J": en.switching_j if en else None,
+        "energy_static_J": en.static_j if en else None,
+        "energy_by_cause_J": en.by_cause() if en else None,
+        "energy_basis": BASIS_NOTE,
+        "area_normalised_um2": result.area["total_normalised_um2"],
+        "area_normalised_node_nm": spec.layout.normalise_node_nm,
+        "evaluation_scheme": spec.timing.scheme,
+        "timed_programming": ({"rounds": result.timed.rounds, "worst_error_lsb_per_round": result.timed.history_lsb,
+                               "boundaries_V": result.timed.dominant_v.tolist(),
+                               "max_boundary_error_lsb": float(np.max(np.abs(result.timed.error_lsb)))}
+                              if result.timed else None),
+        "ml_scheme": ("ratioed pull-up during the read (static), gated off between reads"
+                      if spec.timing.scheme == "static" else
+                      "precharged match line (pull-up gate at 0 V), pull-up as keeper at v_pu_v, sense-enabled "
+                      "encoder; dividers on until the code is captured"),
         "ml_pullup_sensitivity": result.pullup_sensitivity,
         "monte_carlo": ({k: v for k, v in stats.items() if k not in ("boundary_sigma_V", "inl_max_lsb", "dnl_max_lsb")}
                         | {"seed": spec.mc.seed, **mc_sigmas(spec, result.card),
