@@ -63,5 +63,5 @@ def test_read_window_too_short_is_a_spec_error(programmed):
     # valid timing on paper (sense after precharge, 3 edges to settle) but too short for the cell
     short = spec.with_overrides({**PRE, "timing.read_s": 0.15e-9, "timing.precharge_s": 0.05e-9,
                                  "timing.sense_s": 0.08e-9})
-    with pytest.raises(SpecError, match="timing.read_s"):
+    with pytest.raises(SpecError, match=r"timing\.read_s"):
         flow.conversion_energy_settled(short, card, prog, OPTS)
