@@ -169,9 +169,13 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
         card = load_card(spec.card)
         pmap, prog, tr = flow.program_converter(spec, card, opts)
         boundaries = tr.measured_v
+        converged = True
         if spec.timing.scheme == "precharge":
             timed = program_in_timing(spec, card, pmap, prog, opts)
             prog, boundaries = timed.prog, timed.dominant_v
+            worst = timed.history_lsb[-1]
+            row.update(timed_rounds=timed.rounds, timed_worst_error_lsb=worst)
+            converged = math.isfinite(worst) and worst <= spec.program_tol_lsb
         from memspice.extract import adc as ex
 
         inl, dnl = ex.inl_dnl(boundaries, prog.plan.targets_v, spec.input_lo_v, spec.input_hi_v, spec.lsb_v)
@@ -190,7 +194,8 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
                        boundary_sigma_rms_V=stats["boundary_sigma_rms_V"], mc_failed=len(mc.failed))
         else:
             row.update(inl_rms_lsb=row["inl_nominal_lsb"], dnl_rms_lsb=row["dnl_nominal_lsb"])
-        row["status"] = "ok" if en.codes_ok else "codes wrong"
+        row["status"] = ("ok" if en.codes_ok and converged else "codes wrong" if not en.codes_ok else
+                         f"write-verify in timing not converged (worst {row['timed_worst_error_lsb']:.3g} LSB)")
     except (SpecError, SimulationError) as err:
         row["status"] = f"failed: {err}".replace("\n", " ")
     row["wall_s"] = time.perf_counter() - t0
