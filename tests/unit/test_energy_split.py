@@ -60,3 +60,18 @@ def test_constant_slope_ramp_is_switching():
     assert split.switching_j["in"] == pytest.approx(1e-15, rel=2e-3)
     # without the ramp flag the same current would be read as DC
     assert split_energies(t, {"in": i}, {"in": 1.0}, edges).static_j["in"] == pytest.approx(1e-15, rel=2e-3)
+
+
+def test_timed_crossing_outside_the_window_points_towards_the_bound():
+    """The timed bound reader: interpolated crossing inside the window; one step past the window end on
+    the side the output says the bound lies when it is outside (write-verify then moves towards it)."""
+    from memspice.characterize.adc.timed import _crossing
+
+    v = np.array([0.0, 0.1, 0.2, 0.3])
+    # lower bound (output falls when the cell starts to match) at 0.15
+    assert _crossing(v, np.array([1.0, 1.0, 0.0, 0.0]), 0.5, rising=False) == pytest.approx(0.15)
+    assert _crossing(v, np.array([0.0, 0.0, 1.0, 1.0]), 0.5, rising=False) == pytest.approx(-0.1)  # matched: below
+    assert _crossing(v, np.array([1.0, 1.0, 1.0, 1.0]), 0.5, rising=False) == pytest.approx(0.4)  # not yet: above
+    # upper bound (output rises when the cell stops matching)
+    assert _crossing(v, np.array([0.0, 0.0, 0.0, 0.0]), 0.5, rising=True) == pytest.approx(0.4)  # still matched
+    assert _crossing(v, np.array([1.0, 1.0, 1.0, 1.0]), 0.5, rising=True) == pytest.approx(-0.1)

@@ -37,19 +37,19 @@ from memspice.spec.device import DeviceCard
 def _crossing(v: np.ndarray, y: np.ndarray, level: float, rising: bool) -> float:
     """First input at which ``y`` crosses ``level`` (falling if not ``rising``), linearly interpolated.
 
-    No crossing inside the window: one step beyond the end the output says the bound lies past (so
-    write-verify moves towards it; the next read searches around the new bound), NaN if it is flat
-    on the wrong side at both ends."""
+    No crossing inside the window: one step beyond the end of the window on the side the output
+    says the bound lies (so write-verify moves towards it and the next read searches there). A lower
+    bound (output falling, ``rising`` False) lies below the window if the cell already matches at
+    its start (output low), otherwise above it; an upper bound (output rising) lies above the window
+    if the cell still matches at its end, otherwise below it."""
     above = y > level
     idx = np.nonzero(above[1:] != above[:-1])[0]
     idx = [i for i in idx if above[i + 1] == rising]
     if not idx:
         step = float(v[1] - v[0])
-        if above[0] == rising and above[-1] == rising:  # already past the bound at the window start
-            return float(v[0] - step)
-        if above[0] != rising and above[-1] != rising:  # not reached at the window end
-            return float(v[-1] + step)
-        return float("nan")
+        matched_at = not above[-1] if rising else not above[0]
+        below = (not matched_at) if rising else matched_at
+        return float(v[0] - step) if below else float(v[-1] + step)
     i = idx[0]
     return float(v[i] + (level - y[i]) * (v[i + 1] - v[i]) / (y[i + 1] - y[i]))
 
@@ -121,8 +121,13 @@ def program_in_timing(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, 
     lsb = spec.lsb_v
     offsets = np.zeros(spec.n_cells - 1)
     history: list[float] = []
+    shift_lo = np.zeros(spec.n_cells)  # timed minus DC bound of the last round: where to search next
+    shift_up = np.zeros(spec.n_cells)
     for rnd in range(1, max_rounds + 1):
-        lo, up = timed_bounds(spec, card, prog.g_lower_s, prog.g_upper_s, prog.lower_v, prog.upper_v, opts)
+        lo, up = timed_bounds(spec, card, prog.g_lower_s, prog.g_upper_s, prog.lower_v + shift_lo,
+                              prog.upper_v + shift_up, opts)
+        shift_lo = np.where(np.isfinite(lo - prog.lower_v), lo - prog.lower_v, shift_lo)
+        shift_up = np.where(np.isfinite(up - prog.upper_v), up - prog.upper_v, shift_up)
         dom = dominant_of(prog, lo, up)
         err = dom - targets
         worst = float(np.max(np.abs(err))) / lsb if np.all(np.isfinite(err)) else float("inf")
