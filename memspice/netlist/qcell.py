@@ -507,6 +507,15 @@ def render_golden(spec: AdcSpec, card: DeviceCard, conductances: Mapping[str, Se
 
 
 # the transient decks (memspice/netlist/qcell_tran.py), re-exported so callers keep one module
-from memspice.netlist.qcell_tran import (  # noqa: E402
+from memspice.netlist.qcell_tran import (  # noqa: E402, F401
+    PRECHARGE_SUPPLIES,
     adc_tran_deck,
+    cells_timed_deck,
+    input_waveform,
+    phase_edges_s,
+    read_stimuli,
+    read_times_s,
+    stimulus_ramps_s,
+    tran_supplies,
+    tran_vectors,
 )
