@@ -139,11 +139,13 @@ def _print_summary(s: dict, out_dir: Path) -> None:
              f"  max |boundary error| {s['max_boundary_error_lsb']:.3f} LSB, max |INL| {s['inl_max_lsb']:.3f} LSB, "
              f"max |DNL| {s['dnl_max_lsb']:.3f} LSB, ENOB {s['enob']:.2f}, monotonic {s['monotonic']}"]
     if s["energy_per_conversion_J"] is not None:
-        lines.append(f"  energy {s['energy_per_conversion_J'] * 1e15:.1f} fJ/conversion, delay "
-                     f"{s['delay_s'] * 1e12:.0f} ps, Walden FoM {s['walden_fom_J_per_step'] * 1e15:.2f} fJ/step "
-                     f"(paper: 12.58 fJ, 0.39 fJ/step at 5 bits)")
-    lines.append(f"  area {s['area_um2']:.1f} um^2 ({s['area']['transistors']} transistors, "
-                 f"{s['area']['memristors']} memristors; paper: 24.29 um^2)")
+        lines.append(f"  energy ({s['evaluation_scheme']} scheme) {s['energy_per_conversion_J'] * 1e15:.1f} "
+                     f"fJ/conversion total (DC counted), {s['energy_switching_J'] * 1e15:.1f} fJ switching "
+                     f"(C V^2; the paper's basis: 12.58 fJ at 5 bits), delay {s['delay_s'] * 1e12:.0f} ps, "
+                     f"Walden FoM {s['walden_fom_J_per_step'] * 1e15:.2f} fJ/step (total basis)")
+    lines.append(f"  area {s['area_um2']:.1f} um^2 at {s['area']['node_nm']:g} nm, {s['area_normalised_um2']:.1f} um^2 "
+                 f"at {s['area_normalised_node_nm']:g} nm ({s['area']['transistors']} transistors, "
+                 f"{s['area']['memristors']} memristors; paper: 24.29 um^2, 28 nm)")
     rd = s.get("read_disturb")
     if rd:
         lines.append(f"  read disturb (free memristor states): peak {rd['peak_memristor_V']:.3f} V across a memristor "

@@ -42,12 +42,10 @@ from memspice.netlist.cards import (
     Include,
     Instance,
     Mosfet,
-    Pulse,
-    Pwl,
     Subckt,
     VSource,
 )
-from memspice.netlist.deck import Alter, Analyze, Dc, Deck, Tran
+from memspice.netlist.deck import Alter, Analyze, Dc, Deck
 from memspice.netlist.device import memristor, model_include
 from memspice.spec.adc import AdcSpec, EncoderSpec, MosSize, QCellSpec, TransistorModels
 from memspice.spec.device import DeviceCard
@@ -129,17 +127,21 @@ def gray(k: int) -> int:
 
 
 def encoder_cards(bits: int, enc: EncoderSpec, models: QCellSpec, *, supply: str = "venc_n",
-                  reset: str = "vpu_n") -> list[Card]:
+                  reset: str = "vpu_n", rom_supply: str | None = None) -> list[Card]:
     """Gray OR-ROM, sense inverters and Gray-to-binary XOR chain; outputs ``d0``..``d<n-1>``.
 
     ``models`` gives the model names (``.nmos``, ``.pmos``): the cell spec, which picks them.
+    ``rom_supply`` (default: ``supply``) feeds the ROM PMOS: the precharge scheme pulses it as the
+    sense enable, so the ROM does not fight the bit-line reset while every match line is precharged.
     """
+    rom = rom_supply or supply
     cards: list[Card] = [Comment("encoder: Gray-coded OR-ROM (gate = cell output, active low)")]
     n_cells = 2 ** bits
     for j in range(bits):
         for k in range(1, n_cells):
             if (gray(k) >> j) & 1:
-                cards.append(Mosfet(f"rom{k}_{j}", f"bl{j}", f"out{k}", supply, supply, models.pmos,
+                # bulk on the constant supply: a pulsed ROM supply then does not charge the n-wells
+                cards.append(Mosfet(f"rom{k}_{j}", f"bl{j}", f"out{k}", rom, supply, models.pmos,
                                     enc.rom_p.w_m, enc.rom_p.l_m))
         cards.append(Mosfet(f"blpd{j}", f"bl{j}", supply, "0", "0", models.nmos,
                             enc.bl_pulldown.w_m, enc.bl_pulldown.l_m))
@@ -314,14 +316,21 @@ def map_deck(spec: AdcSpec, card: DeviceCard, g_grid_s: Sequence[float]) -> Deck
 
 
 def adc_cards(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float], *,
-              encoder: bool = True, frozen: bool = True) -> list[Card]:
-    """Cell array (and encoder) without supplies or input source; ``frozen=False``: memristor states
-    free to move (read-disturb check)."""
+              encoder: bool = True, sense_enable: bool = False, frozen: bool = True) -> list[Card]:
+    """Cell array (and encoder) without supplies or input source.
+
+    ``sense_enable``: the encoder's ROM runs from ``vsen_n`` and its bit-line reset from ``vrst_n``
+    (precharge scheme) instead of the encoder supply and the pull-up control. ``frozen=False``:
+    memristor states free to move (read-disturb check).
+    """
     cards: list[Card] = list(_preamble(spec, card))
     for k in range(spec.n_cells):
         cards += _cell_cards(k, card, float(g_lower_s[k]), float(g_upper_s[k]), frozen=frozen)
     if encoder:
-        cards += encoder_cards(spec.bits, spec.encoder, spec.cell)
+        if sense_enable:
+            cards += encoder_cards(spec.bits, spec.encoder, spec.cell, reset="vrst_n", rom_supply="vsen_n")
+        else:
+            cards += encoder_cards(spec.bits, spec.encoder, spec.cell)
     caps = wire_caps_f(spec)
     for node, c in caps.items():
         if encoder or not node.startswith("bl"):
@@ -390,65 +399,6 @@ def mc_cards(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_uppe
     start, _, _ = sweep_range_v(spec)
     return [*adc_cards(spec, card, g_lower_s, g_upper_s, encoder=False),
             *_dc_supplies(spec.cell, encoder=False), VSource("in", "in", "0", start)]
-
-
-# -- transient ----------------------------------------------------------------------------------
-
-
-def tran_vectors(spec: AdcSpec) -> tuple[str, ...]:
-    vec = [f"i(v{name})" for name in SUPPLIES]
-    vec += [f"v({n})" for n in ("in", "vread_n", "vpu_n")]
-    vec += [f"v(d{j})" for j in range(spec.bits)]
-    vec += [f"v(ml{k})" for k in range(spec.n_cells)]
-    return tuple(vec)
-
-
-def input_waveform(spec: AdcSpec, inputs_v: Sequence[float]) -> Pwl:
-    """Input held per conversion; it moves to the next value during the idle time before each read."""
-    t = spec.timing
-    pts: list[tuple[float, float]] = [(0.0, float(inputs_v[0]))]
-    for c in range(1, len(inputs_v)):
-        t0 = c * t.period_s - t.input_edge_s - t.edge_s
-        pts.append((t0 - t.input_edge_s, float(inputs_v[c - 1])))
-        pts.append((t0, float(inputs_v[c])))
-    return Pwl(tuple(pts))
-
-
-def read_times_s(spec: AdcSpec, n: int) -> np.ndarray:
-    """Start of each read (s): conversion c reads from c * period + 2 edges for read_s."""
-    t = spec.timing
-    return np.arange(n) * t.period_s + 2 * t.edge_s
-
-
-def adc_tran_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float],
-                  inputs_v: Sequence[float], *, frozen: bool = True, extra_vectors: Sequence[str] = ()) -> Deck:
-    """Transient deck: one conversion per period for each input in ``inputs_v`` (V).
-
-    The read supply pulses from v_ref_v to v_read_v and the pull-up gate from VDD to v_pu_v for read_s
-    per period; the other supplies are constant. Every supply is its own source so its energy is
-    measured: read, ref, ml, inv, pu (gate control), enc, and the input driver vin.
-    """
-    t = spec.timing
-    cell = spec.cell
-    n = len(inputs_v)
-    start = 2 * t.edge_s
-    width = t.read_s - t.edge_s
-    # idle at the source reference, so no current flows through the dividers between reads
-    read = Pulse(cell.v_ref_v, cell.v_read_v, start, t.edge_s, t.edge_s, width, t.period_s)
-    pull = Pulse(cell.vdd_v, cell.v_pu_v, start, t.edge_s, t.edge_s, width, t.period_s)
-    cards = [*adc_cards(spec, card, g_lower_s, g_upper_s, encoder=True, frozen=frozen),
-             VSource("read", "vread_n", "0", cell.v_ref_v, read),
-             VSource("ref", "vref_n", "0", cell.v_ref_v),
-             VSource("ml", "vml_n", "0", cell.vdd_v),
-             VSource("inv", "vinv_n", "0", cell.vdd_v),
-             VSource("pu", "vpu_n", "0", cell.vdd_v, pull),
-             VSource("enc", "venc_n", "0", cell.vdd_v),
-             VSource("in", "in", "0", float(inputs_v[0]), input_waveform(spec, inputs_v))]
-    stop = n * t.period_s
-    return Deck(title=f"qcell adc {spec.bits}-bit transient", cards=cards,
-                steps=[Analyze(Tran(t.max_step_s / 5, stop, t.max_step_s), (*tran_vectors(spec), *extra_vectors),
-                               label="tran")],
-                header=header(spec, card, "conversion energy and delay"))
 
 
 # -- device tables for the independent reference ------------------------------------------------
@@ -555,3 +505,18 @@ def render_golden(spec: AdcSpec, card: DeviceCard, conductances: Mapping[str, Se
         f"qcell_adc_{spec.bits}bit_tran.cir": relocate_includes(adc_tran_deck(spec, card, gl, gu, inputs),
                                                                 include_dir).render(),
     }
+
+
+# the transient decks (memspice/netlist/qcell_tran.py), re-exported so callers keep one module
+from memspice.netlist.qcell_tran import (  # noqa: E402, F401
+    PRECHARGE_SUPPLIES,
+    adc_tran_deck,
+    cells_timed_deck,
+    input_waveform,
+    phase_edges_s,
+    read_stimuli,
+    read_times_s,
+    stimulus_ramps_s,
+    tran_supplies,
+    tran_vectors,
+)

@@ -148,6 +148,9 @@ class EncoderSpec(Spec):
     logic_p: MosSize = param(MosSize(0.2e-6, 0.05e-6), "PMOS of sense inverters and XOR gates")
 
 
+SCHEMES = ("static", "precharge")
+
+
 @dataclass(frozen=True)
 class TimingSpec(Spec):
     """Clocking of one conversion, used by the transient energy and delay measurement."""
@@ -161,9 +164,28 @@ class TimingSpec(Spec):
     driver_supply_v: float = param(1.2, "supply of the input driver: its energy is this times the charge it delivers",
                                    "V")
     max_step_s: float = param(5e-12, "maximum transient time step", "s")
+    # -- evaluation scheme (issue 12): one block
+    scheme: str = param("static", "match-line evaluation: 'static' (ratioed pull-up held at v_pu_v for the whole "
+                        "read) or 'precharge' (pull-up gate at 0 V precharges the match line, then keeps it at "
+                        "v_pu_v as a keeper; the encoder is sense-enabled)")
+    precharge_s: float = param(0.15e-9, "precharge scheme: precharge phase from the read start (pull-up gate at 0 V)",
+                               "s")
+    sense_s: float = param(0.3e-9, "precharge scheme: sense enable (encoder ROM supply on, bit-line reset off) from "
+                           "the read start; the code is captured at the end of the read window", "s")
 
     def validate(self) -> None:
         check_positive("period_s", self.period_s, "s")
+        check(self.scheme in SCHEMES, "scheme", self.scheme, f"one of {', '.join(SCHEMES)}")
+        if self.scheme == "precharge":
+            check(2 * self.edge_s <= self.precharge_s < self.read_s, "precharge_s", self.precharge_s,
+                  f"a precharge phase from 2 edges ({2 * self.edge_s:g} s) to below the read window "
+                  f"(read_s = {self.read_s:g} s)")
+            check(self.sense_s >= self.precharge_s + self.edge_s, "sense_s", self.sense_s,
+                  f"a sense time after the precharge ends (precharge_s + edge_s = "
+                  f"{self.precharge_s + self.edge_s:g} s)")
+            check(self.sense_s + 3 * self.edge_s <= self.read_s, "read_s", self.read_s,
+                  f"a read window that ends after the match line and encoder can settle: at least sense_s + "
+                  f"3 edges = {self.sense_s + 3 * self.edge_s:g} s")
         check(0 < self.read_s < self.period_s, "read_s", self.read_s,
               f"a read window in (0, period_s = {self.period_s:g}) s")
         check(0 < self.edge_s < self.read_s / 2, "edge_s", self.edge_s, "an edge time below half the read window")
@@ -189,6 +211,8 @@ class LayoutSpec(Spec):
     routing_factor: float = param(1.5, "layout overhead factor for wiring and wells (>= 1)")
     memristor_m2: float = param(0.0, "extra silicon area per memristor (BEOL devices sit above the cell)", "m^2")
     wire_c_f_per_m: float = param(2e-10, "wire capacitance per length (0.2 fF/um)", "F/m")
+    normalise_node_nm: float = param(28.0, "node the area is also reported at, scaled by (node / card node)^2 "
+                                     "(28 nm: the core of the paper's cost file)", "nm")
 
     def validate(self) -> None:
         check(self.routing_factor >= 1, "routing_factor", self.routing_factor, "a factor >= 1")
@@ -196,6 +220,8 @@ class LayoutSpec(Spec):
         check(self.ext_l_m >= 0, "ext_l_m", self.ext_l_m, "a length >= 0 m")
         check(self.memristor_m2 >= 0, "memristor_m2", self.memristor_m2, "an area >= 0 m^2")
         check(self.wire_c_f_per_m >= 0, "wire_c_f_per_m", self.wire_c_f_per_m, "a capacitance >= 0 F/m")
+        check(3 <= self.normalise_node_nm <= 500, "normalise_node_nm", self.normalise_node_nm,
+              "a node from 3 to 500 nm")
 
 
 PROGRAMMING_MODES = ("closed", "open")
@@ -291,6 +317,12 @@ class AdcSpec(Spec):
         check(0 < self.program_aim_lsb <= self.program_tol_lsb, "program_aim_lsb", self.program_aim_lsb,
               f"an aim in (0, program_tol_lsb = {self.program_tol_lsb:g}] LSB")
         check(1 <= self.program_max_iter <= 50, "program_max_iter", self.program_max_iter, "from 1 to 50")
+        # closed-loop chips are verified with DC sweeps: the static scheme's read. A precharge chip must be
+        # verified in its own timing (characterize/adc/timed.py), which the chip Monte Carlo does not do yet.
+        check(not (self.mc.samples and self.mc.programming == "closed" and self.timing.scheme == "precharge"),
+              "mc.programming", self.mc.programming,
+              "open with timing.scheme = 'precharge' (closed-loop chip Monte Carlo verifies each chip with DC "
+              "sweeps, the static scheme's timing; verifying it in the precharge timing is not implemented)")
 
     # derived quantities
     @property

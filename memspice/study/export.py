@@ -87,14 +87,17 @@ def adc_table(stage_dir: Path) -> Table:
         rows.append([summ.parent.name, s["bits"], s["max_boundary_error_lsb"], s["inl_max_lsb"], s["dnl_max_lsb"],
                      (s.get("boundary_sigma_rms_V") or math.nan) * 1e3,
                      mc.get("inl_max_lsb_rms", math.nan), mc.get("dnl_max_lsb_rms", math.nan),
-                     mc.get("code_error_rate", math.nan), e * 1e15 if e else math.nan, s["area_um2"]])
+                     mc.get("code_error_rate", math.nan), e * 1e15 if e else math.nan,
+                     (s.get("energy_switching_J") or math.nan) * 1e15, s["area_um2"]])
     return Table("adc_linearity", "Q-cell ADCs in SPICE: nominal boundary error and linearity, Monte Carlo spread "
-                 "(RMS over samples of max |INL| and max |DNL|, as the paper's Fig. 4), energy and area",
+                 "(RMS over samples of max |INL| and max |DNL|, as the paper's Fig. 4), energy (total, DC counted; and "
+                 "switching only, the paper's basis) and area",
                  ["adc", "bits", "max_boundary_error_lsb", "inl_max_lsb", "dnl_max_lsb", "boundary_sigma_mV",
-                  "mc_inl_max_lsb_rms", "mc_dnl_max_lsb_rms", "code_error_rate", "energy_fJ", "area_um2"], rows,
+                  "mc_inl_max_lsb_rms", "mc_dnl_max_lsb_rms", "code_error_rate", "energy_fJ",
+                  "energy_switching_fJ", "area_um2"], rows,
                  digits={"max_boundary_error_lsb": 3, "inl_max_lsb": 3, "dnl_max_lsb": 3, "boundary_sigma_mV": 3,
                          "mc_inl_max_lsb_rms": 3, "mc_dnl_max_lsb_rms": 3, "code_error_rate": 3, "energy_fJ": 4,
-                         "area_um2": 4})
+                         "energy_switching_fJ": 4, "area_um2": 4})
 
 
 def accuracy_tables(stage_dir: Path) -> list[Table]:
@@ -195,26 +198,31 @@ def paper_table(stage_dir: Path) -> list[Table]:
 
 def system_tables(stage_dir: Path) -> list[Table]:
     rows = _csv(stage_dir / "system.csv")
-    keep = ["workload", "array_energy", "adc", "bits", "adc_energy_share_percent", "adc_area_share_percent",
-            "energy_per_inference_uJ", "area_mm2", "energy_saving_vs_sar_percent", "area_saving_vs_sar_percent"]
-    num = set(keep[3:])
+    keep = ["workload", "array_energy", "adc", "bits", "energy_basis", "adc_energy_share_percent",
+            "adc_area_share_percent", "energy_per_inference_uJ", "area_mm2", "energy_saving_vs_sar_percent",
+            "area_saving_vs_sar_percent"]
+    keep = [k for k in keep if k in (rows[0] if rows else keep)]  # system.csv of earlier runs has no basis
+    num = set(keep[3:]) - {"energy_basis"}
     trows = [[_cell(r[k], k in num) for k in keep] for r in rows]
     head = [k for k in keep if k not in ("workload", "array_energy")]
     system = Table("system", "The paper's VGG8 workload with NeuroSim's 14 nm array and periphery: energy and area "
                    "per inference by ADC design, ADC share of the total and savings against the SAR baseline (paper: "
-                   "ADC share 79.8 -> 22.5 % of energy, 47.6 -> 16.9 % of area)", head,
+                   "ADC share 79.8 -> 22.5 % of energy, 47.6 -> 16.9 % of area; the paper's Q-cell energy is "
+                   "switching only, so compare it with the switching rows)", head,
                    [[_cell(r[k], k in num) for k in head] for r in rows
                     if r["workload"] == "paper_vgg8" and r["array_energy"] == "neurosim_14nm"],
-                   digits={k: 4 for k in head[2:]})
+                   digits={k: 4 for k in head[2:] if k in num})
     every = Table("system_all", "Energy and area per inference for every workload, array energy source (NeuroSim "
                   "14 nm or the crossbar stage's SPICE read energy) and ADC design", keep, trows,
-                  digits={k: 4 for k in keep[4:]})
+                  digits={k: 4 for k in keep[4:] if k in num})
     comp = _csv(stage_dir / "adc_comparison.csv")
-    ckeep = ["adc", "bits", "energy_per_conversion_fJ", "area_um2", "delay_ns", "enob", "walden_fJ_per_step", "source"]
-    cnum = set(ckeep[1:-1])
+    ckeep = ["adc", "bits", "energy_basis", "energy_per_conversion_fJ", "area_um2", "delay_ns", "enob",
+             "walden_fJ_per_step", "source"]
+    ckeep = [k for k in ckeep if k in (comp[0] if comp else ckeep)]
+    cnum = set(ckeep[1:-1]) - {"energy_basis"}
     adcs = Table("adc_comparison", "ADCs by energy per conversion, area, delay and Walden figure of merit "
                  "(E / 2^ENOB)", ckeep, [[_cell(r[k], k in cnum) for k in ckeep] for r in comp],
-                 digits={k: 4 for k in ckeep[2:-1]})
+                 digits={k: 4 for k in ckeep[2:-1] if k in cnum})
     return [system, adcs, every]
 
 

@@ -155,3 +155,25 @@ def test_energy_conversions_cover_the_codes_whatever_the_monte_carlo_seed():
     assert len(set(k1.tolist())) == spec.timing.conversions
     _, k_all = conversion_inputs(spec.with_overrides({"timing.conversions": 32}), targets)
     assert sorted(k_all.tolist()) == sorted(list(range(16)) * 2)
+
+
+# -- evaluation scheme and its timing (issue 12) ------------------------------------------------
+
+
+@pytest.mark.parametrize("overrides, field", [
+    ({"timing.scheme": "dynamic"}, "scheme"),
+    ({"timing.scheme": "precharge", "timing.precharge_s": 0.7e-9}, "precharge_s"),
+    ({"timing.scheme": "precharge", "timing.precharge_s": 0.2e-9, "timing.sense_s": 0.1e-9}, "sense_s"),
+    ({"timing.scheme": "precharge", "timing.sense_s": 0.58e-9}, "read_s"),
+    ({"layout.normalise_node_nm": 0.0}, "normalise_node_nm"),
+    ({"cell.input": {"w_m": 0.15e-6, "l_m": 0.03e-6}}, "input.l_m"),
+])
+def test_bad_scheme_timing_and_sizes_name_the_field(overrides, field):
+    with pytest.raises(SpecError, match=field.replace(".", r"\.")):
+        AdcSpec().with_overrides(overrides)
+
+
+def test_precharge_timing_accepted():
+    spec = AdcSpec().with_overrides({"timing.scheme": "precharge", "timing.precharge_s": 0.15e-9,
+                                     "timing.sense_s": 0.3e-9})
+    assert spec.timing.scheme == "precharge"

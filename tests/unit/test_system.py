@@ -63,3 +63,23 @@ def test_paper_shares_follow_from_paper_unit_costs():
 
 def test_walden():
     assert AdcCost("q", 5, 12.58e-15, 24.29, 1e-9, 5.0).walden_fom_J == pytest.approx(0.393e-15, rel=1e-2)
+
+
+def test_study_adc_designs_on_both_energy_bases(tmp_path):
+    """The system table carries the SPICE Q-cell on the switching basis (the paper's) beside the total."""
+    import json
+    from types import SimpleNamespace
+
+    from memspice.study.system import adc_designs, energy_basis
+
+    d = tmp_path / "lloyd_max_4b"
+    d.mkdir()
+    d.joinpath("summary.json").write_text(json.dumps({"energy_per_conversion_J": 1e-12, "energy_switching_J": 2e-14,
+                                                      "area_um2": 40.0, "delay_s": 5e-10, "enob": 3.9}))
+    study = SimpleNamespace(spec=SimpleNamespace(study=SimpleNamespace(bits=(4,)),
+                                                 adc=SimpleNamespace(boundary_sets=("lloyd_max",))))
+    designs = {a.name: a for a, _ in adc_designs(study, tmp_path)}
+    assert designs["Q-cell lloyd_max 4 b (switching)"].energy_J == 2e-14
+    assert designs["Q-cell lloyd_max 4 b (total)"].energy_J == 1e-12
+    assert [energy_basis(n) for n in ("SAR 4 b", "Q-cell lloyd_max 4 b (total)", "Q-cell (paper)")] == [
+        "NeuroSim model", "total (DC counted)", "switching (C V^2)"]

@@ -10,6 +10,7 @@ import numpy as np
 from memspice import __version__
 from memspice.characterize.adc.chips import check_band, chip_monte_carlo, nonconverged
 from memspice.characterize.adc.disturb import read_disturb
+from memspice.characterize.adc.energy import BASIS_NOTE
 from memspice.characterize.adc.measure import (
     ENERGY_GROUPS,
     EnergyResult,
@@ -18,10 +19,12 @@ from memspice.characterize.adc.measure import (
     conversion_energy_settled,
     program_converter,
     pullup_sensitivity_lsb,
+    transfer,
 )
 from memspice.characterize.adc.montecarlo import McResult, McSamples, mc_sigmas, mc_statistics
 from memspice.characterize.adc.options import PAPER, RunOptions
 from memspice.characterize.adc.programming import Programming
+from memspice.characterize.adc.timed import TimedProgramming, program_in_timing
 from memspice.errors import SimulationError
 from memspice.extract import adc as ex
 from memspice.spec.adc import AdcSpec
@@ -46,6 +49,7 @@ class AdcResult:
     mc_open: McResult | None = None  # closed loop with mc.open_reference: the same samples programmed open loop
     mc_open_stats: dict | None = None
     read_disturb: dict | None = None  # reads with free memristor states (disturb.read_disturb)
+    timed: TimedProgramming | None = None  # write-verify in the precharge scheme's timing
 
 
 def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = True,
@@ -61,16 +65,22 @@ def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = Tr
     targets = spec.targets_v()
     say = log or (lambda s: None)
     pmap, prog, tr = program_converter(spec, card, opts, log=say)
+    timed = None
+    if spec.timing.scheme == "precharge":
+        # programming is verified in the timing the converter is read in (DC read states differ)
+        timed = program_in_timing(spec, card, pmap, prog, opts, log=say)
+        prog = timed.prog
+        tr = transfer(spec, card, prog, opts)
     en = None
     if energy:
         say(f"transient: {spec.timing.conversions} conversions")
         en = conversion_energy_settled(spec, card, prog, opts, log=say)
     result = AdcResult(spec=spec, card=card, pmap=pmap, prog=prog, transfer=tr, energy=en, area=area_um2(spec),
-                       pullup_sensitivity=pullup_sensitivity_lsb(spec, card, prog, opts=opts))
+                       pullup_sensitivity=pullup_sensitivity_lsb(spec, card, prog, opts=opts), timed=timed)
     if energy and en is not None:
         say("read disturb: the conversions again with the memristor states free")
-        timed = spec.with_overrides({"timing.read_s": en.read_s, "timing.period_s": en.period_s})
-        result.read_disturb = read_disturb(timed, card, prog, opts)
+        timed_spec = spec.with_overrides({"timing.read_s": en.read_s, "timing.period_s": en.period_s})
+        result.read_disturb = read_disturb(timed_spec, card, prog, opts)
     if spec.mc.samples:
         mode = spec.mc.programming
         if mode == "closed":
@@ -132,7 +142,21 @@ def summary(result: AdcResult) -> dict:
         "write_verify_history_lsb": result.prog.history_lsb,
         "card": {"name": result.card.name, "model": result.card.model, "window_S": [lo_g, hi_g]},
         "reachable_V": {side: list(result.pmap.reachable_v(side)) for side in ("lower", "upper")},
-        "ml_scheme": "ratioed pull-up during the read (static), gated off between reads",
+        "energy_switching_J": en.switching_j if en else None,
+        "energy_static_J": en.static_j if en else None,
+        "energy_by_cause_J": en.by_cause() if en else None,
+        "energy_basis": BASIS_NOTE,
+        "area_normalised_um2": result.area["total_normalised_um2"],
+        "area_normalised_node_nm": spec.layout.normalise_node_nm,
+        "evaluation_scheme": spec.timing.scheme,
+        "timed_programming": ({"rounds": result.timed.rounds, "worst_error_lsb_per_round": result.timed.history_lsb,
+                               "boundaries_V": result.timed.dominant_v.tolist(),
+                               "max_boundary_error_lsb": float(np.max(np.abs(result.timed.error_lsb)))}
+                              if result.timed else None),
+        "ml_scheme": ("ratioed pull-up during the read (static), gated off between reads"
+                      if spec.timing.scheme == "static" else
+                      "precharged match line (pull-up gate at 0 V), pull-up as keeper at v_pu_v, sense-enabled "
+                      "encoder; dividers on until the code is captured"),
         "ml_pullup_sensitivity": result.pullup_sensitivity,
         "monte_carlo": ({k: v for k, v in stats.items() if k not in ("boundary_sigma_V", "inl_max_lsb", "dnl_max_lsb")}
                         | {"seed": spec.mc.seed, **mc_sigmas(spec, result.card),

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from memspice.characterize.adc.energy import STATIC_CAUSES, SWITCHING_GROUPS
 from memspice.characterize.adc.options import RunOptions
 from memspice.characterize.adc.programming import Programming, check_reachable, measure_cells, program, programming_map
+from memspice.errors import SpecError
 from memspice.extract import adc as ex
+from memspice.extract.energy import EnergySplit, split_energies
 from memspice.netlist import qcell as nq
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
@@ -86,10 +89,25 @@ class EnergyResult:
     sampled_codes: list[int]
     read_s: float = float("nan")  # read window used
     period_s: float = float("nan")  # conversion period used
+    split: EnergySplit | None = None  # static and switching parts per supply (extract.energy)
+    scheme: str = "static"
 
     @property
     def codes_ok(self) -> bool:
         return self.expected_codes == self.sampled_codes
+
+    @property
+    def switching_j(self) -> float:
+        """Switching (C V^2) energy per conversion (J): the basis of the paper's 12.58 fJ."""
+        return self.split.switching_total_j if self.split else float("nan")
+
+    @property
+    def static_j(self) -> float:
+        return self.split.static_total_j if self.split else float("nan")
+
+    def by_cause(self) -> dict:
+        """``{"static_J": {cause: J}, "switching_J": {group: J}}`` per conversion."""
+        return self.split.grouped(STATIC_CAUSES, SWITCHING_GROUPS) if self.split else {}
 
 
 ENERGY_GROUPS = {  # supply -> group of the paper's split
@@ -100,6 +118,8 @@ ENERGY_GROUPS = {  # supply -> group of the paper's split
     "inv": "other (B inverters)",
     "ref": "other (B inverters)",
     "enc": "encoder",
+    "sen": "encoder",
+    "rst": "encoder",
 }
 
 
@@ -148,11 +168,14 @@ def conversion_energy(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: 
     plot = opts.sim(nq.adc_tran_deck(spec, card, prog.g_lower_s, prog.g_upper_s, inputs))[0]
     t = plot["time"]
     cell, tm = spec.cell, spec.timing
-    rails = {"read": cell.v_read_v, "ref": cell.v_ref_v, "ml": cell.vdd_v, "inv": cell.vdd_v, "pu": cell.vdd_v,
-             "enc": cell.vdd_v, "in": tm.driver_supply_v}
-    currents = {name: plot[f"i(v{name})"] for name in nq.SUPPLIES}
+    supplies = nq.tran_supplies(spec)
+    rails = {name: cell.vdd_v for name in supplies}
+    rails.update({"read": cell.v_read_v, "ref": cell.v_ref_v, "in": tm.driver_supply_v})
+    currents = {name: plot[f"i(v{name})"] for name in supplies}
     n = len(inputs)
     energies = {k: e / n for k, e in ex.supply_energies_j(t, currents, rails).items()}
+    edges, ramp = nq.phase_edges_s(spec, n)
+    split = split_energies(t, currents, rails, edges, n_conversions=n, ramp=ramp)
     absorbed = cell.v_ref_v * ex.absorbed_charge_c(t, currents["ref"]) / n
     starts = nq.read_times_s(spec, n)
     bits_v = np.stack([plot[f"v(d{j})"] for j in range(spec.bits)], axis=1)
@@ -168,7 +191,7 @@ def conversion_energy(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: 
                         ref_absorbed_j=float(absorbed), delay_s=float(max(finite)) if finite else float("nan"),
                         delays_s=delays, inputs_v=[float(x) for x in inputs],
                         expected_codes=[int(k) for k in codes], sampled_codes=sampled, read_s=tm.read_s,
-                        period_s=tm.period_s)
+                        period_s=tm.period_s, split=split, scheme=tm.scheme)
 
 
 def conversion_energy_settled(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: RunOptions = RunOptions(),
@@ -181,6 +204,16 @@ def conversion_energy_settled(spec: AdcSpec, card: DeviceCard, prog: Programming
     comes later than 80 % of the window, the read window (and the period, keeping the idle time) is
     doubled and the transient run again, at most ``max_doublings`` times.
     """
+    if spec.timing.scheme == "precharge":
+        # the precharge scheme's timing is a design choice that programming was verified in: never
+        # stretch it silently
+        en = conversion_energy(spec, card, prog, opts, seed)
+        if not en.codes_ok:
+            tm = spec.timing
+            raise SpecError("timing.read_s", tm.read_s,
+                            f"a read window in which the match lines settle (precharge scheme, sense at "
+                            f"{tm.sense_s:g} s): codes {en.sampled_codes} were captured for {en.expected_codes}")
+        return en
     for attempt in range(max_doublings + 1):
         en = conversion_energy(spec, card, prog, opts, seed)
         finite = [d for d in en.delays_s if np.isfinite(d)]
@@ -200,10 +233,14 @@ def conversion_energy_settled(spec: AdcSpec, card: DeviceCard, prog: Programming
 
 
 def area_um2(spec: AdcSpec) -> dict[str, float]:
-    """Area estimate (um^2) from device count and sizes with the layout model of ``spec.layout``."""
+    """Area estimate (um^2) from device count and sizes with the layout model of ``spec.layout``, at the
+    transistor card's node and scaled by (normalise_node_nm / node)^2 (``total_normalised_um2``)."""
     cells = spec.n_cells * nq.cell_area_m2(spec) * 1e12
     enc = nq.encoder_area_m2(spec) * 1e12
+    scale = (spec.layout.normalise_node_nm / spec.cell.models.node_nm) ** 2
     return {"cell_array_um2": cells, "encoder_um2": enc, "total_um2": cells + enc,
+            "node_nm": spec.cell.models.node_nm, "normalised_node_nm": spec.layout.normalise_node_nm,
+            "total_normalised_um2": (cells + enc) * scale,
             "per_cell_um2": cells / spec.n_cells,
             "transistors": 9 * spec.n_cells + len(nq.encoder_device_sizes(spec.bits, spec.encoder)),
             "memristors": 2 * spec.n_cells}

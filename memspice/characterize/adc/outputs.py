@@ -49,8 +49,12 @@ def write_outputs(result: AdcResult, out_dir: Path, *, figures: bool = True) -> 
                                                 "upper_V": result.pmap.upper_v})
     if result.energy is not None:
         en = result.energy
-        write_csv(out_dir / "energy.csv", {"supply": list(en.by_supply_j),
-                                           "energy_per_conversion_J": list(en.by_supply_j.values())})
+        names = list(en.by_supply_j)
+        cols = {"supply": names, "energy_per_conversion_J": list(en.by_supply_j.values())}
+        if en.split is not None:  # total = static + switching (switching: the paper's basis)
+            cols["static_J"] = [en.split.static_j[k] for k in names]
+            cols["switching_J"] = [en.split.switching_j[k] for k in names]
+        write_csv(out_dir / "energy.csv", cols)
         write_csv(out_dir / "conversions.csv", {"input_V": en.inputs_v, "expected_code": en.expected_codes,
                                                 "sampled_code": en.sampled_codes, "delay_s": en.delays_s})
     if result.mc_samples is not None:

@@ -1,0 +1,328 @@
+"""Design-space exploration of the Q-cell ADC from SPICE: ``memspice explore adc SPEC --grid GRID``.
+
+A grid (TOML, ``[grid]``) names design variables of the ADC spec and the values to try; every
+combination is a design point. Each point is characterized as a chip would be: programming map,
+write-verify (DC, then, in the precharge scheme, verified again in the conversion timing:
+:mod:`memspice.characterize.adc.timed`), the transistor-level transfer, a transient over the spec's
+conversions for energy (total and switching, :mod:`memspice.extract.energy`) and delay, the area model
+(at the card's node and normalised), a mismatch Monte Carlo on the engine for linearity, and a
+read-disturb margin. Points are cached one JSON file each under ``OUT/points/`` (a killed run resumes)
+and run in worker processes; the tables and figures are rebuilt from the cache.
+
+Linearity under mismatch here is **open loop** (the nominal programming applied to every sample with
+its transistor mismatch, :func:`memspice.characterize.adc.monte_carlo`): the closed-loop chip Monte
+Carlo of issue 11 is not on this branch. It ranks designs by how much mismatch they leave for
+write-verify to remove; it is not the linearity of a programmed chip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memspice import __version__
+from memspice.errors import InputError, SpecError
+from memspice.spec.adc import AdcSpec
+
+# variable (dotted AdcSpec path) -> what it is
+VARIABLES = {
+    "cell.v_read_v": "read supply (V)",
+    "cell.v_ref_v": "source reference of the input transistors (V)",
+    "cell.v_pu_v": "pull-up (keeper) gate bias during the read (V)",
+    "cell.input": "input NMOS size {w_m, l_m}",
+    "cell.pulldown": "match-line pull-down size {w_m, l_m}",
+    "cell.pullup": "match-line pull-up size {w_m, l_m}",
+    "cell.inv_n": "inverter NMOS size {w_m, l_m}",
+    "cell.inv_p": "inverter PMOS size {w_m, l_m}",
+    "encoder.rom_p": "encoder ROM PMOS size {w_m, l_m}",
+    "timing.scheme": "evaluation scheme: static or precharge",
+    "timing.read_s": "read window (s)",
+    "timing.period_s": "conversion period (s)",
+    "timing.precharge_s": "precharge phase (s)",
+    "timing.sense_s": "sense enable time (s)",
+    "card": "memristor card (its conductance window)",
+}
+
+OBJECTIVES = ("energy_switching_J", "energy_total_J", "area_normalised_um2", "inl_rms_lsb")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Design variables and their values; every combination is a point."""
+
+    variables: dict[str, tuple]
+    mc_samples: int = 8
+    seed: int = 20250101
+
+    def points(self) -> list[dict[str, Any]]:
+        names = list(self.variables)
+        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*self.variables.values())]
+
+
+def load_grid(path: str | Path) -> Grid:
+    """A :class:`Grid` from the ``[grid]`` table of a TOML file (``vary`` sub-table: variable = [values])."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError(f"{path}: grid file not found") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{path}: not valid TOML ({err})") from None
+    table = data.get("grid")
+    if not isinstance(table, dict):
+        raise SpecError("grid", None, "a [grid] table", source=str(path))
+    for key in table:
+        if key not in ("vary", "mc_samples", "seed"):
+            raise SpecError(f"grid.{key}", key, "one of the known keys: mc_samples, seed, vary", source=str(path))
+    vary = table.get("vary")
+    if not isinstance(vary, dict) or not vary:
+        raise SpecError("grid.vary", vary, "a table of design variables, each a list of values", source=str(path))
+    variables: dict[str, tuple] = {}
+    for name, values in vary.items():
+        if name not in VARIABLES:
+            raise SpecError(f"grid.vary.{name}", name, f"one of the design variables: {', '.join(VARIABLES)}",
+                            source=str(path))
+        if not isinstance(values, list) or not values:
+            raise SpecError(f"grid.vary.{name}", values, "a non-empty list of values", source=str(path))
+        variables[name] = tuple(values)
+    mc = table.get("mc_samples", 8)
+    if not isinstance(mc, int) or isinstance(mc, bool) or not 0 <= mc <= 1000:
+        raise SpecError("grid.mc_samples", mc, "an integer from 0 to 1000", source=str(path))
+    seed = table.get("seed", 20250101)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise SpecError("grid.seed", seed, "a non-negative integer", source=str(path))
+    return Grid(variables=variables, mc_samples=mc, seed=seed)
+
+
+def point_specs(base: AdcSpec, grid: Grid) -> list[AdcSpec]:
+    """The spec of every point, validated before anything runs (a bad combination names its point)."""
+    specs = []
+    for i, point in enumerate(grid.points()):
+        try:
+            specs.append(base.with_overrides(point))
+        except SpecError as err:
+            raise SpecError(f"grid point {i} ({_label(point)}): {err.field}", err.value, err.expected) from None
+    return specs
+
+
+def _label(point: Mapping[str, Any]) -> str:
+    def short(v):
+        if isinstance(v, dict):
+            return f"{v.get('w_m', 0) * 1e6:g}/{v.get('l_m', 0) * 1e6:g}um"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    return ", ".join(f"{k.split('.')[-1]}={short(v)}" for k, v in point.items())
+
+
+def point_seed(grid: Grid, index: int) -> int:
+    """The Monte Carlo seed of point ``index``: a child of SeedSequence(grid.seed), recorded in its row."""
+    child = np.random.SeedSequence(grid.seed).spawn(index + 1)[index]
+    return int(child.generate_state(1)[0])
+
+
+def point_key(spec: AdcSpec, mc_samples: int, seed: int) -> str:
+    text = json.dumps([spec.spec_hash(), mc_samples, seed, __version__])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_disturb_margin_v(spec: AdcSpec) -> float:
+    """Smallest switching threshold of the card (V) minus the largest voltage a memristor can see in a read,
+    v_read - v_ref (the divider node cannot fall below the source reference): > 0 means no read
+    disturbs a programmed state (a bound from the circuit, not a simulation of the state)."""
+    from memspice.spec.device import load_card
+
+    card = load_card(spec.card)
+    p = card.params
+    if card.model == "vteam":
+        thr = min(abs(float(p["v_on_v"])), abs(float(p["v_off_v"])))
+    else:
+        thr = min(abs(float(p["v_p_v"])), abs(float(p["v_n_v"])))
+    return thr - (spec.cell.v_read_v - spec.cell.v_ref_v)
+
+
+def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str = "shared") -> dict[str, Any]:
+    """One design point, as a row (units in the column names); never raises for a design that fails:
+    the row says why (``status``)."""
+    from memspice.characterize import adc as flow
+    from memspice.characterize.adc.timed import program_in_timing
+    from memspice.errors import SimulationError
+    from memspice.spec.device import load_card
+
+    opts = flow.RunOptions(backend=backend, show_progress=False, workers=1)
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"scheme": spec.timing.scheme, "spec_hash": spec.spec_hash(), "mc_seed": seed}
+    area = flow.area_um2(spec)
+    row.update(area_um2=area["total_um2"], area_normalised_um2=area["total_normalised_um2"],
+               read_disturb_margin_V=read_disturb_margin_v(spec))
+    try:
+        card = load_card(spec.card)
+        pmap, prog, tr = flow.program_converter(spec, card, opts)
+        boundaries = tr.measured_v
+        converged = True
+        if spec.timing.scheme == "precharge":
+            timed = program_in_timing(spec, card, pmap, prog, opts)
+            prog, boundaries = timed.prog, timed.dominant_v
+            worst = timed.history_lsb[-1]
+            row.update(timed_rounds=timed.rounds, timed_worst_error_lsb=worst)
+            converged = math.isfinite(worst) and worst <= spec.program_tol_lsb
+        from memspice.extract import adc as ex
+
+        inl, dnl = ex.inl_dnl(boundaries, prog.plan.targets_v, spec.input_lo_v, spec.input_hi_v, spec.lsb_v)
+        en = flow.conversion_energy_settled(spec, card, prog, opts)
+        row.update(inl_nominal_lsb=float(np.max(np.abs(inl))), dnl_nominal_lsb=float(np.max(np.abs(dnl))),
+                   energy_total_J=en.energy_per_conversion_j, energy_switching_J=en.switching_j,
+                   energy_static_J=en.static_j, delay_s=en.delay_s, read_window_s=en.read_s,
+                   codes_ok=en.codes_ok, write_verify_iterations=prog.iterations)
+        for group, e in en.by_cause().get("switching_J", {}).items():
+            row[f"switching_{group.replace(' ', '_').replace('/', '_')}_J"] = e
+        if mc_samples:
+            mspec = spec.with_overrides({"mc.samples": mc_samples, "mc.seed": seed})
+            mc, _ = flow.monte_carlo(mspec, card, prog, opts)
+            stats = flow.mc_statistics(mspec, mc, prog.plan.targets_v)
+            row.update(inl_rms_lsb=stats["inl_max_lsb_rms"], dnl_rms_lsb=stats["dnl_max_lsb_rms"],
+                       boundary_sigma_rms_V=stats["boundary_sigma_rms_V"], mc_failed=len(mc.failed))
+        else:
+            row.update(inl_rms_lsb=row["inl_nominal_lsb"], dnl_rms_lsb=row["dnl_nominal_lsb"])
+        row["status"] = ("ok" if en.codes_ok and converged else "codes wrong" if not en.codes_ok else
+                         f"write-verify in timing not converged (worst {row['timed_worst_error_lsb']:.3g} LSB)")
+    except (SpecError, SimulationError) as err:
+        row["status"] = f"failed: {err}".replace("\n", " ")
+    row["wall_s"] = time.perf_counter() - t0
+    return row
+
+
+def _run_one(args) -> tuple[int, dict]:
+    index, spec_dict, mc_samples, seed, backend = args
+    spec = AdcSpec.from_dict(spec_dict)
+    return index, characterize_point(spec, mc_samples, seed, backend)
+
+
+@dataclass
+class ExploreResult:
+    points: list[dict[str, Any]]  # one row per point, the grid values first
+    pareto: list[int]  # indices into points
+    variables: list[str]
+    wall_s: float
+
+
+def pareto_front(rows: Sequence[Mapping[str, Any]], objectives: Sequence[str] = OBJECTIVES) -> list[int]:
+    """Indices of the rows with status ok that no other ok row dominates (all objectives minimised)."""
+    ok = [i for i, r in enumerate(rows) if r.get("status") == "ok"
+          and all(isinstance(r.get(o), (int, float)) and math.isfinite(r[o]) for o in objectives)]
+    vals = {i: np.array([rows[i][o] for o in objectives], dtype=float) for i in ok}
+    front = []
+    for i in ok:
+        dominated = any(np.all(vals[j] <= vals[i]) and np.any(vals[j] < vals[i]) for j in ok if j != i)
+        if not dominated:
+            front.append(i)
+    return front
+
+
+def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1, backend: str = "shared",
+                log: Callable[[str], None] | None = None, show_progress: bool = False) -> ExploreResult:
+    """Characterize every grid point (cached in ``cache_dir``, one JSON file each; cached points are not
+    run again) with ``workers`` processes; the result does not depend on ``workers``."""
+    from memspice.io import write_json
+    from memspice.progress import progress
+
+    say = log or (lambda s: None)
+    t0 = time.perf_counter()
+    specs = point_specs(base, grid)
+    points = grid.points()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    rows: dict[int, dict] = {}
+    todo = []
+    for i, spec in enumerate(specs):
+        seed = point_seed(grid, i)
+        f = cache_dir / f"{point_key(spec, grid.mc_samples, seed)}.json"
+        if f.exists():
+            rows[i] = json.loads(f.read_text())
+        else:
+            todo.append((i, spec.to_dict(), grid.mc_samples, seed, backend))
+    say(f"{len(specs)} design points, {len(specs) - len(todo)} cached, {len(todo)} to run on {workers} worker(s)")
+
+    def done(i: int, row: dict) -> None:
+        write_json(cache_dir / f"{point_key(specs[i], grid.mc_samples, row['mc_seed'])}.json", row)
+        rows[i] = row
+        say(f"point {i} ({_label(points[i])}): {row['status']}, {row['wall_s']:.0f} s")
+
+    with progress(len(todo), "explore adc", enabled=show_progress) as bar:
+        if workers > 1 and len(todo) > 1:
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+                for i, row in pool.map(_run_one, todo):
+                    done(i, row)
+                    bar.advance()
+        else:
+            for args in todo:
+                i, row = _run_one(args)
+                done(i, row)
+                bar.advance()
+    table = []
+    for i in range(len(specs)):
+        table.append({"point": i, **{k: _plain(v) for k, v in points[i].items()}, **rows[i]})
+    return ExploreResult(points=table, pareto=pareto_front(table), variables=list(grid.variables),
+                         wall_s=time.perf_counter() - t0)
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):  # a size: written as W/L in um
+        return f"{v['w_m'] * 1e6:g}/{v['l_m'] * 1e6:g}"
+    return v
+
+
+def write_outputs(result: ExploreResult, out_dir: Path, *, figures: bool = True) -> list[Path]:
+    """``points.csv`` (every point), ``pareto.csv`` (the front), ``explore.json`` (provenance), figures."""
+    from memspice.io import write_csv, write_json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cols: list[str] = []
+    for row in result.points:
+        cols += [k for k in row if k not in cols]
+
+    def table(rows):
+        return {c: [r.get(c, "") for r in rows] for c in cols}
+
+    paths = [out_dir / "points.csv", out_dir / "pareto.csv", out_dir / "explore.json"]
+    write_csv(paths[0], table(result.points))
+    write_csv(paths[1], table([result.points[i] for i in result.pareto]))
+    write_json(paths[2], {"variables": result.variables, "objectives": list(OBJECTIVES),
+                          "pareto_points": result.pareto, "wall_s": result.wall_s, "memspice_version": __version__,
+                          "energy_basis": "energy_total_J counts DC current; energy_switching_J is C V^2 only (the "
+                                          "basis of the paper's 12.58 fJ)",
+                          "linearity": "inl_rms_lsb: RMS over open-loop mismatch Monte Carlo samples of max |INL| "
+                                       "(nominal programming applied to each sample)"})
+    if figures:
+        from memspice.report.explore_figures import explore_figures
+
+        paths += explore_figures(result.points, result.pareto, out_dir)
+    return paths
+
+
+def front_text(result: ExploreResult) -> str:
+    """The Pareto front as a Markdown table (switching and total energy in fJ, area at 28 nm, INL)."""
+    head = ["point", *result.variables, "fJ switching", "fJ total", "um^2 (28 nm)", "RMS max|INL| LSB",
+            "delay ps", "read-disturb margin mV"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for i in result.pareto:
+        r = result.points[i]
+        cells = [str(i), *[str(r[v]) for v in result.variables], f"{r['energy_switching_J'] * 1e15:.1f}",
+                 f"{r['energy_total_J'] * 1e15:.0f}", f"{r['area_normalised_um2']:.1f}", f"{r['inl_rms_lsb']:.3f}",
+                 f"{r['delay_s'] * 1e12:.0f}", f"{r['read_disturb_margin_V'] * 1e3:.0f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    failed = [r for r in result.points if r.get("status") != "ok"]
+    if failed:
+        lines.append(f"{len(failed)} point(s) not ok: " + "; ".join(f"{r['point']}: {r['status']}" for r in failed))
+    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""`memspice explore adc` bad input: one line naming the field, exit 2, nothing written."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import assert_clean_error
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SPEC = ROOT / "circuits" / "qcell_adc_5bit.toml"
+
+
+def _grid(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "grid.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('[grid.vary]\n"cell.v_bogus_v" = [0.1]\n', "grid.vary.cell.v_bogus_v"),
+    ('[grid.vary]\n"cell.v_read_v" = []\n', "grid.vary.cell.v_read_v"),
+    ('[grid]\nmc_samples = -1\n[grid.vary]\n"cell.v_read_v" = [0.8]\n', "grid.mc_samples"),
+    ('[grid.vary]\n"timing.scheme" = ["precharge"]\n"timing.sense_s" = [0.1e-9]\n', "sense_s"),
+    ('[grid.vary]\n"cell.input" = [{ w_m = 0.15e-6, l_m = 0.02e-6 }]\n', "input.l_m"),
+])
+def test_bad_grid_is_one_line_and_writes_nothing(cli, tmp_path, text, needle):
+    out = tmp_path / "out"
+    proc = cli("explore", "adc", str(SPEC), "--grid", str(_grid(tmp_path, text)), "--out", str(out))
+    assert_clean_error(proc, 2, needle)
+    assert not out.exists()
+
+
+def test_help_renders(cli):
+    proc = cli("explore", "adc", "--help")
+    assert proc.returncode == 0 and "--grid" in proc.stdout
