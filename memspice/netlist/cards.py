@@ -300,3 +300,23 @@ class Raw(Card):
 
     def render(self) -> str:
         return self.text.rstrip("\n")
+
+
+@dataclass(frozen=True)
+class TableSource(Card):
+    """Voltage B-source ``B<name> <node> 0 v=pwl(v(<control>), 0, y0, 1, y1, ...)``: exactly ``table[s]``
+    when ``v(control) = s`` (a sample index swept by ``.dc``); written over continuation lines."""
+
+    name: str
+    node: str
+    control: str
+    table: Sequence[float]
+
+    def render(self) -> str:
+        if len(self.table) < 2:
+            raise ValueError("a table source needs at least 2 entries")
+        pts = [f"{s}, {fmt(float(y))}" for s, y in enumerate(self.table)]
+        lines = [f"B{ident(self.name)} {ident(self.node)} 0 v=pwl(v({ident(self.control)}),"]
+        for k in range(0, len(pts), 8):
+            lines.append("+ " + ", ".join(pts[k:k + 8]) + ("," if k + 8 < len(pts) else ")"))
+        return "\n".join(lines)

@@ -39,9 +39,10 @@ from memspice.netlist.cards import (
     Mosfet,
     Pwl,
     Resistor,
+    TableSource,
     VSource,
 )
-from memspice.netlist.deck import Alter, Analysis, Analyze, Deck, Op, Step
+from memspice.netlist.deck import Alter, Analysis, Analyze, Dc, Deck, Op, Step
 from memspice.netlist.device import memristor
 from memspice.resources import model_path
 from memspice.spec.crossbar import CrossbarSpec
@@ -49,6 +50,11 @@ from memspice.spec.crossbar import CrossbarSpec
 #: Frozen-read subcircuits (models/memristor_read.lib) by model name.
 READ_LIB = "memristor_read.lib"
 READ_SUBCKTS = {"vteam": "vteam_read", "yakopcic": "yakopcic_read"}
+#: Their state-port variants (same library): ports p n x, no x0 (the state is v(x), driven from outside).
+READ_X_SUBCKTS = {"vteam": "vteam_read_x", "yakopcic": "yakopcic_read_x"}
+READ_X_PORTS = ("p", "n", "x")
+#: Node (and source ``V<node>``) of the sample index a batched deck sweeps.
+SAMPLE_INDEX = "idx"
 OPAMP_LIB = "opamp.lib"
 OPAMP_SUBCKT = "opamp"
 OPAMP_PORTS = ("inp", "inn", "out", "vdd", "vss")
@@ -247,6 +253,39 @@ def dc_deck(spec: CrossbarSpec, patterns: Sequence[tuple[np.ndarray, np.ndarray]
         steps.append(Analyze(Op(), vecs, label=f"p{n}"))
         g_prev, v_prev = g, v
     return Deck(title, cards, steps=steps, header=header(spec))
+
+
+def batches(spec: CrossbarSpec) -> bool:
+    """Whether :func:`batched_dc_deck` can read this tile (memristor cells with the frozen-read model)."""
+    return spec.device == "memristor" and spec.read_model == "read"
+
+
+def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarray, *, title: str,
+                    header: dict[str, str] | None = None) -> Deck:
+    """One deck reading ``n >= 2`` samples of cell conductances ``g_samples`` (n, rows, 2 cols; S) at
+    row voltages ``v_in_v``: every cell is a state-port read variant whose state node [xs<r>_<k>] is a
+    table source of the sample index [idx] (``Vidx``), and one ``dc vidx 0 n-1 1`` reads sample s at
+    point s (one solve per sample, no control command per sample). Only when :func:`batches`.
+    """
+    g = np.asarray(g_samples, dtype=float)
+    n = g.shape[0]
+    if not batches(spec) or n < 2:
+        raise ValueError(f"a batched read needs memristor cells with read_model 'read' and 2+ samples ({n})")
+    states = np.stack([cell_values(spec, g[s]) for s in range(n)])
+    sub, sub_x = READ_SUBCKTS[spec.device_card.model], READ_X_SUBCKTS[spec.device_card.model]
+    where = {cell(r, k): (r, k) for r in range(spec.rows) for k in range(spec.phys_cols)}
+    cards: list[Card] = []
+    for c in tile_cards(spec, g[0], v_in_v):
+        if isinstance(c, Instance) and c.subckt == sub:
+            r, k = where[c.name]
+            node = f"xs{r}_{k}"
+            cards.append(Instance(c.name, sub_x, [*c.nodes, node], {p: v for p, v in c.params.items() if p != "x0"}))
+            cards.append(TableSource(node, node, SAMPLE_INDEX, states[:, r, k]))
+        else:
+            cards.append(c)
+    cards.append(VSource(SAMPLE_INDEX, SAMPLE_INDEX, "0", 0.0))
+    sweep = Analyze(Dc(f"v{SAMPLE_INDEX}", 0, n - 1, 1), output_vectors(spec), label="samples")
+    return Deck(title, cards, steps=[sweep], header=header or {})
 
 
 def read_analyses(spec: CrossbarSpec, analysis: Analysis | None = None) -> list[Analyze]:
