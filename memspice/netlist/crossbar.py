@@ -20,7 +20,9 @@ is G+ and 2j+1 is G- of logical column j):
 Transient decks add a capacitance to ground at every row and column node (the wire).
 
 Memristor states are DC sources inside the instances (``Vx0``), so a sample's conductances are
-applied with ``alter @v.xc<r>_<k>.vx0[dc]`` on a deck parsed once. Pure text emission.
+applied with ``alter @v.xc<r>_<k>.vx0[dc]`` on a deck parsed once. A batched Monte Carlo deck
+(:func:`batched_dc_deck`) instead uses the state-port read variants, each state node [xs<r>_<k>] a
+table of the sample index [idx] swept by one ``.dc``. Pure text emission.
 """
 
 from __future__ import annotations
