@@ -392,14 +392,18 @@ class CrossbarCircuit:
         one sample. Equals the alter path to ~1e-13 of each column current (tests/sim/test_crossbar_batch.py)."""
         from memspice.errors import SimulationError
         from memspice.montecarlo.circuit import Batch
-        from memspice.netlist.crossbar import batched_dc_deck, batches
+        from memspice.netlist.crossbar import batched_dc_deck, batched_fixed_cards, batches
+        from memspice.netlist.deck import Rendered
 
         n = len(next(iter(values.values()))) if values else 0
         if not self.batching or not batches(self.spec) or n < 2:
             return None
         g = np.stack([self.conductances({k: v[s] for k, v in values.items()}) for s in range(n)])
-        deck = batched_dc_deck(self.spec, g, self.v_in_v, title=f"{self.deck().title}, {n} samples batched",
-                               header={"spec_hash": self.spec_hash()})
+        title = f"memspice crossbar tile {self.spec.rows}x{self.spec.cols} (Monte Carlo, {n} samples batched)"
+        if getattr(self, "_batch_fixed", None) is None:  # the sample-independent cards, rendered once
+            self._batch_fixed = Rendered.of(batched_fixed_cards(self.spec, self.v_in_v))
+        deck = batched_dc_deck(self.spec, g, self.v_in_v, title=title, header={"spec_hash": self.spec_hash()},
+                               fixed=[self._batch_fixed])
 
         def measure(plots: Sequence[Plot]) -> list[dict[str, float]]:
             if len(plots) != 1 or plots[0].n_points != n:

@@ -313,9 +313,10 @@ class TableSource(Card):
     table: Sequence[float]
 
     def render(self) -> str:
-        if len(self.table) < 2:
-            raise ValueError("a table source needs at least 2 entries")
-        pts = [f"{s}, {fmt(float(y))}" for s, y in enumerate(self.table)]
+        values = [float(y) for y in self.table]  # repr: the shortest round-trip text, as fmt() writes it
+        if len(values) < 2 or not all(map(math.isfinite, values)):
+            raise ValueError(f"a table source needs at least 2 finite entries, not {values[:4]}...")
+        pts = [f"{s}, {y!r}" for s, y in enumerate(values)]
         lines = [f"B{ident(self.name)} {ident(self.node)} 0 v=pwl(v({ident(self.control)}),"]
         for k in range(0, len(pts), 8):
             lines.append("+ " + ", ".join(pts[k:k + 8]) + ("," if k + 8 < len(pts) else ")"))

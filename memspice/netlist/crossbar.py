@@ -262,32 +262,44 @@ def batches(spec: CrossbarSpec) -> bool:
     return spec.device == "memristor" and spec.read_model == "read"
 
 
+def batched_fixed_cards(spec: CrossbarSpec, v_in_v: np.ndarray) -> list[Card]:
+    """The cards of a batched read that do not depend on the samples: the tile at row voltages
+    ``v_in_v`` with every cell a state-port read variant on [xs<r>_<k>], and the index source ``Vidx``."""
+    if not batches(spec):
+        raise ValueError("a batched read needs memristor cells with read_model 'read'")
+    sub, sub_x = READ_SUBCKTS[spec.device_card.model], READ_X_SUBCKTS[spec.device_card.model]
+    where = {cell(r, k): (r, k) for r in range(spec.rows) for k in range(spec.phys_cols)}
+    any_g = np.full((spec.rows, spec.phys_cols), spec.device_card.window_s()[1])  # x0 is dropped below
+    cards: list[Card] = []
+    for c in tile_cards(spec, any_g, v_in_v):
+        if isinstance(c, Instance) and c.subckt == sub:
+            r, k = where[c.name]
+            cards.append(Instance(c.name, sub_x, [*c.nodes, f"xs{r}_{k}"],
+                                  {p: v for p, v in c.params.items() if p != "x0"}))
+        else:
+            cards.append(c)
+    return [*cards, VSource(SAMPLE_INDEX, SAMPLE_INDEX, "0", 0.0)]
+
+
 def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarray, *, title: str,
-                    header: dict[str, str] | None = None) -> Deck:
+                    header: dict[str, str] | None = None, fixed: Sequence[Card] | None = None) -> Deck:
     """One deck reading ``n >= 2`` samples of cell conductances ``g_samples`` (n, rows, 2 cols; S) at
     row voltages ``v_in_v``: every cell is a state-port read variant whose state node [xs<r>_<k>] is a
     table source of the sample index [idx] (``Vidx``), and one ``dc vidx 0 n-1 1`` reads sample s at
     point s (one solve per sample, no control command per sample). Only when :func:`batches`.
+    ``fixed``: :func:`batched_fixed_cards` of the same spec and voltages, e.g. rendered once
+    (:class:`~memspice.netlist.deck.Rendered`) for all chunks.
     """
     g = np.asarray(g_samples, dtype=float)
     n = g.shape[0]
     if not batches(spec) or n < 2:
         raise ValueError(f"a batched read needs memristor cells with read_model 'read' and 2+ samples ({n})")
     states = np.stack([cell_values(spec, g[s]) for s in range(n)])
-    sub, sub_x = READ_SUBCKTS[spec.device_card.model], READ_X_SUBCKTS[spec.device_card.model]
-    where = {cell(r, k): (r, k) for r in range(spec.rows) for k in range(spec.phys_cols)}
-    cards: list[Card] = []
-    for c in tile_cards(spec, g[0], v_in_v):
-        if isinstance(c, Instance) and c.subckt == sub:
-            r, k = where[c.name]
-            node = f"xs{r}_{k}"
-            cards.append(Instance(c.name, sub_x, [*c.nodes, node], {p: v for p, v in c.params.items() if p != "x0"}))
-            cards.append(TableSource(node, node, SAMPLE_INDEX, states[:, r, k]))
-        else:
-            cards.append(c)
-    cards.append(VSource(SAMPLE_INDEX, SAMPLE_INDEX, "0", 0.0))
+    tables = [TableSource(f"xs{r}_{k}", f"xs{r}_{k}", SAMPLE_INDEX, states[:, r, k])
+              for r in range(spec.rows) for k in range(spec.phys_cols)]
+    fixed = batched_fixed_cards(spec, v_in_v) if fixed is None else fixed
     sweep = Analyze(Dc(f"v{SAMPLE_INDEX}", 0, n - 1, 1), output_vectors(spec), label="samples")
-    return Deck(title, cards, steps=[sweep], header=header or {})
+    return Deck(title, [*fixed, *tables], steps=[sweep], header=header or {})
 
 
 def read_analyses(spec: CrossbarSpec, analysis: Analysis | None = None) -> list[Analyze]:

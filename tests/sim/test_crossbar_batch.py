@@ -110,12 +110,10 @@ class _BrokenBatch(CrossbarCircuit):
 
     def batch(self, values):
         made = super().batch(values)
-        cards = [*made.deck.cards]
-        cards[-1] = type(cards[-1])("idx", "idx", "0", 0.0)
         from memspice.netlist.cards import Instance
 
-        cards.append(Instance("bad", "no_such_subckt", ["idx", "0"]))
-        return Batch(type(made.deck)(made.deck.title, cards, steps=made.deck.steps), made.measure)
+        cards = [*made.deck.cards, Instance("bad", "no_such_subckt", ["idx", "0"])]
+        return Batch(Deck(made.deck.title, cards, steps=made.deck.steps), made.measure)
 
 
 def test_failed_batch_falls_back_to_the_alter_path():

@@ -167,3 +167,23 @@ def test_batched_deck_tables_every_cell_state_by_sample_index():
         batched_dc_deck(spec, g[:1], np.zeros(3), title="t")
     with pytest.raises(ValueError, match="read_model"):
         batched_dc_deck(spec.replace(device="resistor"), g, np.zeros(3), title="t")
+
+
+def test_fixed_part_rendered_once_gives_the_same_deck():
+    """The engine renders a batched read's sample-independent cards once (Rendered); the deck text is
+    the same as rendering every card, and Rendered checks its cards as the deck writer does."""
+    from memspice.errors import UnsafeTextError
+    from memspice.netlist.cards import Raw
+    from memspice.netlist.crossbar import batched_fixed_cards
+    from memspice.netlist.deck import Rendered
+
+    spec = CrossbarSpec(rows=4, cols=2, card="yakopcic_paper", cell="1T1R")
+    lo, hi = spec.device_card.window_s()
+    g = np.random.default_rng(2).uniform(lo, hi, size=(3, 4, 4))
+    v = np.array([0.1, 0.2, 0.0, 0.3])
+    plain = batched_dc_deck(spec, g, v, title="t").render()
+    fixed = [Rendered.of(batched_fixed_cards(spec, v))]
+    assert batched_dc_deck(spec, g, v, title="t", fixed=fixed).render() == plain
+    assert "yakopcic_read_x" in plain and "dc vidx 0 2 1" in plain
+    with pytest.raises(UnsafeTextError):
+        Rendered.of([Raw("x\n.control\nshell echo hi\n.endc")])
