@@ -1,40 +1,53 @@
-"""Time a Monte Carlo of a crossbar column DC read: memspice's engine against re-parsing per sample.
+"""Time a Monte Carlo of a crossbar column DC read: memspice's engine against the simulator alone and
+against re-parsing per sample.
 
 The circuit: ``circuits/crossbar_128.toml`` at ``--rows`` rows (default 64; one signed column, a
 G+/G- pair of 1R cells read by TIAs), pattern 0 of its DC transfer, with the card's programming
-error (2.8 uS for vteam_paper) and read noise (0.2 uS) on every cell. Three ways, on the same
+error (2.8 uS for vteam_paper) and read noise (0.2 uS) on every cell. Six ways, on the same
 machine in one run, each with ``--workers`` processes (default: one per core) and timed from the
-start of its process pool to the last result (worker start-up included):
+start of its pool to the last result (worker start-up included):
 
-1. **memspice**: ``characterize.crossbar.run_mc`` -> ``montecarlo.engine.run_circuit``: the circuit
-   parsed once per chunk of ``--chunk-size`` samples, each sample applied with ``alter``, a fresh
-   temporary cache folder (so every chunk is computed).
-2. **one ngspice -b process per sample**: a complete deck per sample with that sample's
+1. **memspice, alter path** (before issue 16): ``characterize.crossbar.run_mc`` ->
+   ``montecarlo.engine.run_circuit`` with ``CrossbarCircuit.batching = False``: one deck per chunk of
+   ``--chunk-size`` samples, each sample 128 ``alter`` commands and an ``op``; a fresh cache folder.
+2. **memspice, batched** (the default): the same engine, every chunk one deck whose cells' states are
+   tables of a sample index swept by one ``.dc`` (``netlist.crossbar.batched_dc_deck``).
+3. **simulator limit, alter decks**: exactly the chunk decks of (1) (same samples), written to disk
+   before timing and run by ``ngspice -b`` alone (a pool of ``--workers`` threads each waiting on
+   one ngspice process): what the alter path could reach with no Python at all.
+4. **simulator limit, batched decks**: the same for the chunk decks of (2).
+5. **one ngspice -b process per sample**: a complete deck per sample with that sample's
    conductances written into the cell instances, run by ``memspice.ngspice.simulate(deck,
    backend="subprocess")`` (parse included), in a process pool of the same size.
-3. **PySpice shared library, re-loading per sample**: the same per-sample deck through
-   ``simulate(deck, backend="shared")`` (load, run, destroy per call; one engine per process), in a
-   process pool of the same size.
+6. **PySpice shared library, re-loading per sample**: the same per-sample deck through
+   ``simulate(deck, backend="shared")`` (load, run, destroy per call; one engine per process).
 
-The baselines run the first ``--baseline-samples`` of memspice's samples (the values the engine
-drew, taken back from its result); their rate is samples per second of what they ran. The column
-current ``i_out_A`` of every baseline sample must agree with memspice's to 1e-6 relative, or the
-script exits 1. The last line is ``speedup_vs_process_per_sample: X``.
+The per-sample baselines run the first ``--baseline-samples`` of memspice's samples (the values the
+engine drew, taken back from its result); rates are samples per second of what each ran. The
+column current ``i_out_A`` of every baseline sample must agree with memspice's to 1e-6 relative and
+the batched path with the alter path to 1e-9 of full scale (measured ~2e-14), or the script exits 1.
+The last lines are ``fraction_of_simulator_limit: X`` (the default engine over the limit of its own
+decks), ``fraction_of_alter_simulator_limit: X`` (alter engine over alter decks),
+``batched_over_alter_simulator_limit: X`` (how far batching moved the limit) and
+``speedup_vs_process_per_sample: X`` (the default engine over (5)). ``--json PATH`` also writes
+the figures as JSON (``scripts/bench_all.py`` reads it).
 
     python scripts/bench_montecarlo.py [--samples 1000] [--baseline-samples N] [--workers N]
-                                       [--rows 64] [--chunk-size 50] [--seed 1]
+                                       [--rows 64] [--chunk-size 50] [--seed 1] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +56,12 @@ from memspice.characterize.crossbar import CrossbarCircuit, run_mc, study_for
 from memspice.netlist.crossbar import tile_cards
 from memspice.netlist.deck import Deck
 from memspice.ngspice import simulate
+from memspice.ngspice.locate import find_ngspice
 from memspice.spec.crossbar import CrossbarStudy
 
 SPEC = Path(__file__).resolve().parent.parent / "circuits" / "crossbar_128.toml"
 TOLERANCE = 1e-6
+BATCH_TOLERANCE_FS = 1e-9  # batched vs alter path, of full scale (tests/sim/test_crossbar_batch.py)
 
 # -- the per-sample baselines (run in pool workers) -------------------------------------------
 
@@ -93,6 +108,67 @@ def run_per_sample(circuit: CrossbarCircuit, values: Mapping[str, np.ndarray], n
     return np.array([x for r in results for x in r]), seconds
 
 
+# -- the simulator alone ----------------------------------------------------------------------
+
+def chunk_decks(circuit: CrossbarCircuit, records: list[dict], batched: bool) -> list[tuple[Deck, int]]:
+    """Each chunk's deck as the engine writes it (alter steps, or the batch) and its sample count."""
+    base = circuit.deck()
+    out = []
+    for rec in records:
+        values = {g: np.asarray(v, dtype=float) for g, v in rec["values"].items()}
+        n = len(rec["samples"])
+        if batched:
+            made = circuit.batch(values)
+            if made is None:
+                raise SystemExit("error: the circuit did not batch a chunk")
+            out.append((made.deck, n))
+            continue
+        steps = []
+        for s in range(n):
+            steps += [*circuit.apply({g: v[s] for g, v in values.items()}), *circuit.analyses()]
+        out.append((Deck(base.title, base.cards, steps=steps, options=base.options, header=base.header), n))
+    return out
+
+
+def run_ngspice_alone(decks: list[tuple[Deck, int]], workers: int, root: Path) -> float:
+    """Seconds for ``ngspice -b`` to run every deck (written before timing), ``workers`` at a time."""
+    exe = str(find_ngspice())
+    dirs = []
+    for k, (deck, _) in enumerate(decks):
+        d = root / f"chunk_{k:05d}"
+        d.mkdir(parents=True)
+        (d / "deck.cir").write_text(deck.render("out.raw"))
+        dirs.append(d)
+
+    def one(d: Path) -> int:
+        with open(d / "stdout.txt", "wb") as out, open(d / "stderr.txt", "wb") as err:
+            return subprocess.run([exe, "-b", "deck.cir"], cwd=d, stdout=out, stderr=err, check=False).returncode
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        codes = list(pool.map(one, dirs))
+    seconds = time.perf_counter() - t0
+    if any(codes) or not all((d / "out.raw").exists() for d in dirs):
+        raise SystemExit(f"error: ngspice -b failed on a chunk deck (exit codes {sorted(set(codes))}) in {root}")
+    return seconds
+
+
+def _warm(_: int) -> int:
+    import memspice.characterize.crossbar  # what a Monte Carlo worker imports first
+    import memspice.montecarlo.engine  # noqa: F401
+
+    return os.getpid()
+
+
+def pool_startup_s(workers: int) -> float:
+    """Seconds to spawn ``workers`` processes that import the engine and answer once (part of every
+    engine timing above: the engine's pool is spawned per run)."""
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_warm, range(workers)))
+    return time.perf_counter() - t0
+
+
 # -- the benchmark ----------------------------------------------------------------------------
 
 def _sigmas(study: CrossbarStudy) -> tuple[float, float]:
@@ -117,6 +193,7 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=64)
     ap.add_argument("--chunk-size", type=int, default=50, help="memspice: samples per alter deck")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = ap.parse_args()
     n_base = args.samples if args.baseline_samples is None else args.baseline_samples
     if args.samples < 1 or not 1 <= n_base <= args.samples or args.workers < 1:
@@ -133,49 +210,91 @@ def main() -> int:
     print(f"workers: {args.workers} per method (os.cpu_count() = {os.cpu_count()}); memspice chunk size "
           f"{args.chunk_size}; times from pool start to last result, worker start-up included", flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="bench-mc-cache-") as cache:
-        t0 = time.perf_counter()
-        mc = run_mc(circuit, args.samples, args.seed, program_sigma_s=prog_sigma, read_sigma_s=read_sigma,
-                    cache_root=cache, workers=args.workers, chunk_size=args.chunk_size, show_progress=False)
-        t_mc = time.perf_counter() - t0
-        if mc.computed_chunks != mc.plan.n_chunks:  # pragma: no cover - a fresh folder
-            print(f"error: only {mc.computed_chunks} of {mc.plan.n_chunks} chunks computed", file=sys.stderr)
-            return 1
-    if mc.n_failed:
-        print(f"error: memspice: {mc.n_failed} samples failed", file=sys.stderr)
-        return 1
-    i_mc = mc.measure(key)
-    values = {g: mc.values(g) for g in circuit.param_groups()}
-    print(f"memspice done: {args.samples} samples in {t_mc:.2f} s", flush=True)
+    def engine(batching: bool):
+        circuit.batching = batching
+        with tempfile.TemporaryDirectory(prefix="bench-mc-cache-") as cache:
+            t0 = time.perf_counter()
+            res = run_mc(circuit, args.samples, args.seed, program_sigma_s=prog_sigma, read_sigma_s=read_sigma,
+                         cache_root=cache, workers=args.workers, chunk_size=args.chunk_size, show_progress=False)
+            seconds = time.perf_counter() - t0
+        circuit.batching = True
+        paths = {r["batched"] for r in res.records}
+        if res.computed_chunks != res.plan.n_chunks or res.n_failed or paths != {batching}:
+            raise SystemExit(f"error: memspice ({'batched' if batching else 'alter'}): {res.computed_chunks} of "
+                             f"{res.plan.n_chunks} chunks computed, {res.n_failed} failed, batched {sorted(paths)}")
+        print(f"memspice {'batched' if batching else 'alter'} path done: {args.samples} samples in {seconds:.2f} s",
+              flush=True)
+        return res, seconds
 
+    mc_alter, t_alter = engine(False)
+    mc, t_mc = engine(True)
+    i_mc = mc.measure(key)
+    i_alter = mc_alter.measure(key)
+    values = {g: mc.values(g) for g in circuit.param_groups()}
+
+    with tempfile.TemporaryDirectory(prefix="bench-mc-limit-") as tmp:
+        t_lim_alter = run_ngspice_alone(chunk_decks(circuit, mc_alter.records, False), args.workers, Path(tmp) / "a")
+        print(f"ngspice -b alone, alter chunk decks done: {args.samples} samples in {t_lim_alter:.2f} s", flush=True)
+        t_lim_batch = run_ngspice_alone(chunk_decks(circuit, mc.records, True), args.workers, Path(tmp) / "b")
+        print(f"ngspice -b alone, batched chunk decks done: {args.samples} samples in {t_lim_batch:.2f} s", flush=True)
+
+    t_pool = pool_startup_s(args.workers)
+    print(f"pool start-up alone ({args.workers} spawned workers importing the engine): {t_pool:.2f} s", flush=True)
     i_proc, t_proc = run_per_sample(circuit, values, n_base, "subprocess", args.workers)
     print(f"ngspice -b per sample done: {n_base} samples in {t_proc:.2f} s", flush=True)
     i_shared, t_shared = run_per_sample(circuit, values, n_base, "shared", args.workers)
     print(f"PySpice reload per sample done: {n_base} samples in {t_shared:.2f} s", flush=True)
 
-    rows = [("memspice (parse once per chunk, alter)", args.samples, t_mc),
+    rows = [("memspice, alter path (before)", args.samples, t_alter),
+            ("memspice, batched (default)", args.samples, t_mc),
+            ("ngspice -b alone, alter chunk decks", args.samples, t_lim_alter),
+            ("ngspice -b alone, batched chunk decks", args.samples, t_lim_batch),
             ("ngspice -b, one process per sample", n_base, t_proc),
             ("PySpice shared, reload per sample", n_base, t_shared)]
     rate = {name: n / t for name, n, t in rows}
-    r_mc, r_proc, r_shared = (rate[name] for name, _, _ in rows)
+    r_alter, r_mc, r_lim_alter, r_lim_batch, r_proc, r_shared = (rate[name] for name, _, _ in rows)
     print()
     print(f"{'method':<40} {'samples':>8} {'seconds':>9} {'samples/s':>10} {'ms/sample/worker':>17}")
     for name, n, t in rows:
         print(f"{name:<40} {n:>8d} {t:>9.2f} {rate[name]:>10.1f} {1e3 * t * args.workers / n:>17.2f}")
     if n_base < args.samples:
-        print(f"(baselines ran the first {n_base} of the {args.samples} samples; their rates are over what they ran)")
+        print(f"(per-sample baselines ran the first {n_base} of the {args.samples} samples; rates over what they ran)")
     d_proc = max_rel_diff(i_proc, i_mc[:n_base])
     d_shared = max_rel_diff(i_shared, i_mc[:n_base])
+    fs = spec.i_full_scale_a
+    d_batch_fs = float(np.max(np.abs(i_mc - i_alter))) / fs
     print(f"agreement of {key} with memspice over {n_base} samples: max relative difference "
           f"ngspice -b {d_proc:.1e}, PySpice {d_shared:.1e} (limit {TOLERANCE:g})")
+    print(f"agreement of batched with alter path over {args.samples} samples: max |difference| / full scale "
+          f"{d_batch_fs:.1e} (limit {BATCH_TOLERANCE_FS:g}); max relative {max_rel_diff(i_mc, i_alter):.1e}")
     print(f"spread of {key}: mean {np.mean(i_mc) * 1e6:.3f} uA, std {np.std(i_mc, ddof=1) * 1e6:.3f} uA")
-    print(f"ratio memspice / ngspice -b per sample: {r_mc / r_proc:.2f}")
+    print(f"ratio memspice batched / alter path: {r_mc / r_alter:.2f}")
+    print(f"fraction of the batched limit without the pool start-up ({t_pool:.2f} s): "
+          f"{t_lim_batch / max(t_mc - t_pool, 1e-9):.2f}")
+    print(f"ratio memspice alter path / ngspice -b per sample (before): {r_alter / r_proc:.2f}")
     print(f"ratio memspice / PySpice reload per sample: {r_mc / r_shared:.2f}")
     print(f"ratio PySpice reload / ngspice -b per sample: {r_shared / r_proc:.2f}")
-    if not (d_proc <= TOLERANCE and d_shared <= TOLERANCE):
-        print(f"error: the methods disagree beyond {TOLERANCE:g} relative", file=sys.stderr)
+    if not (d_proc <= TOLERANCE and d_shared <= TOLERANCE and d_batch_fs <= BATCH_TOLERANCE_FS):
+        print("error: the methods disagree beyond their limits", file=sys.stderr)
         return 1
-    print(f"speedup_vs_process_per_sample: {r_mc / r_proc:.2f}")
+    figures = {
+        "samples": args.samples, "baseline_samples": n_base, "workers": args.workers, "rows": spec.rows,
+        "chunk_size": args.chunk_size, "seconds": {name: t for name, _, t in rows},
+        "samples_per_s": rate, "batched_vs_alter_max_diff_of_full_scale": d_batch_fs,
+        "fraction_of_simulator_limit": r_mc / r_lim_batch,
+        "fraction_of_alter_simulator_limit": r_alter / r_lim_alter,
+        "batched_over_alter_simulator_limit": r_mc / r_lim_alter,
+        "speedup_vs_process_per_sample": r_mc / r_proc,
+        "pool_startup_s": t_pool,
+        "alter_speedup_vs_process_per_sample": r_alter / r_proc,
+    }
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"fraction_of_simulator_limit: {figures['fraction_of_simulator_limit']:.2f}")
+    print(f"fraction_of_alter_simulator_limit: {figures['fraction_of_alter_simulator_limit']:.2f}")
+    print(f"batched_over_alter_simulator_limit: {figures['batched_over_alter_simulator_limit']:.2f}")
+    print(f"speedup_vs_process_per_sample: {figures['speedup_vs_process_per_sample']:.2f}")
     return 0
 
 

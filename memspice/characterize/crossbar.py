@@ -393,6 +393,37 @@ class CrossbarCircuit:
     def analyses(self) -> list[Analyze]:
         return read_analyses(self.spec, Op())
 
+    #: False: every chunk by alter steps (the benchmark compares both paths; same numbers)
+    batching = True
+
+    def batch(self, values: Mapping[str, np.ndarray]):
+        """The chunk as one DC sweep of a sample index (:func:`memspice.netlist.crossbar.batched_dc_deck`):
+        a :class:`~memspice.montecarlo.circuit.Batch`, or None for resistor cells, the full models or
+        one sample. Equals the alter path to ~1e-13 of each column current (tests/sim/test_crossbar_batch.py)."""
+        from memspice.errors import SimulationError
+        from memspice.montecarlo.circuit import Batch
+        from memspice.netlist.crossbar import batched_dc_deck, batched_fixed_cards, batches
+        from memspice.netlist.deck import Rendered
+
+        n = len(next(iter(values.values()))) if values else 0
+        if not self.batching or not batches(self.spec) or n < 2:
+            return None
+        g = np.stack([self.conductances({k: v[s] for k, v in values.items()}) for s in range(n)])
+        title = f"memspice crossbar tile {self.spec.rows}x{self.spec.cols} (Monte Carlo, {n} samples batched)"
+        if getattr(self, "_batch_fixed", None) is None:  # the sample-independent cards, rendered once
+            self._batch_fixed = Rendered.of(batched_fixed_cards(self.spec, self.v_in_v))
+        deck = batched_dc_deck(self.spec, g, self.v_in_v, title=title, header={"spec_hash": self.spec_hash()},
+                               fixed=[self._batch_fixed])
+
+        def measure(plots: Sequence[Plot]) -> list[dict[str, float]]:
+            if len(plots) != 1 or plots[0].n_points != n:
+                raise SimulationError(f"batched read gave {[p.n_points for p in plots]} points for {n} samples")
+            p = plots[0]
+            return [self.measure([Plot(p.name, p.title, p.scale, {k: v[s:s + 1] for k, v in p.vectors.items()},
+                                       dict(p.kinds))]) for s in range(n)]
+
+        return Batch(deck, measure)
+
     def measure_names(self) -> list[str]:
         names = ("i_out_A", "v_out_V", "ideal_A")
         if self.spec.cols == 1:

@@ -6,11 +6,16 @@ in Python from the plan's distributions: the circuit only says which parameter g
 (:class:`ParamGroup`: a name, a unit, nominal values) and how a vector of values for a group
 becomes ``Alter`` steps. It also says which analyses a sample runs and how the resulting plots
 become named scalar measurements.
+
+Optionally a circuit batches (:class:`BatchingCircuit`): it writes a whole chunk as one deck that
+needs no control command per sample (e.g. every sample a point of one ``.dc`` sweep) and cuts the
+result into per-sample measurements. The engine falls back to the ``alter`` path when a circuit
+does not batch a chunk or the batched run fails.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -63,3 +68,21 @@ class MonteCarloCircuit(Protocol):
 
     def measure(self, plots: Sequence[Plot]) -> Mapping[str, float]:
         """Named scalar results of one sample from its plots (units in the names: ``i_out_A``)."""
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A whole chunk in one deck: ``measure`` turns the deck's plots into one measurement per sample
+    (raising :class:`~memspice.errors.SimulationError` if the plots do not hold them all)."""
+
+    deck: Deck
+    measure: Callable[[Sequence[Plot]], list[Mapping[str, float]]]
+
+
+class BatchingCircuit(MonteCarloCircuit, Protocol):
+    """A circuit that can run a chunk in one deck without per-sample control commands."""
+
+    def batch(self, values: Mapping[str, np.ndarray]) -> Batch | None:
+        """The chunk (values: (samples, members) per group, as drawn) as one :class:`Batch`, or None
+        where this circuit or chunk does not batch (the engine then applies samples by ``alter``).
+        Its measurements must equal the alter path's within a tolerance the circuit states and tests."""

@@ -2,7 +2,10 @@
 
 A chunk is the unit of work: its samples are drawn from the plan (child ``chunk`` of the plan's
 SeedSequence), written into ONE deck as ``alter`` steps followed by the analyses, and run in one
-ngspice invocation, so the circuit is parsed once per chunk rather than once per sample. A
+ngspice invocation, so the circuit is parsed once per chunk rather than once per sample. A circuit
+that batches (:class:`~memspice.montecarlo.circuit.BatchingCircuit`, e.g. the crossbar read: every
+sample one point of a ``.dc`` sweep) runs the chunk without a control command per sample; if that
+run fails the chunk goes the ``alter`` way. A
 finished chunk is written atomically to the cache (``<cache>/<plan>-<hash>/chunk_NNNNN.json``);
 rerunning a plan, even after SIGKILL, computes only missing chunks, and the assembled tables are
 identical to an uninterrupted run's.
@@ -145,8 +148,12 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) 
 
     first_failure: dict[str, Any] | None = None
     runner = getattr(circuit, "run_values", None)
+    batched = None if runner is not None else _run_batched(plan, circuit, values, len(samples))
     if runner is not None:  # a circuit whose samples need several runs (closed-loop programming)
         first_failure = _run_by_circuit(plan, runner, values, samples, record)
+    elif batched is not None:
+        for meas in batched:
+            record(meas, "ok", "", False)
     else:
         steps: list[Step] = []
         for s in range(len(samples)):
@@ -172,8 +179,24 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) 
         "retried": retried,
         "seconds": time.monotonic() - t0,
         "pid": os.getpid(),
+        "batched": batched is not None,  # one-deck batch (True) or alter steps
         **({"first_failure": first_failure} if first_failure else {}),
     }
+
+
+def _run_batched(plan: Plan, circuit: MonteCarloCircuit, values: Mapping[str, np.ndarray], n: int
+                 ) -> list[Mapping[str, float]] | None:
+    """The chunk's measurements from the circuit's one-deck batch; None (no batch, or it failed): alter path."""
+    batch = getattr(circuit, "batch", None)
+    made = batch(values) if batch is not None else None
+    if made is None:
+        return None
+    try:
+        result = simulate(made.deck, backend=plan.backend, timeout_s=plan.timeout_s * n)
+        out = made.measure(result.plots)
+    except SimulationError:
+        return None
+    return out if len(out) == n else None
 
 
 # failures that looser solver options cannot fix: not retried

@@ -300,3 +300,24 @@ class Raw(Card):
 
     def render(self) -> str:
         return self.text.rstrip("\n")
+
+
+@dataclass(frozen=True)
+class TableSource(Card):
+    """Voltage B-source ``B<name> <node> 0 v=pwl(v(<control>), 0, y0, 1, y1, ...)``: exactly ``table[s]``
+    when ``v(control) = s`` (a sample index swept by ``.dc``); written over continuation lines."""
+
+    name: str
+    node: str
+    control: str
+    table: Sequence[float]
+
+    def render(self) -> str:
+        values = [float(y) for y in self.table]  # repr: the shortest round-trip text, as fmt() writes it
+        if len(values) < 2 or not all(map(math.isfinite, values)):
+            raise ValueError(f"a table source needs at least 2 finite entries, not {values[:4]}...")
+        pts = [f"{s}, {y!r}" for s, y in enumerate(values)]
+        lines = [f"B{ident(self.name)} {ident(self.node)} 0 v=pwl(v({ident(self.control)}),"]
+        for k in range(0, len(pts), 8):
+            lines.append("+ " + ", ".join(pts[k:k + 8]) + ("," if k + 8 < len(pts) else ")"))
+        return "\n".join(lines)

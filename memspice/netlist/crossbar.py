@@ -20,7 +20,9 @@ is G+ and 2j+1 is G- of logical column j):
 Transient decks add a capacitance to ground at every row and column node (the wire).
 
 Memristor states are DC sources inside the instances (``Vx0``), so a sample's conductances are
-applied with ``alter @v.xc<r>_<k>.vx0[dc]`` on a deck parsed once. Pure text emission.
+applied with ``alter @v.xc<r>_<k>.vx0[dc]`` on a deck parsed once. A batched Monte Carlo deck
+(:func:`batched_dc_deck`) instead uses the state-port read variants, each state node [xs<r>_<k>] a
+table of the sample index [idx] swept by one ``.dc``. Pure text emission.
 """
 
 from __future__ import annotations
@@ -39,9 +41,10 @@ from memspice.netlist.cards import (
     Mosfet,
     Pwl,
     Resistor,
+    TableSource,
     VSource,
 )
-from memspice.netlist.deck import Alter, Analysis, Analyze, Deck, Op, Step
+from memspice.netlist.deck import Alter, Analysis, Analyze, Dc, Deck, Op, Step
 from memspice.netlist.device import memristor
 from memspice.resources import model_path
 from memspice.spec.crossbar import CrossbarSpec
@@ -49,6 +52,11 @@ from memspice.spec.crossbar import CrossbarSpec
 #: Frozen-read subcircuits (models/memristor_read.lib) by model name.
 READ_LIB = "memristor_read.lib"
 READ_SUBCKTS = {"vteam": "vteam_read", "yakopcic": "yakopcic_read"}
+#: Their state-port variants (same library): ports p n x, no x0 (the state is v(x), driven from outside).
+READ_X_SUBCKTS = {"vteam": "vteam_read_x", "yakopcic": "yakopcic_read_x"}
+READ_X_PORTS = ("p", "n", "x")
+#: Node (and source ``V<node>``) of the sample index a batched deck sweeps.
+SAMPLE_INDEX = "idx"
 OPAMP_LIB = "opamp.lib"
 OPAMP_SUBCKT = "opamp"
 OPAMP_PORTS = ("inp", "inn", "out", "vdd", "vss")
@@ -247,6 +255,51 @@ def dc_deck(spec: CrossbarSpec, patterns: Sequence[tuple[np.ndarray, np.ndarray]
         steps.append(Analyze(Op(), vecs, label=f"p{n}"))
         g_prev, v_prev = g, v
     return Deck(title, cards, steps=steps, header=header(spec))
+
+
+def batches(spec: CrossbarSpec) -> bool:
+    """Whether :func:`batched_dc_deck` can read this tile (memristor cells with the frozen-read model)."""
+    return spec.device == "memristor" and spec.read_model == "read"
+
+
+def batched_fixed_cards(spec: CrossbarSpec, v_in_v: np.ndarray) -> list[Card]:
+    """The cards of a batched read that do not depend on the samples: the tile at row voltages
+    ``v_in_v`` with every cell a state-port read variant on [xs<r>_<k>], and the index source ``Vidx``."""
+    if not batches(spec):
+        raise ValueError("a batched read needs memristor cells with read_model 'read'")
+    sub, sub_x = READ_SUBCKTS[spec.device_card.model], READ_X_SUBCKTS[spec.device_card.model]
+    where = {cell(r, k): (r, k) for r in range(spec.rows) for k in range(spec.phys_cols)}
+    any_g = np.full((spec.rows, spec.phys_cols), spec.device_card.window_s()[1])  # x0 is dropped below
+    cards: list[Card] = []
+    for c in tile_cards(spec, any_g, v_in_v):
+        if isinstance(c, Instance) and c.subckt == sub:
+            r, k = where[c.name]
+            cards.append(Instance(c.name, sub_x, [*c.nodes, f"xs{r}_{k}"],
+                                  {p: v for p, v in c.params.items() if p != "x0"}))
+        else:
+            cards.append(c)
+    return [*cards, VSource(SAMPLE_INDEX, SAMPLE_INDEX, "0", 0.0)]
+
+
+def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarray, *, title: str,
+                    header: dict[str, str] | None = None, fixed: Sequence[Card] | None = None) -> Deck:
+    """One deck reading ``n >= 2`` samples of cell conductances ``g_samples`` (n, rows, 2 cols; S) at
+    row voltages ``v_in_v``: every cell is a state-port read variant whose state node [xs<r>_<k>] is a
+    table source of the sample index [idx] (``Vidx``), and one ``dc vidx 0 n-1 1`` reads sample s at
+    point s (one solve per sample, no control command per sample). Only when :func:`batches`.
+    ``fixed``: :func:`batched_fixed_cards` of the same spec and voltages, e.g. rendered once
+    (:class:`~memspice.netlist.deck.Rendered`) for all chunks.
+    """
+    g = np.asarray(g_samples, dtype=float)
+    n = g.shape[0]
+    if not batches(spec) or n < 2:
+        raise ValueError(f"a batched read needs memristor cells with read_model 'read' and 2+ samples ({n})")
+    states = np.stack([cell_values(spec, g[s]) for s in range(n)])
+    tables = [TableSource(f"xs{r}_{k}", f"xs{r}_{k}", SAMPLE_INDEX, states[:, r, k])
+              for r in range(spec.rows) for k in range(spec.phys_cols)]
+    fixed = batched_fixed_cards(spec, v_in_v) if fixed is None else fixed
+    sweep = Analyze(Dc(f"v{SAMPLE_INDEX}", 0, n - 1, 1), output_vectors(spec), label="samples")
+    return Deck(title, [*fixed, *tables], steps=[sweep], header=header or {})
 
 
 def read_analyses(spec: CrossbarSpec, analysis: Analysis | None = None) -> list[Analyze]:

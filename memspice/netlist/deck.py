@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from memspice import __version__
 from memspice.errors import UnsafeTextError
-from memspice.netlist.cards import Card, Comment, Options, Raw, Subckt, fmt, ident
+from memspice.netlist.cards import Card, Comment, Options, Raw, Subckt, TableSource, fmt, ident
 
 # The writer generates every line break and control block of a deck itself; it refuses any other.
 # Tabs are plain whitespace to ngspice; multi-line cards (verbatim model text, comments,
@@ -35,7 +35,7 @@ def one_line(text: str, what: str) -> str:
 def check_card(card: Card, text: str) -> str:
     """The rendered ``text`` of ``card`` if it adds no line or control block the writer did not make."""
     what = f"deck card {type(card).__name__}"
-    if isinstance(card, (Raw, Comment, Subckt)):
+    if isinstance(card, (Raw, Comment, Subckt, TableSource, Rendered)):
         if _NOT_TEXT.search(text):
             raise UnsafeTextError(what, text, "text without control characters")
         if _CONTROL_BLOCK.search(text):
@@ -46,6 +46,21 @@ def check_card(card: Card, text: str) -> str:
                 check_card(sub, sub.render())
         return text
     return one_line(text, what)
+
+
+@dataclass(frozen=True)
+class Rendered(Card):
+    """Cards rendered and checked once, for a block many decks share (the fixed part of every Monte
+    Carlo chunk deck): build it with :meth:`of`, which checks each card as :meth:`Deck.netlist` does."""
+
+    text: str
+
+    @classmethod
+    def of(cls, cards: Sequence[Card]) -> Rendered:
+        return cls("\n".join(t for t in (check_card(c, c.render()) for c in cards) if t != ""))
+
+    def render(self) -> str:
+        return self.text
 
 
 class Analysis:

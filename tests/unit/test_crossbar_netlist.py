@@ -9,7 +9,11 @@ from memspice.characterize.crossbar import draw_patterns, golden_netlist, patter
 from memspice.netlist.crossbar import (
     OPAMP_PARAMS,
     READ_SUBCKTS,
+    READ_X_PORTS,
+    READ_X_SUBCKTS,
+    batched_dc_deck,
     cell_steps,
+    cell_values,
     dc_deck,
     input_steps,
     tile_cards,
@@ -118,6 +122,10 @@ def test_model_libraries_agree_with_python():
         assert tuple(ports) == decl.ports == tuple(full_ports)
         assert params == full_params - {"frozen"}
         assert f".ends {subckt}" in read
+        ports_x, params_x = header(read, READ_X_SUBCKTS[model])  # the state-port variant of batched reads
+        assert tuple(ports_x) == (*decl.ports, "x") == READ_X_PORTS
+        assert params_x == full_params - {"frozen", "x0"}
+        assert f".ends {READ_X_SUBCKTS[model]}" in read
     opamp = model_path("opamp.lib").read_text()
     ports, params = header(opamp, "opamp")
     assert ports == ["inp", "inn", "out", "vdd", "vss"] and params == set(OPAMP_PARAMS)
@@ -137,3 +145,45 @@ def test_golden_netlist_matches_a_fresh_rendering():
     fresh = golden_netlist(load_study(circuits_dir() / "crossbar_128.toml"), include_dir="../models")
     assert _normalise(golden) == _normalise(fresh)
     assert '.include "../models/memristor_read.lib"' in golden
+
+
+def test_batched_deck_tables_every_cell_state_by_sample_index():
+    """One .dc sweep of Vidx over the samples; cell (r, k)'s state node is a table whose entry s is
+    sample s's state (read back from the text), no alter and no internal state source."""
+    spec = CrossbarSpec(rows=3, cols=1, card="vteam_paper")
+    rng = np.random.default_rng(1)
+    lo, hi = spec.device_card.window_s()
+    g = rng.uniform(lo, hi, size=(4, 3, 2))
+    text = batched_dc_deck(spec, g, np.array([0.1, 0.2, 0.3]), title="t").render()
+    assert "alter" not in text and "dc vidx 0 3 1" in text and "Vidx idx 0 dc 0" in text
+    assert len(re.findall(r"^Xc\d+_\d+ .* vteam_read_x ", text, re.M)) == 6 and "x0=" not in text
+    for r in range(3):
+        for k in range(2):
+            m = re.search(rf"^Bxs{r}_{k} xs{r}_{k} 0 v=pwl\(v\(idx\),(.*?)\)$", text, re.M | re.S)
+            nums = [float(x) for x in m.group(1).replace("\n+", " ").split(",")]
+            assert nums[0::2] == [0, 1, 2, 3]
+            assert nums[1::2] == [cell_values(spec, g[s])[r, k] for s in range(4)]
+    with pytest.raises(ValueError, match="2\\+ samples"):
+        batched_dc_deck(spec, g[:1], np.zeros(3), title="t")
+    with pytest.raises(ValueError, match="read_model"):
+        batched_dc_deck(spec.replace(device="resistor"), g, np.zeros(3), title="t")
+
+
+def test_fixed_part_rendered_once_gives_the_same_deck():
+    """The engine renders a batched read's sample-independent cards once (Rendered); the deck text is
+    the same as rendering every card, and Rendered checks its cards as the deck writer does."""
+    from memspice.errors import UnsafeTextError
+    from memspice.netlist.cards import Raw
+    from memspice.netlist.crossbar import batched_fixed_cards
+    from memspice.netlist.deck import Rendered
+
+    spec = CrossbarSpec(rows=4, cols=2, card="yakopcic_paper", cell="1T1R")
+    lo, hi = spec.device_card.window_s()
+    g = np.random.default_rng(2).uniform(lo, hi, size=(3, 4, 4))
+    v = np.array([0.1, 0.2, 0.0, 0.3])
+    plain = batched_dc_deck(spec, g, v, title="t").render()
+    fixed = [Rendered.of(batched_fixed_cards(spec, v))]
+    assert batched_dc_deck(spec, g, v, title="t", fixed=fixed).render() == plain
+    assert "yakopcic_read_x" in plain and "dc vidx 0 2 1" in plain
+    with pytest.raises(UnsafeTextError):
+        Rendered.of([Raw("x\n.control\nshell echo hi\n.endc")])

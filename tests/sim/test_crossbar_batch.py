@@ -1,0 +1,134 @@
+"""The crossbar Monte Carlo's batched chunk (every sample one point of a .dc sweep of a sample index,
+each cell's state a table of that index) gives the alter path's numbers, with any worker count and
+backend, and falls back to the alter path when the batched run fails.
+
+Tolerance: 1e-12 of the full-scale current (and of R_f times it for the TIA output). Both paths solve
+the same nodal equations at the same states (the table returns its entry exactly at an integer index);
+they differ only in Newton's starting point (the previous sweep point vs the previous operating point),
+so with VTEAM cells (ohmic at a fixed state: a linear network but for the op-amp) the last iterates
+agree to rounding: measured 2e-14 of full scale on a 64-row column (1.6e-12 relative to the signed
+difference I+ - I-, which cancels). Nonlinear cells stop Newton at ngspice's default reltol 1e-3,
+where both paths are equally good solutions a little apart: Yakopcic (sinh I-V) 6e-8 of full scale
+(measured, 8 rows), tolerance 1e-6; with reltol 1e-6 in both decks they agree to 5e-16, so the
+difference is the convergence tolerance and not the batching. 1T1R cells (the PTM access MOSFET)
+differ by 8e-11 of full scale (9e-10 relative), unchanged with reltol 1e-6, abstol 1e-15 and vntol
+1e-12: not Newton's tolerance but the MOSFET model evaluated in a DC sweep instead of an operating
+point; tolerance 1e-9 of full scale. A wrong state, sample order or row voltage moves the output by
+~1e-3 of full scale or more.
+"""
+
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from memspice.characterize.crossbar import CrossbarCircuit, run_mc
+from memspice.montecarlo.circuit import Batch
+from memspice.montecarlo.engine import run_chunk
+from memspice.montecarlo.plan import Plan, Variation
+from memspice.netlist.deck import Deck
+from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, StudySpec
+
+pytestmark = pytest.mark.ngspice
+
+
+def _circuit(**kw):
+    return CrossbarCircuit.from_study(CrossbarStudy(crossbar=CrossbarSpec(**kw), study=StudySpec(seed=5)))
+
+
+def _with_options(deck, options):
+    return Deck(deck.title, deck.cards, steps=deck.steps, options={**deck.options, **options}, header=deck.header)
+
+
+class _Options(CrossbarCircuit):
+    """Both paths' decks with extra solver options."""
+
+    options: ClassVar[dict] = {}
+
+    def deck(self):
+        return _with_options(super().deck(), self.options)
+
+    def batch(self, values):
+        made = super().batch(values)
+        return None if made is None else Batch(_with_options(made.deck, self.options), made.measure)
+
+
+def _plan(c, samples=6, chunk_size=6):
+    vary = (Variation(group="g", sigma=2.8e-6), Variation(group="dg_read", sigma=2e-7))
+    return Plan(name="xb", circuit="crossbar", spec={"circuit_hash": c.spec_hash()}, samples=samples, seed=9,
+                chunk_size=chunk_size, vary=vary)
+
+
+def _both(c, plan):
+    batched = run_chunk(plan, 0, c)
+    c.batching = False
+    try:
+        alter = run_chunk(plan, 0, c)
+    finally:
+        c.batching = True
+    return batched, alter
+
+
+def _assert_same(c, batched, alter, frac=1e-12):
+    fs = c.spec.i_full_scale_a
+    for name in c.measure_names():
+        a, b = np.array(alter["measures"][name]), np.array(batched["measures"][name])
+        scale = fs * c.spec.r_f_ohm if name.startswith("v_out") else fs
+        np.testing.assert_allclose(b, a, rtol=0, atol=frac * scale, err_msg=name)
+
+
+@pytest.mark.parametrize("kw, options, frac", [
+    (dict(card="vteam_paper", cols=2), {}, 1e-12),
+    (dict(card="vteam_paper", cell="1T1R"), {}, 1e-9),
+    (dict(card="yakopcic_paper"), {}, 1e-6),
+    (dict(card="yakopcic_paper"), {"reltol": 1e-6}, 1e-12),
+])
+def test_batched_chunk_equals_the_alter_path(kw, options, frac):
+    base = _circuit(rows=8, **kw)
+    c = _Options(base.spec, base.weights, base.v_in_v)
+    c.options = options  # an instance attribute: the class default stays {}
+    batched, alter = _both(c, _plan(c))
+    assert batched["batched"] is True and alter["batched"] is False
+    assert batched["status"] == alter["status"] == ["ok"] * 6
+    assert batched["values"] == alter["values"]
+    _assert_same(c, batched, alter, frac)
+    assert len(set(batched["measures"][c.measure_names()[0]])) == 6  # the samples really differ
+
+
+def test_same_table_for_any_worker_count_and_backend(tmp_path):
+    c = _circuit(rows=8)
+    kw = dict(program_sigma_s=2.8e-6, read_sigma_s=2e-7, chunk_size=3, show_progress=False)
+    one = run_mc(c, 9, 4, cache_root=tmp_path / "a", workers=1, **kw)
+    two = run_mc(c, 9, 4, cache_root=tmp_path / "b", workers=2, backend="shared", **kw)
+    assert all(r["batched"] for r in one.records + two.records)
+    for name in c.measure_names():
+        assert one.measure(name).tolist() == two.measure(name).tolist()
+
+
+class _BrokenBatch(CrossbarCircuit):
+    """Its batched deck names a subcircuit ngspice does not know: the engine must use the alter path."""
+
+    def batch(self, values):
+        made = super().batch(values)
+        from memspice.netlist.cards import Instance
+
+        cards = [*made.deck.cards, Instance("bad", "no_such_subckt", ["idx", "0"])]
+        return Batch(Deck(made.deck.title, cards, steps=made.deck.steps), made.measure)
+
+
+def test_failed_batch_falls_back_to_the_alter_path():
+    c = _circuit(rows=6)
+    broken = _BrokenBatch(c.spec, c.weights, c.v_in_v)
+    plan = _plan(c, samples=4, chunk_size=4)
+    fell_back = run_chunk(plan, 0, broken)
+    _, alter = _both(c, plan)
+    assert fell_back["batched"] is False and fell_back["status"] == ["ok"] * 4
+    assert fell_back["measures"] == alter["measures"]
+
+
+def test_circuits_that_do_not_batch():
+    values = {"g": np.zeros((3, 12)), "dg_read": np.zeros((3, 12))}
+    assert _circuit(rows=6, device="resistor").batch(values) is None
+    assert _circuit(rows=6, read_model="full").batch(values) is None
+    one = {k: v[:1] for k, v in values.items()}
+    assert _circuit(rows=6).batch(one) is None
