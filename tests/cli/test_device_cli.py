@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import assert_clean_error
+from memspice.reproduce.paper import paper_data_dir
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "hong2025"
+DATA = paper_data_dir("hong2025")
 
 
 @pytest.mark.unit

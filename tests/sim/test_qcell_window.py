@@ -8,11 +8,12 @@ import pytest
 from memspice.characterize import adc as flow
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import load_card
+from memspice.reproduce.paper import paper_data_dir
 
 pytestmark = pytest.mark.ngspice
 
 OPTS = flow.RunOptions(backend="shared", show_progress=False)
-FIG2B = Path(__file__).resolve().parent.parent / "data" / "hong2025" / "fig2b.csv"
+FIG2B = paper_data_dir("hong2025") / "fig2b.csv"
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import pytest
 from memspice.errors import DataError
 from memspice.fit.iv import Sweep, fit_card, load_iv_data, simulate_sweeps
 from memspice.spec.device import load_card
+from memspice.reproduce.paper import paper_data_dir
 
 pytestmark = pytest.mark.unit
 
@@ -42,7 +43,7 @@ def test_compliance_limits_the_current():
 
 
 def test_paper_layout_is_read(tmp_path):
-    sweeps = load_iv_data(Path(__file__).resolve().parent.parent / "data" / "hong2025" / "fig3b.csv")
+    sweeps = load_iv_data(paper_data_dir("hong2025") / "fig3b.csv")
     assert len(sweeps) == 16
     set50 = next(s for s in sweeps if s.name == "set_50uA")
     assert set50.compliance_A == pytest.approx(50e-6)
