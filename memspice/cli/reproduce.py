@@ -28,8 +28,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         measured reason for each difference, on one page (index.html, report.md) with CSV and LaTeX tables.
         Every figure is cached in the run folder, so an interrupted run resumes."""
         from memspice.errors import SpecError
+        from memspice.papers.hong2025 import PAPERS
         from memspice.reproduce.cell import Context
-        from memspice.reproduce.paper import PAPERS
         from memspice.reproduce.run import parse_figures, run_reproduce
 
         if paper not in PAPERS:

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from memspice.io import write_csv
+from memspice.papers import hong2025 as paper
 from memspice.report.tables import Table
-from memspice.reproduce import paper
 from memspice.reproduce.compare import Delta, swing, window_edges
 from memspice.reproduce.outcome import Outcome
 

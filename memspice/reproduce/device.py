@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from memspice.io import write_csv
+from memspice.papers import hong2025 as paper
 from memspice.report.tables import Table
-from memspice.reproduce import paper
 from memspice.reproduce.cell import Context
 from memspice.reproduce.compare import Delta, relative_rms, spread
 from memspice.reproduce.outcome import Outcome

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from memspice import __version__
 from memspice.io import write_json, write_text_atomic
+from memspice.papers.hong2025 import DOI
 from memspice.report.html import write_index
 from memspice.reproduce.cell import Context
 from memspice.reproduce.outcome import Outcome
-from memspice.reproduce.paper import DOI
 
 TITLE = "Hong et al., Nature Communications 2025: reproduced by memspice"
 

@@ -2,12 +2,11 @@
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 
+from memspice.papers.hong2025 import paper_data_dir
 from tests.cli.conftest import assert_clean_error
-from memspice.reproduce.paper import paper_data_dir
 
 DATA = paper_data_dir("hong2025")
 

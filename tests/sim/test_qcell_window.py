@@ -1,14 +1,13 @@
 """One Q-cell in ngspice against the independent stage-by-stage reference, and its programming map."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memspice.characterize import adc as flow
+from memspice.papers.hong2025 import paper_data_dir
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import load_card
-from memspice.reproduce.paper import paper_data_dir
 
 pytestmark = pytest.mark.ngspice
 

@@ -1,15 +1,14 @@
 """Q-cell ADC descriptions: validation of boundary sets, files, and the transistor model declaration."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memspice.errors import InputError, SpecError
+from memspice.papers.hong2025 import paper_data_dir
 from memspice.resources import circuits_dir
 from memspice.spec.adc import (
-from memspice.reproduce.paper import paper_data_dir
     PTM_45NM_HP,
     AdcSpec,
     load_adc_spec,

@@ -1,14 +1,13 @@
 """The I-V fit recovers known parameters from sweeps its own simulator made (synthetic data)."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memspice.errors import DataError
 from memspice.fit.iv import Sweep, fit_card, load_iv_data, simulate_sweeps
+from memspice.papers.hong2025 import paper_data_dir
 from memspice.spec.device import load_card
-from memspice.reproduce.paper import paper_data_dir
 
 pytestmark = pytest.mark.unit
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
+from memspice.papers import hong2025 as paper
 from memspice.report.tables import Table
-from memspice.reproduce import paper
 from memspice.reproduce.compare import Delta, relative_rms, rms_of_max_abs, shares, spread, swing, window_edges
 from memspice.reproduce.outcome import Outcome
 

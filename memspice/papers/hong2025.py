@@ -1,6 +1,6 @@
 """The published source data of Hong et al., Nature Communications 2025, as typed arrays.
 
-The CSV files in ``data/hong2025/`` beside this module are the authors' spreadsheets (GitHub
+The CSV files in ``hong2025/`` beside this module are the authors' spreadsheets (GitHub
 MIKEHHQ/ReADC, folder Data/, MIT licence) converted sheet by sheet, unchanged otherwise; the README
 there says what each holds. Each loader returns plain numpy arrays in SI units (volts, amperes,
 siemens, joules, square metres) or, for accuracies and LSB figures, the paper's own units (percent,
@@ -26,7 +26,7 @@ def paper_data_dir(paper: str = "hong2025") -> Path:
     """Folder of a paper's source data shipped with memspice."""
     if paper not in PAPERS:
         raise DataError(f"paper {paper!r}: unknown, expected one of {', '.join(PAPERS)}")
-    path = Path(__file__).resolve().parent / "data" / paper
+    path = Path(__file__).resolve().parent / paper
     if not path.is_dir():  # pragma: no cover - a broken install
         raise DataError(f"source data of {paper} not found at {path}; reinstall memspice")
     return path
