@@ -9,6 +9,8 @@ command -v ngspice >/dev/null 2>&1 || need+=(ngspice)
 ldconfig -p 2>/dev/null | grep -q 'libngspice.so.0' || need+=(libngspice0)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
+# headless Chromium: the tests load the HTML reports as a browser would (images decoded, tables present)
+command -v chromium-headless-shell >/dev/null 2>&1 || need+=(chromium-headless-shell)
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -6,7 +6,7 @@ import typer
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
-    from memspice.cli import adc, crossbar, device, explore, mc, nn, study
+    from memspice.cli import adc, crossbar, device, explore, mc, nn, reproduce, study
 
-    for module in (device, crossbar, adc, explore, mc, nn, study):
+    for module in (device, crossbar, adc, explore, mc, nn, study, reproduce):
         module.register(app, characterize_app)

@@ -2,13 +2,13 @@
 
 import csv
 import json
-from pathlib import Path
 
 import pytest
 
+from memspice.papers.hong2025 import paper_data_dir
 from tests.cli.conftest import assert_clean_error
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "hong2025"
+DATA = paper_data_dir("hong2025")
 
 
 @pytest.mark.unit

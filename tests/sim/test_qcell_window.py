@@ -1,18 +1,18 @@
 """One Q-cell in ngspice against the independent stage-by-stage reference, and its programming map."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memspice.characterize import adc as flow
+from memspice.papers.hong2025 import paper_data_dir
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import load_card
 
 pytestmark = pytest.mark.ngspice
 
 OPTS = flow.RunOptions(backend="shared", show_progress=False)
-FIG2B = Path(__file__).resolve().parent.parent / "data" / "hong2025" / "fig2b.csv"
+FIG2B = paper_data_dir("hong2025") / "fig2b.csv"
 
 
 @pytest.fixture(scope="module")

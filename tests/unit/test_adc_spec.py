@@ -1,12 +1,12 @@
 """Q-cell ADC descriptions: validation of boundary sets, files, and the transistor model declaration."""
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memspice.errors import InputError, SpecError
+from memspice.papers.hong2025 import paper_data_dir
 from memspice.resources import circuits_dir
 from memspice.spec.adc import (
     PTM_45NM_HP,
@@ -109,7 +109,7 @@ def test_lloyd_max_circuit_regenerates_from_paper_data():
     """The boundaries in the Lloyd-Max circuit file are what its header says they are."""
     from memspice.extract.adc import lloyd_max_boundaries
 
-    path = Path(__file__).resolve().parent.parent / "data" / "hong2025" / "fig1a.csv"
+    path = paper_data_dir("hong2025") / "fig1a.csv"
     x = np.loadtxt(path, delimiter=",", skiprows=1, usecols=0)
     b = 0.70 + 0.50 * lloyd_max_boundaries(x, 16)
     lm = load_adc_spec(circuits_dir() / "qcell_adc_4bit_lloydmax.toml")

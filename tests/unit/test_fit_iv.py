@@ -1,12 +1,12 @@
 """The I-V fit recovers known parameters from sweeps its own simulator made (synthetic data)."""
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from memspice.errors import DataError
 from memspice.fit.iv import Sweep, fit_card, load_iv_data, simulate_sweeps
+from memspice.papers.hong2025 import paper_data_dir
 from memspice.spec.device import load_card
 
 pytestmark = pytest.mark.unit
@@ -42,7 +42,7 @@ def test_compliance_limits_the_current():
 
 
 def test_paper_layout_is_read(tmp_path):
-    sweeps = load_iv_data(Path(__file__).resolve().parent.parent / "data" / "hong2025" / "fig3b.csv")
+    sweeps = load_iv_data(paper_data_dir("hong2025") / "fig3b.csv")
     assert len(sweeps) == 16
     set50 = next(s for s in sweeps if s.name == "set_50uA")
     assert set50.compliance_A == pytest.approx(50e-6)

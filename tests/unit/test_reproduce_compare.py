@@ -1,0 +1,83 @@
+"""Comparison arithmetic of ``memspice reproduce`` on inputs with known answers; the paper's data loaders."""
+
+import math
+
+import numpy as np
+import pytest
+
+from memspice.papers import hong2025 as paper
+from memspice.report.tables import Table
+from memspice.reproduce.compare import Delta, relative_rms, rms_of_max_abs, shares, spread, swing, window_edges
+from memspice.reproduce.outcome import Outcome
+
+pytestmark = pytest.mark.unit
+
+
+def test_delta_and_ratio():
+    d = Delta("energy", "J", 12.58e-15, 25.16e-15, "switching only")
+    assert d.delta == pytest.approx(12.58e-15)
+    assert d.ratio == pytest.approx(2.0)
+    assert d.row() == ["energy", "J", 12.58e-15, 25.16e-15, d.delta, d.ratio, "switching only"]
+    assert math.isnan(Delta("x", "", 0.0, 1.0).ratio)
+
+
+def test_window_edges_interpolates_the_half_swing_crossings():
+    v = np.linspace(0.0, 1.0, 11)  # 0.1 V steps
+    out = np.where((v > 0.25) & (v < 0.75), 0.0, 1.0)
+    # the output falls between 0.2 (1) and 0.3 (0): half swing at 0.25; rises between 0.7 and 0.8: 0.75
+    assert window_edges(v, out) == pytest.approx((0.25, 0.75))
+    ramp = np.array([1.0, 1.0, 0.6, 0.0, 0.0, 0.2, 1.0])
+    x = np.arange(7.0)
+    # level 0.5: falling between x=2 (0.6) and 3 (0.0) at 2 + 0.1/0.6; rising between 5 (0.2) and 6 (1.0) at 5.375
+    lo, hi = window_edges(x, ramp)
+    assert lo == pytest.approx(2 + 0.1 / 0.6) and hi == pytest.approx(5.375)
+
+
+def test_window_edges_refuses_anything_but_one_window():
+    v = np.linspace(0, 1, 11)
+    with pytest.raises(ValueError, match="one low window"):
+        window_edges(v, np.ones(11) * np.r_[1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1])
+    with pytest.raises(ValueError):
+        window_edges(v, np.r_[0.0, np.ones(10)])  # low at the start: the window is not inside the sweep
+
+
+def test_rms_of_max_abs_spread_swing_relative_rms_shares():
+    assert rms_of_max_abs([[0.1, -0.3], [0.4, 0.0]]) == pytest.approx(math.sqrt((0.09 + 0.16) / 2))
+    assert spread([1.0, 3.0]) == pytest.approx(math.sqrt(2.0))
+    assert swing(np.array([0.3, -0.2, 0.9])) == (-0.2, 0.9)
+    # |sim| 2, |meas| 1, floor 1: (2 - 1) / (1 + 1) = 0.5 at every point
+    assert relative_rms(np.array([2.0, -2.0]), np.array([1.0, -1.0]), 1.0) == pytest.approx(0.5)
+    assert shares({"a": 1.0, "b": 3.0}) == {"a": 0.25, "b": 0.75}
+    with pytest.raises(ValueError):
+        spread([1.0])
+    with pytest.raises(ValueError):
+        rms_of_max_abs([])
+
+
+def test_outcome_round_trip_and_delta_table(tmp_path):
+    o = Outcome("4", "linearity", [Delta("INL", "LSB", 0.159, 0.2, "closed loop")], ["because."],
+                [("a.png", "cap")], [Table("t", "c", ["x_V"], [[1.0]])], ["not run: x"])
+    o.write(tmp_path)
+    back = Outcome.read(tmp_path)
+    assert back.to_json() == o.to_json()
+    t = back.delta_table()
+    assert t.name == "fig4_delta" and t.rows[0][4] == pytest.approx(0.2 - 0.159) and t.notes == "because."
+
+
+def test_paper_source_data_loads_with_the_published_values():
+    assert paper.fig6().energy_J == pytest.approx(12.5829e-15)
+    assert paper.fig6().area_m2 == pytest.approx(24.2944e-12)
+    assert sum(paper.fig6().energy_split_J.values()) == pytest.approx(12.58e-15, rel=1e-3)
+    base, table = paper.fig5c()
+    assert base == 90.24 and table["Uniform"][4] == 52.33 and table["Adaptive"][3] == 68.11
+    assert set(paper.fig3c()) == {100e-6, 150e-6, 200e-6, 250e-6, 300e-6, 350e-6, 400e-6}
+    assert all(len(v) == 64 for v in paper.fig3c().values())
+    # the published sigma sheet is the sample std of the published values
+    for t, values in paper.fig3c().items():
+        assert paper.fig3c_sigma()[t] == pytest.approx(np.std(values, ddof=1), rel=1e-6)
+    inl, dnl = paper.fig4ab()
+    assert inl.shape == (10, 16) and dnl.shape == (10, 16)
+    inl_c, _ = paper.fig4cd()
+    assert inl_c.rms_lsb[4][list(inl_c.variation_pct).index(1.0)] == pytest.approx(0.159, abs=5e-4)
+    assert len(paper.fig3d()[100e-6]) == 1000
+    assert paper.fig2b().input_v[0] == 0.75
