@@ -227,8 +227,10 @@ HOSTILE = [
     ("adc-input-range-inf-toml", lambda t: ["characterize", "adc", str(_replace(
         ROOT / "circuits" / "qcell_adc_4bit.toml", t, "a.toml", "input_hi_v = 1.20", "input_hi_v = inf")),
         "--out", "o"], 2, "adc.input_hi_v"),
-    ("fit-point-time-nan", lambda t: ["fit", "--model", "vteam", "--data", str(FIG3B), "--point-time", "nan", "--out", "o"], 2, "--point-time"),
-    ("fit-max-evaluations-0", lambda t: ["fit", "--model", "vteam", "--data", str(FIG3B), "--max-evaluations", "0", "--out", "o"],
+    ("fit-point-time-nan", lambda t: ["fit", "--model", "vteam", "--data", str(FIG3B), "--point-time", "nan", "--out", "o"],
+     2, "--point-time"),
+    ("fit-max-evaluations-0", lambda t: ["fit", "--model", "vteam", "--data", str(FIG3B), "--max-evaluations", "0",
+                                         "--out", "o"],
      2, "--max-evaluations"),
     ("fit-nan-in-data", lambda t: ["fit", "--model", "vteam", "--data", str(_write(
         t, "iv.csv", "curve,v_V,i_A\na,0,0\na,0.1,1e-6\na,0.2,nan\na,0.3,3e-6\n")), "--out", "o"],
