@@ -227,7 +227,8 @@ HOSTILE = [
     ("adc-input-range-inf-toml", lambda t: ["characterize", "adc", str(_replace(
         ROOT / "circuits" / "qcell_adc_4bit.toml", t, "a.toml", "input_hi_v = 1.20", "input_hi_v = inf")),
         "--out", "o"], 2, "adc.input_hi_v"),
-    ("fit-point-time-nan", lambda t: ["fit", "--model", "vteam", "--data", str(FIG3B), "--point-time", "nan", "--out", "o"],
+    ("fit-point-time-nan", lambda t: ["fit", "--model", "vteam", "--data", str(FIG3B), "--point-time", "nan",
+                                      "--out", "o"],
      2, "--point-time"),
     ("fit-max-evaluations-0", lambda t: ["fit", "--model", "vteam", "--data", str(FIG3B), "--max-evaluations", "0",
                                          "--out", "o"],
