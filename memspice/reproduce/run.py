@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memspice.errors import SpecError
+from memspice.reproduce.accuracy import run_fig5
+from memspice.reproduce.adc import run_fig4, run_fig6
 from memspice.reproduce.cell import Context, run_fig2b
 from memspice.reproduce.device import run_fig3
 from memspice.reproduce.outcome import Outcome
@@ -24,6 +26,9 @@ log = logging.getLogger("memspice.reproduce")
 FIGURES: dict[str, Callable[[Context, Path], Outcome]] = {
     "2b": run_fig2b,
     "3": run_fig3,
+    "4": run_fig4,
+    "5": run_fig5,
+    "6": run_fig6,
 }
 
 
