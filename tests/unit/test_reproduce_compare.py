@@ -81,3 +81,16 @@ def test_paper_source_data_loads_with_the_published_values():
     assert inl_c.rms_lsb[4][list(inl_c.variation_pct).index(1.0)] == pytest.approx(0.159, abs=5e-4)
     assert len(paper.fig3d()[100e-6]) == 1000
     assert paper.fig2b().input_v[0] == 0.75
+
+
+def test_fig4_reads_the_paper_curve_at_our_variation_and_fig6_maps_every_paper_row():
+    from memspice.characterize.adc.energy import SWITCHING_GROUPS
+    from memspice.reproduce.adc import PAPER_SPLIT, _paper_at
+
+    inl, _ = paper.fig4cd()
+    # 1 % is a tabulated point (0.159 LSB at 4 bits); 1.1 % lies between the 1.0 and 1.25 % points
+    assert _paper_at(inl, 4, 1.0) == pytest.approx(inl.rms_lsb[4][4])
+    lo, hi = inl.rms_lsb[4][4], inl.rms_lsb[4][5]
+    assert _paper_at(inl, 4, 1.1) == pytest.approx(lo + 0.4 * (hi - lo))
+    assert set(PAPER_SPLIT) == set(paper.fig6().energy_split_J)
+    assert set(PAPER_SPLIT.values()) == set(SWITCHING_GROUPS.values())
