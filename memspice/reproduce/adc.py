@@ -69,11 +69,14 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
     rows, deltas = [], []
     series: dict[tuple[int, str], list[float]] = {}
     per_code = None
+    slope: dict[int, float] = {}
     for bits in bits_list:
         base = design_spec(bits)
         card = load_card(base.card)
         g0, g1 = card.window_s()
-        _, prog, _ = flow.program_converter(base, card, opts)
+        pmap, prog, _ = flow.program_converter(base, card, opts)
+        # bound movement per siemens of a memristor at this design's programmed conductances (V/S)
+        slope[bits] = float(np.median(np.abs(pmap.slope_v_per_s("lower", prog.g_lower_s))))
         runs = [(v, v * (g1 - g0)) for v in VARIATIONS]
         if bits == 4:
             runs.append(("card", card.variability.program_sigma_s))
@@ -117,19 +120,35 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
     opened = {(r[0], r[1]): r for r in rows if r[3] == "open"}
     worst = max(closed.values(), key=lambda r: r[5] / r[8] if r[8] else 0.0)
     ratio_open = [opened[k][5] / closed[k][5] for k in closed if closed[k][5] > 0]
+    shift_mv = 1e3 * worst[2] * slope[worst[0]]  # one rewrite's programming error, as bound movement
+    if worst[7]:
+        why = (f"{worst[7]} of {worst[4]} chips did not converge within the verify-sweep cap: one rewrite's "
+               f"programming error ({worst[2] * 1e6:.1f} uS, {shift_mv:.1f} mV of bound through the programming "
+               f"map's median slope) is comparable to the +-{BAND_V * 1e3:g} mV band, so rewrites rarely land "
+               "inside it")
+    else:
+        why = (f"all chips converged; a rewrite's programming error moves a bound by {shift_mv:.1f} mV against the "
+               f"+-{BAND_V * 1e3:g} mV (+-{BAND_V / design_spec(worst[0]).lsb_v:.2f} LSB) band, and the band, "
+               "not the paper's device variation, bounds the residual")
+    flat = [(b, closed[(b, 0.0)][5], closed[(b, 1.0)][5]) for b in bits_list
+            if (b, 0.0) in closed and (b, 1.0) in closed and not closed[(b, 1.0)][7]]
     sentences = [
-        f"Closed loop (write-verify of each chip within +-{BAND_V * 1e3:g} mV) lands at "
+        f"Closed loop (write-verify of each chip within +-{BAND_V * 1e3:g} mV) gives "
         f"{min(r[5] for r in closed.values()):.3f}-{max(r[5] for r in closed.values()):.3f} LSB RMS max|INL| over "
         f"{len(bits_list)} resolutions and 0-2.5 % programming sigma; the largest ratio to the paper is "
-        f"{worst[5] / worst[8]:.1f}x at {worst[0]} bits, {worst[1]:g} %, where the band (+-{BAND_V * 1e3:g} mV = "
-        f"+-{BAND_V / design_spec(worst[0]).lsb_v:.2f} LSB) rather than the programming sigma sets the residual.",
+        f"{worst[5] / worst[8]:.1f}x at {worst[0]} bits, {worst[1]:g} %: {why}.",
         f"Open loop (the same chips, first write kept) is {min(ratio_open):.0f}-{max(ratio_open):.0f}x the closed "
         "loop at every sigma: transistor mismatch, absent from the paper's boundary-level variation model, moves "
         "the boundaries and only programming after fabrication cancels it; the paper's 0 % column therefore has "
         "no counterpart without write-verify.",
-        "Non-converged chips (iteration cap, window edge) are kept in every statistic; the count is in the "
-        "table (column nonconverged).",
     ]
+    if flat:
+        sentences.append("Between 0 and 1 % programming sigma the closed-loop RMS max|INL| moves only "
+                         + ", ".join(f"{a:.3f} -> {c:.3f} LSB at {b} bits" for b, a, c in flat)
+                         + " (the paper's rises with it): with write-verify the acceptance band, not the device "
+                         "variation, sets the residual until rewrites stop converging.")
+    sentences.append("Non-converged chips (iteration cap, window edge) are kept in every statistic; their count is "
+                     "the nonconverged column of tables/fig4cd_linearity.csv.")
     tables = [Table("fig4cd_linearity", "Fig. 4c/d: RMS over chips of max |INL| and max |DNL| (LSB) vs programming "
                     "sigma, closed and open loop, beside the paper",
                     ["bits", "variation_pct", "program_sigma_S", "programming", "chips", "inl_rms_lsb", "dnl_rms_lsb",

@@ -35,7 +35,7 @@ def write_page(run_dir: Path, outcomes: Sequence[Outcome], ctx: Context) -> list
         md += [f"## Fig. {o.figure}: {o.title}", ""]
         md += [o.delta_table().to_markdown().replace(f"\n\n{o.delta_table().notes}", "")]
         md += [f"- {s}" for s in o.sentences]
-        md += [f"- Not run: {n}" for n in o.notes]
+        md += [f"- Scope: {n}" for n in o.notes]
         md += [""] + [f"![{cap}]({stage}/{f})" for f, cap in o.plots] + [""]
         md += [f"Further tables: {', '.join(f'`tables/{t.name}.csv`' for t in o.tables)}", ""] if o.tables else []
     written.append(write_text_atomic(run_dir / "report.md", "\n".join(md)))
