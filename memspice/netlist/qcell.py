@@ -29,7 +29,7 @@ Cell 0 (Gray 0) has no ROM device: no match at all reads as code 0.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -487,36 +487,3 @@ def relocate_includes(deck: Deck, include_dir: str | None) -> Deck:
 
     return Deck(deck.title, [move(c) for c in deck.cards], steps=deck.steps, options=deck.options,
                 header=deck.header)
-
-
-def render_golden(spec: AdcSpec, card: DeviceCard, conductances: Mapping[str, Sequence[float]],
-                  include_dir: str | None = None) -> dict[str, str]:
-    """Deterministic deck texts for ``netlists/`` (no timestamps): DC transfer and transient.
-
-    ``conductances`` holds ``g_lower_s`` and ``g_upper_s`` (S, one per cell); the golden files use
-    the first-order guesses of :func:`memspice.reference.qcell.first_guess_conductances` so that no
-    simulation is needed to write them. ``include_dir``: see :func:`relocate_includes`.
-    """
-    gl, gu = conductances["g_lower_s"], conductances["g_upper_s"]
-    centres = 0.5 * (spec.edges_v()[:-1] + spec.edges_v()[1:])
-    inputs = centres[: min(4, spec.n_cells)]
-    return {
-        f"qcell_adc_{spec.bits}bit_dc.cir": relocate_includes(adc_dc_deck(spec, card, gl, gu), include_dir).render(),
-        f"qcell_adc_{spec.bits}bit_tran.cir": relocate_includes(adc_tran_deck(spec, card, gl, gu, inputs),
-                                                                include_dir).render(),
-    }
-
-
-# the transient decks (memspice/netlist/qcell_tran.py), re-exported so callers keep one module
-from memspice.netlist.qcell_tran import (  # noqa: E402, F401
-    PRECHARGE_SUPPLIES,
-    adc_tran_deck,
-    cells_timed_deck,
-    input_waveform,
-    phase_edges_s,
-    read_stimuli,
-    read_times_s,
-    stimulus_ramps_s,
-    tran_supplies,
-    tran_vectors,
-)

@@ -1,16 +1,17 @@
 """Transient decks of the Q-cell ADC: conversions in the static or precharge evaluation scheme, the
 cell array read in the conversion timing, and the phases of the energy split (pure text emission).
 
-Split out of :mod:`memspice.netlist.qcell` (which re-exports every name here); the cell, encoder and
-DC decks live there.
+Split out of :mod:`memspice.netlist.qcell` (the cell, encoder and DC decks, imported here), with the
+golden-netlist rendering that needs both.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from memspice.netlist import qcell as q
 from memspice.netlist.cards import Card, Pulse, Pwl, VSource
 from memspice.netlist.deck import Analyze, Deck, Tran
 from memspice.spec.adc import AdcSpec
@@ -20,13 +21,6 @@ from memspice.spec.device import DeviceCard
 
 
 # Extra sources of the precharge scheme (evaluation scheme "precharge", see adc_tran_deck).
-def _q():
-    """:mod:`memspice.netlist.qcell` (imported when called: it re-exports this module's names)."""
-    from memspice.netlist import qcell
-
-    return qcell
-
-
 PRECHARGE_SUPPLIES = {
     "sen": "sense enable: supply of the encoder ROM, pulsed on from sense_s to the end of the read",
     "rst": "bit-line reset control, off from sense_s to the end of the read",
@@ -36,8 +30,8 @@ PRECHARGE_SUPPLIES = {
 def tran_supplies(spec: AdcSpec) -> dict[str, str]:
     """The supply sources of the transient deck, by name, with what each feeds."""
     if spec.timing.scheme == "precharge":
-        return {**_q().SUPPLIES, **PRECHARGE_SUPPLIES}
-    return dict(_q().SUPPLIES)
+        return {**q.SUPPLIES, **PRECHARGE_SUPPLIES}
+    return dict(q.SUPPLIES)
 
 
 def tran_vectors(spec: AdcSpec) -> tuple[str, ...]:
@@ -148,7 +142,6 @@ def cells_timed_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float]
     """
     x = np.asarray(inputs_v, dtype=float)
     n = x.shape[0]
-    q = _q()
     cards: list[Card] = list(q._preamble(spec, card))
     for k in range(spec.n_cells):
         cards += q._cell_cards(k, card, float(g_lower_s[k]), float(g_upper_s[k]), in_a=f"in{k}", in_b=f"in{k}")
@@ -179,7 +172,6 @@ def adc_tran_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g
     t = spec.timing
     n = len(inputs_v)
     precharge = t.scheme == "precharge"
-    q = _q()
     cards = [*q.adc_cards(spec, card, g_lower_s, g_upper_s, encoder=True, sense_enable=precharge, frozen=frozen),
              *read_stimuli(spec, n, encoder=True),
              VSource("in", "in", "0", float(inputs_v[0]), input_waveform(spec, inputs_v))]
@@ -190,3 +182,20 @@ def adc_tran_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g
                 header=q.header(spec, card, "conversion energy and delay"))
 
 
+def render_golden(spec: AdcSpec, card: DeviceCard, conductances: Mapping[str, Sequence[float]],
+                  include_dir: str | None = None) -> dict[str, str]:
+    """Deterministic deck texts for ``netlists/`` (no timestamps): DC transfer and transient.
+
+    ``conductances`` holds ``g_lower_s`` and ``g_upper_s`` (S, one per cell); the golden files use
+    the first-order guesses of :func:`memspice.reference.qcell.first_guess_conductances` so that no
+    simulation is needed to write them. ``include_dir``: see :func:`relocate_includes`.
+    """
+    gl, gu = conductances["g_lower_s"], conductances["g_upper_s"]
+    centres = 0.5 * (spec.edges_v()[:-1] + spec.edges_v()[1:])
+    inputs = centres[: min(4, spec.n_cells)]
+    return {
+        f"qcell_adc_{spec.bits}bit_dc.cir": q.relocate_includes(q.adc_dc_deck(spec, card, gl, gu),
+                                                              include_dir).render(),
+        f"qcell_adc_{spec.bits}bit_tran.cir": q.relocate_includes(adc_tran_deck(spec, card, gl, gu, inputs),
+                                                                  include_dir).render(),
+    }

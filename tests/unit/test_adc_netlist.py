@@ -9,6 +9,7 @@ import pytest
 
 from memspice.characterize import adc as flow
 from memspice.netlist import qcell as nq
+from memspice.netlist import qcell_tran as nqt
 from memspice.resources import project_root
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import load_card
@@ -102,7 +103,7 @@ def test_transient_deck_idles_the_read_supply_at_the_reference():
     spec = AdcSpec(bits=2)
     card = load_card(spec.card)
     g = _first_guess(spec, card)
-    text = nq.adc_tran_deck(spec, card, g["g_lower_s"], g["g_upper_s"], [0.8, 1.0]).netlist()
+    text = nqt.adc_tran_deck(spec, card, g["g_lower_s"], g["g_upper_s"], [0.8, 1.0]).netlist()
     read = next(line for line in text.splitlines() if line.startswith("Vread "))
     assert f"pulse({spec.cell.v_ref_v!r} {spec.cell.v_read_v!r}" in read
     pu = next(line for line in text.splitlines() if line.startswith("Vpu "))

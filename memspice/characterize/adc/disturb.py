@@ -16,7 +16,7 @@ import numpy as np
 from memspice.characterize.adc.measure import conversion_inputs
 from memspice.characterize.adc.options import RunOptions
 from memspice.characterize.adc.programming import Programming
-from memspice.netlist import qcell as nq
+from memspice.netlist import qcell_tran as nqt
 from memspice.netlist.device import state_node
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
@@ -32,7 +32,7 @@ def read_disturb(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: RunOp
     names = [f"m{side}{k}" for side in ("a", "b") for k in range(n)]
     nodes = [f"{side}{k}" for side in ("a", "b") for k in range(n)]
     extra = [state_node(m) for m in names] + [f"v({v})" for v in nodes]
-    deck = nq.adc_tran_deck(spec, card, prog.g_lower_s, prog.g_upper_s, inputs, frozen=False,
+    deck = nqt.adc_tran_deck(spec, card, prog.g_lower_s, prog.g_upper_s, inputs, frozen=False,
                             extra_vectors=tuple(extra))
     plot = opts.sim(deck)[0]
     n_reads = len(inputs)

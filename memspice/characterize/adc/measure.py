@@ -16,6 +16,7 @@ from memspice.errors import SpecError
 from memspice.extract import adc as ex
 from memspice.extract.energy import EnergySplit, split_energies
 from memspice.netlist import qcell as nq
+from memspice.netlist import qcell_tran as nqt
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
 
@@ -165,19 +166,19 @@ def conversion_energy(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: 
     """Transient over ``timing.conversions`` conversions (:func:`conversion_inputs`, ``seed`` orders
     them): energy per conversion by supply, and delay."""
     inputs, codes = conversion_inputs(spec, prog.plan.targets_v, seed)
-    plot = opts.sim(nq.adc_tran_deck(spec, card, prog.g_lower_s, prog.g_upper_s, inputs))[0]
+    plot = opts.sim(nqt.adc_tran_deck(spec, card, prog.g_lower_s, prog.g_upper_s, inputs))[0]
     t = plot["time"]
     cell, tm = spec.cell, spec.timing
-    supplies = nq.tran_supplies(spec)
+    supplies = nqt.tran_supplies(spec)
     rails = {name: cell.vdd_v for name in supplies}
     rails.update({"read": cell.v_read_v, "ref": cell.v_ref_v, "in": tm.driver_supply_v})
     currents = {name: plot[f"i(v{name})"] for name in supplies}
     n = len(inputs)
     energies = {k: e / n for k, e in ex.supply_energies_j(t, currents, rails).items()}
-    edges, ramp = nq.phase_edges_s(spec, n)
+    edges, ramp = nqt.phase_edges_s(spec, n)
     split = split_energies(t, currents, rails, edges, n_conversions=n, ramp=ramp)
     absorbed = cell.v_ref_v * ex.absorbed_charge_c(t, currents["ref"]) / n
-    starts = nq.read_times_s(spec, n)
+    starts = nqt.read_times_s(spec, n)
     bits_v = np.stack([plot[f"v(d{j})"] for j in range(spec.bits)], axis=1)
     delays, sampled = [], []
     for c in range(n):

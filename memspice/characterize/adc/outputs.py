@@ -14,6 +14,7 @@ from memspice.characterize.adc.flow import AdcResult, adc_artifact, summary
 from memspice.characterize.adc.programming import map_grid_s
 from memspice.io import write_csv, write_json
 from memspice.netlist import qcell as nq
+from memspice.netlist import qcell_tran as nqt
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import load_card
 
@@ -95,7 +96,7 @@ def golden_decks(spec: AdcSpec, include_dir: str | None = "../models") -> dict[s
 
     card = load_card(spec.card)
     g = first_guess_conductances(card.window_s(), spec.edges_v(), spec.input_lo_v, spec.input_hi_v, spec.lsb_v)
-    decks = nq.render_golden(spec, card, g, include_dir=include_dir)
+    decks = nqt.render_golden(spec, card, g, include_dir=include_dir)
     decks[f"qcell_adc_{spec.bits}bit_map.cir"] = nq.relocate_includes(nq.map_deck(spec, card, map_grid_s(card)),
                                                                       include_dir).render()
     return dict(sorted(decks.items()))

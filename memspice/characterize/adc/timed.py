@@ -29,7 +29,7 @@ import numpy as np
 from memspice.characterize.adc.options import RunOptions
 from memspice.characterize.adc.programming import Programming, program
 from memspice.extract import adc as ex
-from memspice.netlist import qcell as nq
+from memspice.netlist import qcell_tran as nqt
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
 
@@ -68,10 +68,10 @@ def timed_bounds(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, lower_v:
     lo_c = np.where(np.isfinite(lower_v), lower_v, centre)
     up_c = np.where(np.isfinite(upper_v), upper_v, centre)
     inputs = np.concatenate([lo_c[None, :] + offs[:, None], up_c[None, :] + offs[:, None]], axis=0)
-    plot = opts.sim(nq.cells_timed_deck(spec, card, g_lower_s, g_upper_s, inputs))[0]
+    plot = opts.sim(nqt.cells_timed_deck(spec, card, g_lower_s, g_upper_s, inputs))[0]
     t = plot["time"]
     tm = spec.timing
-    t_sample = nq.read_times_s(spec, 2 * m) + tm.read_s - tm.edge_s
+    t_sample = nqt.read_times_s(spec, 2 * m) + tm.read_s - tm.edge_s
     half = spec.cell.vdd_v / 2
     lower = np.full(spec.n_cells, np.nan)
     upper = np.full(spec.n_cells, np.nan)
