@@ -119,10 +119,9 @@ def fig4cd() -> tuple[LinearityCurve, LinearityCurve]:
     return out[0], out[1]
 
 
-@cache
-def fig5c() -> tuple[float, dict[str, dict[int, float]]]:
-    """Fig. 5c: VGG8/CIFAR-10 baseline accuracy (%) and accuracy (%) per ADC and bits."""
-    rows = _rows("fig5c.csv")
+def _accuracy_table(name: str) -> tuple[float, dict[str, dict[int, float]]]:
+    """A sheet of baseline accuracy (%) then accuracy (%) per configuration (row) and ADC bits (column)."""
+    rows = _rows(name)
     baseline = float(rows[0][1])
     bits = [int(b.split("-")[0]) for b in rows[2][1:]]
     table = {}
@@ -130,39 +129,39 @@ def fig5c() -> tuple[float, dict[str, dict[int, float]]]:
         if row and row[0]:
             table[row[0].strip()] = {b: float(v) for b, v in zip(bits, row[1:], strict=True) if v != ""}
     return baseline, table
+
+
+def _trials(name: str) -> dict[tuple[int, float], np.ndarray]:
+    """A sheet of accuracy (%) trials per (bits, variation as a fraction of the boundary range)."""
+    c = _columns(name)
+    out: dict[tuple[int, float], list[float]] = {}
+    for b, v, a in zip(c["ADC Precision"], c["Device Variation"], c["Accuracy"], strict=True):
+        out.setdefault((int(b), float(v)), []).append(float(a))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+@cache
+def fig5c() -> tuple[float, dict[str, dict[int, float]]]:
+    """Fig. 5c: VGG8/CIFAR-10 baseline accuracy (%) and accuracy (%) per ADC and bits."""
+    return _accuracy_table("fig5c.csv")
 
 
 @cache
 def fig5d() -> dict[tuple[int, float], np.ndarray]:
     """Fig. 5d: accuracies (%) of the adaptive ADC's trials per (bits, variation as a fraction of range)."""
-    c = _columns("fig5d.csv")
-    out: dict[tuple[int, float], list[float]] = {}
-    for b, v, a in zip(c["ADC Precision"], c["Device Variation"], c["Accuracy"], strict=True):
-        out.setdefault((int(b), float(v)), []).append(float(a))
-    return {k: np.array(v) for k, v in out.items()}
+    return _trials("fig5d.csv")
 
 
 @cache
 def fig5e() -> tuple[float, dict[str, dict[int, float]]]:
     """Fig. 5e: ResNet18/ImageNet baseline accuracy (%) and accuracy (%) per configuration and bits."""
-    rows = _rows("fig5e.csv")
-    baseline = float(rows[0][1])
-    bits = [int(b.split("-")[0]) for b in rows[2][1:]]
-    table = {}
-    for row in rows[3:]:
-        if row and row[0]:
-            table[row[0].strip()] = {b: float(v) for b, v in zip(bits, row[1:], strict=True) if v != ""}
-    return baseline, table
+    return _accuracy_table("fig5e.csv")
 
 
 @cache
 def fig5f() -> dict[tuple[int, float], np.ndarray]:
     """Fig. 5f: ResNet18 accuracies (%) with super-resolution per (bits, variation fraction)."""
-    c = _columns("fig5f.csv")
-    out: dict[tuple[int, float], list[float]] = {}
-    for b, v, a in zip(c["ADC Precision"], c["Device Variation"], c["Accuracy"], strict=True):
-        out.setdefault((int(b), float(v)), []).append(float(a))
-    return {k: np.array(v) for k, v in out.items()}
+    return _trials("fig5f.csv")
 
 
 @dataclass(frozen=True)
