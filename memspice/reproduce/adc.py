@@ -101,15 +101,15 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
                 series.setdefault((bits, mode), []).append(r_inl)
                 if mode == "closed":
                     basis = f"closed loop, +-{BAND_V * 1e3:g} mV band, {len(inl)} chips, mismatch on"
-                    deltas.append(Delta(f"{bits} bits, {100 * var:g} %: RMS max|INL|", "LSB", p_inl, r_inl, basis))
-                    deltas.append(Delta(f"{bits} bits, {100 * var:g} %: RMS max|DNL|", "LSB", p_dnl, r_dnl, basis))
+                    deltas.append(Delta(f"{bits} bits, {100 * var:g} %: RMS max abs INL", "LSB", p_inl, r_inl, basis))
+                    deltas.append(Delta(f"{bits} bits, {100 * var:g} %: RMS max abs DNL", "LSB", p_dnl, r_dnl, basis))
     inl_a, dnl_a = paper.fig4ab()
     code_rows = []
     if per_code is not None:
         m_inl, m_dnl, sigma_card = per_code
-        deltas.append(Delta("4 bits, 10 chips: max |INL| over codes and chips", "LSB", float(np.max(np.abs(inl_a))),
+        deltas.append(Delta("4 bits, 10 chips: max abs INL over codes and chips", "LSB", float(np.max(np.abs(inl_a))),
                             float(np.max(np.abs(m_inl))), f"closed loop, card sigma {sigma_card * 1e6:.1f} uS"))
-        deltas.append(Delta("4 bits, 10 chips: max |DNL| over codes and chips", "LSB", float(np.max(np.abs(dnl_a))),
+        deltas.append(Delta("4 bits, 10 chips: max abs DNL over codes and chips", "LSB", float(np.max(np.abs(dnl_a))),
                             float(np.max(np.abs(m_dnl))), f"closed loop, card sigma {sigma_card * 1e6:.1f} uS"))
         for code in range(m_inl.shape[1]):
             code_rows.append([code, float(np.mean(inl_a[:, code])), float(np.mean(m_inl[:, code])),
