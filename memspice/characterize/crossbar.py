@@ -1,6 +1,11 @@
 """``memspice characterize crossbar``: how far a SPICE crossbar column departs from the ideal dot
 product, what a read costs, and a behavioural column model for the network side.
 
+Size (765 lines, over the ~500 of the house style): three parallel changes met here in one merge (the
+column model and IR sweep of issue 13, the batched Monte Carlo deck of issue 16, the flow); the split
+by job (Monte Carlo circuit, column model, flow and outputs) is left to issue 15, which also moves the
+circuit registry out of the engine.
+
 Flow (every number from ngspice; Python draws the patterns and reduces the results):
 
 1. **DC transfer**: seeded random weights and inputs (half uniform, half spanning the output range),
