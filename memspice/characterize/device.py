@@ -31,6 +31,7 @@ from memspice.netlist.device import (
     memristor,
     model_include,
     state_node,
+    stimulus_waveform,
 )
 from memspice.ngspice import simulate
 from memspice.progress import progress
@@ -320,7 +321,7 @@ def _pulse_deck(devices: list[_Device], amplitudes: list[float], plan: Programmi
     for dev, amp in zip(devices, amplitudes, strict=True):
         stim = plan.stimulus(amp, dev.width_s, read_v, slot_s)
         name = f"d{dev.index}"
-        cards.append(VSource(name, f"p{dev.index}", "0", 0.0, stim.waveform()))
+        cards.append(VSource(name, f"p{dev.index}", "0", 0.0, stimulus_waveform(stim)))
         cards.append(memristor(dev.card, f"m{dev.index}", f"p{dev.index}", "0", x0=dev.x))
         vectors += [f"i(v{name})", state_node(f"m{dev.index}")]
     assert stim is not None

@@ -12,54 +12,13 @@ from memspice.errors import SpecError
 def build_spec(spec_file: Path | None, *, bits: int | None = None, boundaries: Path | None = None,
                mc: int | None = None, seed: int | None = None, card: str | None = None,
                params: list[str] | None = None, programming: str | None = None):
-    """The AdcSpec of a command line: file (or defaults), then --param overrides, then the flags.
-
-    Every check that needs no simulation happens here, so bad input fails before anything runs.
-    """
+    """The AdcSpec of a command line: ``--param NAME=VALUE`` pairs parsed, then
+    :func:`memspice.spec.adc.build_adc_spec` (every check that needs no simulation)."""
     from memspice.cli.common import parse_overrides
-    from memspice.spec.adc import AdcSpec, load_adc_spec, read_boundaries_csv
+    from memspice.spec.adc import build_adc_spec
 
-    spec = load_adc_spec(spec_file) if spec_file is not None else AdcSpec()
-    overrides: dict = dict(parse_overrides(params))
-    if bits is not None:
-        overrides["bits"] = bits
-        if boundaries is None and "boundaries_v" not in overrides and spec.boundaries_v:
-            overrides["boundaries_v"] = []  # a new resolution without a new set: uniform
-    if mc is not None:
-        overrides["mc.samples"] = mc
-    if seed is not None:
-        overrides["mc.seed"] = seed
-    if programming is not None:
-        overrides["mc.programming"] = programming
-    if card is not None:
-        overrides["card"] = card
-    if boundaries is not None:
-        overrides["boundaries_v"] = list(read_boundaries_csv(boundaries))
-    try:
-        spec = spec.with_overrides(overrides) if overrides else spec
-    except SpecError as err:
-        source = str(boundaries) if boundaries is not None and err.field.startswith("boundaries_v") else None
-        raise err.within(source=source) if source else err from None
-    from memspice.spec.device import load_card
-
-    load_card(spec.card)  # a bad card name fails now, naming the built-in cards
-    check_spacing(spec, str(boundaries) if boundaries is not None else None)
-    return spec
-
-
-def check_spacing(spec, source: str | None = None) -> None:
-    """Boundaries closer than the transfer sweep's step cannot be told apart by the measurement that
-    verifies them: write-verify could not converge and a code would vanish unseen."""
-    import numpy as np
-
-    targets = np.asarray(spec.targets_v())
-    step = spec.sweep_step_lsb * spec.lsb_v
-    gaps = np.diff(targets)
-    if gaps.size and float(gaps.min()) < step:
-        k = int(np.argmin(gaps))
-        raise SpecError(f"boundaries_v[{k + 1}]", float(targets[k + 1]),
-                        f"a boundary at least one sweep step ({step * 1e3:.3g} mV = sweep_step_lsb x LSB) above "
-                        f"the previous one ({float(targets[k]):g} V)", source=source)
+    return build_adc_spec(spec_file, bits=bits, boundaries=boundaries, mc=mc, seed=seed, card=card,
+                          overrides=parse_overrides(params), programming=programming)
 
 
 def convergence(result) -> dict:

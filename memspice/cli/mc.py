@@ -22,7 +22,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
                                        "files (refused otherwise)."),
     ) -> None:
         """Run a Monte Carlo plan: chunks in parallel, cached, resumable; same numbers on any worker count."""
-        from memspice.montecarlo.engine import check_plan, estimate_mb, plan_key, run_plan
+        from memspice.characterize.registry import check_plan
+        from memspice.montecarlo.engine import estimate_mb, plan_key, run_plan
         from memspice.montecarlo.outputs import write_outputs
         from memspice.montecarlo.plan import load_plan
 
@@ -33,7 +34,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         check_writable(cache, "--cache")
         typer.echo(f"plan {plan.name}: {plan.samples} samples in {plan.n_chunks} chunks of {plan.chunk_size}; "
                    f"about {estimate_mb(plan, circuit):.1f} MB of chunk records in {cache}", err=True)
-        result = run_plan(plan, workers=workers, scheduler=scheduler, cache_root=cache)
+        result = run_plan(plan, circuit=circuit, workers=workers, scheduler=scheduler, cache_root=cache)
         summary = write_outputs(result, out_dir)
         rate = summary["samples_per_second_now"]
         typer.echo(f"plan {plan.name}: {plan.samples} samples in {plan.n_chunks} chunks "

@@ -66,49 +66,16 @@ RELAXED_OPTIONS = {"reltol": 1e-2, "abstol": 1e-10, "vntol": 1e-4, "itl1": 500, 
 
 
 # -- circuits -----------------------------------------------------------------------------------
+# The engine runs the circuit object it is given and never names a concrete one: plans name their
+# circuit by kind, resolved above this layer (memspice.characterize.registry).
 
-def _factories() -> dict[str, Callable[[Mapping, str], MonteCarloCircuit]]:
-    from memspice.montecarlo.netlist_circuit import NetlistCircuit
-
-    out: dict[str, Callable[[Mapping, str], MonteCarloCircuit]] = {"netlist": NetlistCircuit.from_spec}
-    try:
-        from memspice.characterize.crossbar import CrossbarCircuit
-
-        out["crossbar"] = CrossbarCircuit.from_spec
-    except ImportError:  # pragma: no cover - optional until the module lands
-        pass
-    try:
-        from memspice.characterize.adc import QcellAdcCircuit
-
-        out["qcell_adc"] = QcellAdcCircuit.from_spec
-    except ImportError:  # pragma: no cover
-        pass
-    return out
-
-
-_CIRCUITS: dict[str, MonteCarloCircuit] = {}
-
-
-def build_circuit(plan: Plan) -> MonteCarloCircuit:
-    """The plan's circuit (built once per process and plan)."""
-    key = plan.spec_hash()
-    if key not in _CIRCUITS:
-        factories = _factories()
-        if plan.circuit not in factories:
-            raise SpecError("plan.circuit", plan.circuit, f"one of {', '.join(sorted(factories))}")
-        _CIRCUITS[key] = factories[plan.circuit](plan.spec, plan.base_dir or ".")
-    return _CIRCUITS[key]
-
-
-def check_plan(plan: Plan) -> MonteCarloCircuit:
-    """Build the circuit and check the plan against it (groups, measurements); nothing runs."""
-    circuit = build_circuit(plan)
+def check_circuit(plan: Plan, circuit: MonteCarloCircuit) -> None:
+    """Check the plan against its circuit (groups, measurements); nothing runs."""
     check_plan_groups(plan, circuit.param_groups())
     names = list(circuit.measure_names())
     for k, name in enumerate(plan.measure):
         if name not in names:
             raise SpecError(f"plan.measure[{k}]", name, f"a measurement of circuit {plan.circuit}: {', '.join(names)}")
-    return circuit
 
 
 # -- one chunk ----------------------------------------------------------------------------------
@@ -123,13 +90,12 @@ def _deck(circuit: MonteCarloCircuit, steps: list[Step], options: Mapping | None
                 header=base.header)
 
 
-def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit | None = None) -> dict[str, Any]:
+def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit) -> dict[str, Any]:
     """Simulate one chunk; returns its JSON-able record (values, measurements, statuses).
 
     ``circuit`` travels with the task (it is picklable and its decks are self-contained), so a
     remote worker needs memspice and ngspice but not the plan's files.
     """
-    circuit = circuit if circuit is not None else build_circuit(plan)
     groups = circuit.param_groups()
     values = draw_chunk(plan, groups, chunk)
     samples = list(plan.chunk_range(chunk))
@@ -410,6 +376,7 @@ class McResult:
     computed_chunks: int
     seconds: float
     cache_dir: Path
+    circuit: MonteCarloCircuit  # the circuit the plan ran on (its parameter groups name the sample table)
 
     @property
     def n_failed(self) -> int:
@@ -423,20 +390,16 @@ class McResult:
         return np.concatenate([np.asarray(r["values"][group], dtype=float) for r in self.records])
 
 
-def run_plan(plan: Plan, *, workers: int | None = None, scheduler: str | None = None,
-             cache_root: str | Path = "runs/cache/mc", show_progress: bool = True,
-             circuit: MonteCarloCircuit | None = None) -> McResult:
-    """Run every missing chunk of ``plan`` and return all chunks' records, in chunk order.
+def run_plan(plan: Plan, *, circuit: MonteCarloCircuit, workers: int | None = None, scheduler: str | None = None,
+             cache_root: str | Path = "runs/cache/mc", show_progress: bool = True) -> McResult:
+    """Run every missing chunk of ``plan`` on ``circuit`` and return all chunks' records, in chunk order.
 
-    ``circuit``: a circuit built by the caller (``characterize crossbar --mc`` and the study pass
-    theirs); by default the plan's ``circuit`` and ``spec`` build it.
+    ``circuit``: built by the caller (``characterize crossbar --mc`` and the study pass theirs; a plan
+    file's circuit kind is built by :func:`memspice.characterize.registry.build_circuit`).
     """
     from memspice.progress import progress
 
-    if circuit is None:
-        circuit = check_plan(plan)
-    else:
-        check_plan_groups(plan, circuit.param_groups())
+    check_plan_groups(plan, circuit.param_groups())
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise SpecError("--workers", workers, "at least 1")
@@ -459,7 +422,8 @@ def run_plan(plan: Plan, *, workers: int | None = None, scheduler: str | None = 
     records = [cache.load(k) for k in range(plan.n_chunks)]
     if any(r is None for r in records):  # pragma: no cover - every chunk was just stored
         raise InputError(f"Monte Carlo cache {cache.dir}: chunks missing after the run")
-    result = McResult(plan=plan, records=records, computed_chunks=len(todo), seconds=seconds, cache_dir=cache.dir)
+    result = McResult(plan=plan, records=records, computed_chunks=len(todo), seconds=seconds, cache_dir=cache.dir,
+                      circuit=circuit)
     if result.n_failed > plan.max_failed_fraction * plan.samples:
         raise _failed(plan, records, plan.samples, cache.dir)
     return result

@@ -14,9 +14,7 @@ from memspice.montecarlo.engine import McResult
 
 def sample_table(result: McResult) -> dict[str, list]:
     """One row per sample: its index, chunk and every drawn value (columns named by member)."""
-    from memspice.montecarlo.engine import build_circuit
-
-    groups = build_circuit(result.plan).param_groups()
+    groups = result.circuit.param_groups()
     cols: dict[str, list] = {"sample": [], "chunk": []}
     for rec in result.records:
         cols["sample"] += rec["samples"]

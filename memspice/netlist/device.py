@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from memspice.netlist.cards import Instance, Raw
+from memspice.netlist.cards import Instance, Pwl, Raw, Sine, Waveform
 from memspice.spec.device import DeviceCard
+from memspice.spec.stimulus import PwlStimulus, SineStimulus
+
+
+def stimulus_waveform(stimulus: SineStimulus | PwlStimulus) -> Waveform:
+    """The SPICE source waveform of a stimulus spec (the spec holds the numbers, the netlist the card)."""
+    if isinstance(stimulus, SineStimulus):
+        return Sine(stimulus.offset_v, stimulus.amplitude_v, stimulus.freq_hz)
+    return Pwl(tuple(zip(stimulus.times_s, stimulus.volts, strict=True)))
 
 
 def model_include(card: DeviceCard) -> Raw:
@@ -99,7 +107,7 @@ def device_testbench(card: DeviceCard, stimulus, *, x0: float, frozen: bool = Fa
     from memspice.netlist.deck import Analyze, Deck, Tran
 
     max_step = device_max_step_s(card, stimulus)
-    cards = [model_include(card), VSource("drive", "p", "0", 0.0, stimulus.waveform()),
+    cards = [model_include(card), VSource("drive", "p", "0", 0.0, stimulus_waveform(stimulus)),
              memristor(card, "dut", "p", "0", x0=x0, frozen=frozen)]
     tran = Tran(step_s=max_step, stop_s=stimulus.duration_s, max_step_s=max_step)
     return Deck(title, cards, steps=[Analyze(tran, ("v(p)", "i(vdrive)", state_node("dut")), label="tran")],

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -399,3 +401,52 @@ def load_adc_spec(path: str | Path) -> AdcSpec:
     spec = load_spec(AdcSpec, path, section="adc")
     assert isinstance(spec, AdcSpec)
     return spec
+
+
+def build_adc_spec(spec_file: str | Path | None, *, bits: int | None = None, boundaries: str | Path | None = None,
+                   mc: int | None = None, seed: int | None = None, card: str | None = None,
+                   overrides: Mapping[str, Any] | None = None, programming: str | None = None) -> AdcSpec:
+    """The AdcSpec of a file (or the defaults), then ``overrides`` (dotted names), then the named arguments.
+
+    Every check that needs no simulation happens here (card name, boundary spacing), so bad input
+    fails before anything runs. Used by ``characterize adc`` and the study.
+    """
+    from memspice.spec.device import load_card
+
+    spec = load_adc_spec(spec_file) if spec_file is not None else AdcSpec()
+    overrides = dict(overrides or {})
+    if bits is not None:
+        overrides["bits"] = bits
+        if boundaries is None and "boundaries_v" not in overrides and spec.boundaries_v:
+            overrides["boundaries_v"] = []  # a new resolution without a new set: uniform
+    if mc is not None:
+        overrides["mc.samples"] = mc
+    if seed is not None:
+        overrides["mc.seed"] = seed
+    if programming is not None:
+        overrides["mc.programming"] = programming
+    if card is not None:
+        overrides["card"] = card
+    if boundaries is not None:
+        overrides["boundaries_v"] = list(read_boundaries_csv(boundaries))
+    try:
+        spec = spec.with_overrides(overrides) if overrides else spec
+    except SpecError as err:
+        source = str(boundaries) if boundaries is not None and err.field.startswith("boundaries_v") else None
+        raise err.within(source=source) if source else err from None
+    load_card(spec.card)  # a bad card name fails now, naming the built-in cards
+    check_spacing(spec, str(boundaries) if boundaries is not None else None)
+    return spec
+
+
+def check_spacing(spec, source: str | None = None) -> None:
+    """Boundaries closer than the transfer sweep's step cannot be told apart by the measurement that
+    verifies them: write-verify could not converge and a code would vanish unseen."""
+    targets = np.asarray(spec.targets_v())
+    step = spec.sweep_step_lsb * spec.lsb_v
+    gaps = np.diff(targets)
+    if gaps.size and float(gaps.min()) < step:
+        k = int(np.argmin(gaps))
+        raise SpecError(f"boundaries_v[{k + 1}]", float(targets[k + 1]),
+                        f"a boundary at least one sweep step ({step * 1e3:.3g} mV = sweep_step_lsb x LSB) above "
+                        f"the previous one ({float(targets[k]):g} V)", source=source)

@@ -1,8 +1,9 @@
 """Voltage stimuli for device testbenches, with their exact values in Python.
 
-Each stimulus gives the SPICE waveform card for the netlist, its value as a numpy function of
-time (the same waveform, for the independent reference integration), its duration and the
-breakpoints where its slope jumps.
+Each stimulus gives its value as a numpy function of time (for the independent reference
+integration), its duration and the breakpoints where its slope jumps; its SPICE waveform card is
+made by the netlist layer (:func:`memspice.netlist.device.stimulus_waveform`), so spec imports no
+netlist code.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from memspice.netlist.cards import Pwl, Sine, Waveform
 from memspice.spec.base import Spec, check, check_positive, param
 
 
@@ -35,9 +35,6 @@ class SineStimulus(Spec):
 
     def value(self, t) -> np.ndarray:
         return self.offset_v + self.amplitude_v * np.sin(2 * np.pi * self.freq_hz * np.asarray(t, dtype=float))
-
-    def waveform(self) -> Waveform:
-        return Sine(self.offset_v, self.amplitude_v, self.freq_hz)
 
     def breakpoints(self) -> tuple[float, ...]:
         return ()
@@ -66,9 +63,6 @@ class PwlStimulus(Spec):
 
     def value(self, t) -> np.ndarray:
         return np.interp(np.asarray(t, dtype=float), self.times_s, self.volts)
-
-    def waveform(self) -> Waveform:
-        return Pwl(tuple(zip(self.times_s, self.volts, strict=True)))
 
     def breakpoints(self) -> tuple[float, ...]:
         return tuple(self.times_s)

@@ -290,7 +290,7 @@ def build_tables(run_dir: Path, stages: set[str]) -> list[Table]:
 
 def export_run(study) -> Path:
     from memspice.report.html import write_index
-    from memspice.study.run import versions
+    from memspice.study.provenance import versions
 
     run_dir: Path = study.run_dir
     results = study.runner.results

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -100,11 +99,11 @@ class Study:
         return CimSpec(calibration_images=self.spec.evaluate.calibration_images)
 
     def _adc_base(self, bits: int, boundaries: Path | None):
-        from memspice.cli.adc import build_spec
+        from memspice.spec.adc import build_adc_spec
 
-        params = [f"{k}={v}" for k, v in self.spec.adc.overrides.items()]
-        return build_spec(self.spec.path(self.spec.adc.spec), bits=bits, boundaries=boundaries,
-                          mc=self.spec.adc.mc, seed=self.seeds["adc"], params=params)
+        # the TOML values go in as they are (the command line's NAME=VALUE strings parse to the same)
+        return build_adc_spec(self.spec.path(self.spec.adc.spec), bits=bits, boundaries=boundaries,
+                              mc=self.spec.adc.mc, seed=self.seeds["adc"], overrides=self.spec.adc.overrides)
 
     def _column_model(self):
         from memspice.nn.artifacts import load_column_model
@@ -323,22 +322,3 @@ def run_study(study_file: Path, out: Path | None = None, *, stages: tuple[str, .
     claim_run_dir(run_dir, spec, study_file)
     write_bytes_atomic(run_dir / "study.toml", Path(study_file).read_bytes())
     return Study(spec, study_file, run_dir, log=log, show_progress=show_progress).run()
-
-
-def versions() -> dict[str, str]:
-    import importlib.metadata as md
-    import subprocess
-
-    out = {"memspice": __version__, "python": sys.version.split()[0]}
-    for pkg in ("numpy", "scipy", "torch", "PySpice", "matplotlib", "dask"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = "not installed"
-    try:
-        text = subprocess.run(["ngspice", "--version"], capture_output=True, text=True, timeout=20).stdout
-        out["ngspice"] = next((ln.strip("* ").strip() for ln in text.splitlines() if "ngspice-" in ln), text.strip())
-    except (OSError, subprocess.SubprocessError):
-        out["ngspice"] = "not found"
-    return out
-

@@ -54,13 +54,14 @@ def test_spread_matches_the_first_order_estimate_with_ideal_wires(tmp_path):
 
 
 def test_engine_runs_the_crossbar_circuit(tmp_path):
-    """The Monte Carlo engine builds CrossbarCircuit from a plan and runs a chunk with it."""
+    """The registry builds CrossbarCircuit from a plan (kind "crossbar") and the engine runs a chunk with it."""
+    from memspice.characterize.registry import build_circuit
     from memspice.montecarlo.engine import run_chunk
     from memspice.montecarlo.plan import Plan, Variation
 
     plan = Plan(name="xb", circuit="crossbar", spec={"rows": 4, "seed": 5}, samples=3, seed=9,
                 vary=(Variation(group="g", sigma=2.8e-6), Variation(group="dg_read", sigma=2e-7)))
-    record = run_chunk(plan, 0)
+    record = run_chunk(plan, 0, build_circuit(plan))
     assert record["status"] == ["ok"] * 3
     assert set(record["measures"]) == {"i_out_A", "v_out_V", "ideal_A"}
     assert len(set(record["measures"]["i_out_A"])) == 3

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from memspice.characterize.registry import run_plan_by_kind as run_plan
 from memspice.errors import InputError
-from memspice.montecarlo.engine import run_plan
 from memspice.montecarlo.outputs import result_table, sample_table, write_outputs
 from memspice.montecarlo.plan import load_plan
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from memspice.characterize.registry import run_plan_by_kind as run_plan
 from memspice.errors import MonteCarloFailed
-from memspice.montecarlo.engine import run_plan
 from memspice.montecarlo.plan import load_plan
 
 pytestmark = pytest.mark.ngspice

@@ -196,7 +196,8 @@ def test_plan_with_a_circuit_file_programs_and_runs(tmp_path):
     (programming map and write-verify) when building the circuit, then the samples."""
     from pathlib import Path
 
-    from memspice.montecarlo.engine import build_circuit, run_plan
+    from memspice.characterize.registry import build_circuit
+    from memspice.characterize.registry import run_plan_by_kind as run_plan
     from memspice.montecarlo.plan import load_plan
 
     plan = load_plan(Path(__file__).resolve().parent.parent / "data" / "mc" / "qcell_adc.toml")
