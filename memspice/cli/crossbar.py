@@ -46,7 +46,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
     ) -> None:
         """DC transfer vs the ideal dot product, IR drop vs rows and wire resistance, settling, read energy,
         Monte Carlo spread and the behavioural column model (column_model.json)."""
-        from memspice.characterize.crossbar import characterize_crossbar, study_for
+        from memspice.characterize.crossbar import run_crossbar, study_for, write_outputs
 
         values = _overrides(overrides)
         if rows is not None:
@@ -59,7 +59,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         # how the work is spread does not change the results: the worker count is not part of the run
         same = study.replace(study=study.study.replace(workers=0))
         out_dir = prepare_out_dir(out, "characterize crossbar", same.spec_hash(), overwrite=overwrite)
-        summary = characterize_crossbar(study, out_dir, figures=figures)
+        summary = write_outputs(run_crossbar(study, mc_cache_root=out_dir / "mc_cache"), out_dir, figures=figures)
         tile, tr = summary["tile"], summary["transfer"]
         typer.echo(f"{tile['rows']} rows x {tile['cols']} column(s), {tile['cell']}, card {tile['card']}, "
                    f"G {tile['g_min_S'] * 1e6:.1f}..{tile['g_max_S'] * 1e6:.1f} uS, v_read {tile['v_read_V']:g} V, "

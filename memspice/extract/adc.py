@@ -171,7 +171,7 @@ def enob(v: np.ndarray, codes: np.ndarray, edges: np.ndarray) -> float:
     return float(np.log2(n_codes) - np.log2(e / e0))
 
 
-def walden_fom_j(energy_j: float, enob_bits: float) -> float:
+def walden_fom_J(energy_j: float, enob_bits: float) -> float:
     """Walden figure of merit: energy per conversion step, E / 2^ENOB (J)."""
     return energy_j / 2.0 ** enob_bits
 

@@ -370,7 +370,9 @@ def _dask_executor(scheduler: str, workers: int) -> Executor:
 # -- the whole batch ----------------------------------------------------------------------------
 
 @dataclass
-class McResult:
+class PlanResult:
+    """Every chunk record of one plan run (:func:`run_plan`), in chunk order, and the circuit it ran on."""
+
     plan: Plan
     records: list[dict[str, Any]]
     computed_chunks: int
@@ -391,7 +393,7 @@ class McResult:
 
 
 def run_plan(plan: Plan, *, circuit: MonteCarloCircuit, workers: int | None = None, scheduler: str | None = None,
-             cache_root: str | Path = "runs/cache/mc", show_progress: bool = True) -> McResult:
+             cache_root: str | Path = "runs/cache/mc", show_progress: bool = True) -> PlanResult:
     """Run every missing chunk of ``plan`` on ``circuit`` and return all chunks' records, in chunk order.
 
     ``circuit``: built by the caller (``characterize crossbar --mc`` and the study pass theirs; a plan
@@ -422,7 +424,7 @@ def run_plan(plan: Plan, *, circuit: MonteCarloCircuit, workers: int | None = No
     records = [cache.load(k) for k in range(plan.n_chunks)]
     if any(r is None for r in records):  # pragma: no cover - every chunk was just stored
         raise InputError(f"Monte Carlo cache {cache.dir}: chunks missing after the run")
-    result = McResult(plan=plan, records=records, computed_chunks=len(todo), seconds=seconds, cache_dir=cache.dir,
+    result = PlanResult(plan=plan, records=records, computed_chunks=len(todo), seconds=seconds, cache_dir=cache.dir,
                       circuit=circuit)
     if result.n_failed > plan.max_failed_fraction * plan.samples:
         raise _failed(plan, records, plan.samples, cache.dir)
@@ -454,7 +456,7 @@ def _failed(plan: Plan, records: list[dict[str, Any]], n: int, cache_dir: Path, 
 def run_circuit(circuit: MonteCarloCircuit, *, name: str, samples: int, seed: int, vary: Iterable[Mapping[str, Any]],
                 chunk_size: int = 50, backend: str = "subprocess", workers: int | None = None,
                 scheduler: str | None = None, cache_root: str | Path = "runs/cache/mc",
-                show_progress: bool = True) -> McResult:
+                show_progress: bool = True) -> PlanResult:
     """Monte Carlo of a circuit object through the engine (chunks, workers, cache, resumption).
 
     The plan records the circuit by its hash (``spec.circuit_hash``); ``vary`` holds

@@ -9,10 +9,10 @@ import numpy as np
 
 from memspice import __version__
 from memspice.io import write_csv, write_json
-from memspice.montecarlo.engine import McResult
+from memspice.montecarlo.engine import PlanResult
 
 
-def sample_table(result: McResult) -> dict[str, list]:
+def sample_table(result: PlanResult) -> dict[str, list]:
     """One row per sample: its index, chunk and every drawn value (columns named by member)."""
     groups = result.circuit.param_groups()
     cols: dict[str, list] = {"sample": [], "chunk": []}
@@ -26,7 +26,7 @@ def sample_table(result: McResult) -> dict[str, list]:
     return cols
 
 
-def result_table(result: McResult) -> dict[str, list]:
+def result_table(result: PlanResult) -> dict[str, list]:
     cols: dict[str, list] = {"sample": [], "status": [], "retried": [], "reason": []}
     names = list(result.records[0]["measures"]) if result.records else []
     for name in names:
@@ -41,7 +41,7 @@ def result_table(result: McResult) -> dict[str, list]:
     return cols
 
 
-def summarize(result: McResult) -> dict[str, Any]:
+def summarize(result: PlanResult) -> dict[str, Any]:
     res = result_table(result)
     names = [k for k in res if k not in ("sample", "status", "retried", "reason")]
     stats = {}
@@ -70,7 +70,7 @@ def summarize(result: McResult) -> dict[str, Any]:
     }
 
 
-def write_outputs(result: McResult, out_dir: Path) -> dict[str, Any]:
+def write_outputs(result: PlanResult, out_dir: Path) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "samples.csv", sample_table(result))
     write_csv(out_dir / "results.csv", result_table(result))

@@ -312,7 +312,7 @@ class CrossbarSpec(Spec):
 
 
 @dataclass(frozen=True)
-class StudySpec(Spec):
+class CrossbarStudySpec(Spec):
     """What ``characterize crossbar`` runs on a tile."""
 
     patterns: int = param(64, "DC transfer patterns (random weights and inputs from the seed)")
@@ -355,7 +355,7 @@ class CrossbarStudy(Spec):
     """A crossbar study file: ``[crossbar]`` (the tile) and ``[study]`` (what to run)."""
 
     crossbar: CrossbarSpec = param(doc="the tile", default_factory=CrossbarSpec)
-    study: StudySpec = param(doc="what to run", default_factory=StudySpec)
+    study: CrossbarStudySpec = param(doc="what to run", default_factory=CrossbarStudySpec)
 
 
 def load_study(path: str | Path, overrides: dict | None = None) -> CrossbarStudy:

@@ -144,7 +144,7 @@ class Study:
         self.runner.run("device", config, work)
 
     def crossbar(self) -> None:
-        from memspice.characterize.crossbar import characterize_crossbar, study_for
+        from memspice.characterize.crossbar import run_crossbar, study_for, write_outputs
 
         c = self.spec.crossbar
         path = self.spec.path(c.spec)
@@ -154,8 +154,7 @@ class Study:
         config = {"study": study.to_dict(), "file_hash": _file_hash(path)}
 
         def work(out: Path) -> dict:
-            s = characterize_crossbar(study, out, show_progress=self.show_progress,
-                                      mc_cache_root=self.mc_cache)
+            s = write_outputs(run_crossbar(study, show_progress=self.show_progress, mc_cache_root=self.mc_cache), out)
             return {k: s.get(k) for k in ("rel_error_fs_rms", "settling_time_s", "energy_per_mac_J")}
 
         self.runner.run("crossbar", config, work)

@@ -27,13 +27,13 @@ from memspice.montecarlo.circuit import Batch
 from memspice.montecarlo.engine import run_chunk
 from memspice.montecarlo.plan import Plan, Variation
 from memspice.netlist.deck import Deck
-from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, StudySpec
+from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, CrossbarStudySpec
 
 pytestmark = pytest.mark.ngspice
 
 
 def _circuit(**kw):
-    return CrossbarCircuit.from_study(CrossbarStudy(crossbar=CrossbarSpec(**kw), study=StudySpec(seed=5)))
+    return CrossbarCircuit.from_study(CrossbarStudy(crossbar=CrossbarSpec(**kw), study=CrossbarStudySpec(seed=5)))
 
 
 def _with_options(deck, options):

@@ -13,13 +13,13 @@ from memspice.characterize.crossbar import (
     run_mc,
 )
 from memspice.extract.crossbar import variability_sigma_a
-from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, StudySpec
+from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, CrossbarStudySpec
 
 pytestmark = pytest.mark.ngspice
 
 
 def _circuit(**kw):
-    return CrossbarCircuit.from_study(CrossbarStudy(crossbar=CrossbarSpec(**kw), study=StudySpec(seed=5)))
+    return CrossbarCircuit.from_study(CrossbarStudy(crossbar=CrossbarSpec(**kw), study=CrossbarStudySpec(seed=5)))
 
 
 def _run(c, n, sigma, tmp_path, read=0.0):

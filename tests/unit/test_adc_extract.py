@@ -153,7 +153,7 @@ def test_programming_map_inverse_and_slope():
 
 
 def test_walden_fom_of_the_paper():
-    assert ex.walden_fom_j(12.58e-15, 5) == pytest.approx(0.393e-15, rel=1e-3)
+    assert ex.walden_fom_J(12.58e-15, 5) == pytest.approx(0.393e-15, rel=1e-3)
 
 
 @pytest.mark.parametrize(("bits", "k"), list(itertools.product([2, 3], range(4))))

@@ -10,14 +10,14 @@ from memspice.montecarlo.circuit import ParamGroup
 from memspice.netlist.deck import Alter, Analyze, Op
 from memspice.raw import Plot
 from memspice.resources import circuits_dir
-from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, StudySpec
+from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, CrossbarStudySpec
 
 pytestmark = pytest.mark.unit
 
 
 def _circuit(cols=1, **kw):
     spec = CrossbarSpec(rows=4, cols=cols, **kw)
-    return CrossbarCircuit.from_study(CrossbarStudy(crossbar=spec, study=StudySpec(seed=3)))
+    return CrossbarCircuit.from_study(CrossbarStudy(crossbar=spec, study=CrossbarStudySpec(seed=3)))
 
 
 def test_groups_nominal_and_bounds():

@@ -108,7 +108,7 @@ def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = Tr
 def summary(result: AdcResult) -> dict:
     spec, tr, en = result.spec, result.transfer, result.energy
     energy = en.energy_per_conversion_j if en else None
-    fom = ex.walden_fom_j(energy, tr.enob) if en else None
+    fom = ex.walden_fom_J(energy, tr.enob) if en else None
     groups: dict[str, float] = {}
     if en:
         for name, e in en.by_supply_j.items():

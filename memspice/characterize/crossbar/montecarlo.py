@@ -1,0 +1,175 @@
+"""A crossbar read as a Monte Carlo circuit (:mod:`memspice.montecarlo.circuit`) and its run through the engine.
+
+Registered for plan files under the kind ``crossbar`` in :mod:`memspice.characterize.registry`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from memspice.characterize.crossbar.reads import STREAM_TRANSFER, draw_patterns, ideal_output_a, logical_outputs
+from memspice.montecarlo.circuit import ParamGroup
+from memspice.netlist.crossbar import cell_steps, read_analyses, tile_cards
+from memspice.netlist.deck import Analyze, Deck, Op, Step
+from memspice.raw import Plot
+from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, CrossbarStudySpec, load_study
+
+
+class CrossbarCircuit:
+    """A crossbar tile at one pattern as a Monte Carlo circuit (:mod:`memspice.montecarlo.circuit`).
+
+    Groups: ``g`` every cell's conductance (S; nominal the programmed targets; bounded by the card
+    window) and ``dg_read`` a read-noise offset added to it (S; nominal 0). Measurements:
+    ``i_out_A``, ``v_out_V`` and ``ideal_A`` (per column with a ``_c<j>`` suffix when cols > 1);
+    ``ideal_A`` is the ideal output of the nominal targets, ``v_out_V`` is nan for an ammeter.
+    """
+
+    kind = "crossbar"
+
+    def __init__(self, spec: CrossbarSpec, weights: np.ndarray, v_in_v: np.ndarray):
+        self.spec = spec
+        self.weights = np.asarray(weights, dtype=float)
+        self.v_in_v = np.asarray(v_in_v, dtype=float)
+        self.g_nominal = spec.conductances(self.weights)
+        self.window = spec.device_card.window_s()
+        if self.v_in_v.shape != (spec.rows,):
+            raise ValueError(f"{self.v_in_v.shape} input voltages for {spec.rows} rows")
+
+    @classmethod
+    def from_study(cls, study: CrossbarStudy) -> CrossbarCircuit:
+        """Pattern 0 of the study's DC transfer (its first read)."""
+        spec = study.crossbar
+        p = draw_patterns(spec, 1, [study.study.seed, STREAM_TRANSFER])[0]
+        return cls(spec, p.weights, spec.voltages(p.x[:, 0]))
+
+    @classmethod
+    def from_spec(cls, data: Mapping, base_dir: str | Path = ".") -> CrossbarCircuit:
+        """From a plan's spec: ``{file = "circuits/crossbar_128.toml", overrides = {...}}`` (path
+        relative to ``base_dir``) or a ``[crossbar]`` table with an optional ``seed``."""
+        table = dict(data)
+        if "file" in table:
+            path = Path(table.pop("file"))
+            overrides = dict(table.pop("overrides", {}) or {})
+            if table:
+                from memspice.errors import SpecError
+
+                key = sorted(table)[0]
+                raise SpecError(f"plan.spec.{key}", table[key], "only file and overrides next to file")
+            study = load_study(path if path.is_absolute() else Path(base_dir) / path, overrides)
+            return cls.from_study(study)
+        seed = int(table.pop("seed", 0))
+        spec = CrossbarSpec.from_dict(table, where="plan.spec")
+        return cls.from_study(CrossbarStudy(crossbar=spec, study=CrossbarStudySpec(seed=seed)))
+
+    def spec_hash(self) -> str:
+        h = hashlib.sha256(self.spec.spec_hash().encode())
+        h.update(np.ascontiguousarray(self.weights).tobytes())
+        h.update(np.ascontiguousarray(self.v_in_v).tobytes())
+        return h.hexdigest()[:16]
+
+    def deck(self) -> Deck:
+        return Deck(f"memspice crossbar tile {self.spec.rows}x{self.spec.cols} (Monte Carlo)",
+                    tile_cards(self.spec, self.g_nominal, self.v_in_v),
+                    header={"spec_hash": self.spec_hash()})
+
+    def labels(self) -> tuple[str, ...]:
+        return tuple(f"g_r{r}_c{k // 2}{'p' if k % 2 == 0 else 'n'}"
+                     for r in range(self.spec.rows) for k in range(self.spec.phys_cols))
+
+    def param_groups(self) -> dict[str, ParamGroup]:
+        lo, hi = self.window
+        labels = self.labels()
+        return {
+            "g": ParamGroup("g", "S", self.g_nominal.ravel().copy(), labels,
+                            doc="programmed conductance of every cell (row-major, G+ then G- per column)",
+                            lower=lo, upper=hi),
+            "dg_read": ParamGroup("dg_read", "S", np.zeros(self.g_nominal.size), tuple("d" + s for s in labels),
+                                  doc="read-noise offset of every cell at this read, added to g"),
+        }
+
+    def conductances(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Applied conductances (rows, 2 cols) in S: g + dg_read, clipped to the card window."""
+        g = np.asarray(values.get("g", self.g_nominal.ravel()), dtype=float).ravel()
+        if "dg_read" in values:
+            g = g + np.asarray(values["dg_read"], dtype=float).ravel()
+        lo, hi = self.window
+        return np.clip(g, lo, hi).reshape(self.g_nominal.shape)
+
+    def apply(self, values: Mapping[str, np.ndarray]) -> list[Step]:
+        return cell_steps(self.spec, self.conductances(values))
+
+    def analyses(self) -> list[Analyze]:
+        return read_analyses(self.spec, Op())
+
+    #: False: every chunk by alter steps (the benchmark compares both paths; same numbers)
+    batching = True
+
+    def batch(self, values: Mapping[str, np.ndarray]):
+        """The chunk as one DC sweep of a sample index (:func:`memspice.netlist.crossbar.batched_dc_deck`):
+        a :class:`~memspice.montecarlo.circuit.Batch`, or None for resistor cells, the full models or
+        one sample. Equals the alter path to ~1e-13 of each column current (tests/sim/test_crossbar_batch.py)."""
+        from memspice.errors import SimulationError
+        from memspice.montecarlo.circuit import Batch
+        from memspice.netlist.crossbar import batched_dc_deck, batched_fixed_cards, batches
+        from memspice.netlist.deck import Rendered
+
+        n = len(next(iter(values.values()))) if values else 0
+        if not self.batching or not batches(self.spec) or n < 2:
+            return None
+        g = np.stack([self.conductances({k: v[s] for k, v in values.items()}) for s in range(n)])
+        title = f"memspice crossbar tile {self.spec.rows}x{self.spec.cols} (Monte Carlo, {n} samples batched)"
+        if getattr(self, "_batch_fixed", None) is None:  # the sample-independent cards, rendered once
+            self._batch_fixed = Rendered.of(batched_fixed_cards(self.spec, self.v_in_v))
+        deck = batched_dc_deck(self.spec, g, self.v_in_v, title=title, header={"spec_hash": self.spec_hash()},
+                               fixed=[self._batch_fixed])
+
+        def measure(plots: Sequence[Plot]) -> list[dict[str, float]]:
+            if len(plots) != 1 or plots[0].n_points != n:
+                raise SimulationError(f"batched read gave {[p.n_points for p in plots]} points for {n} samples")
+            p = plots[0]
+            return [self.measure([Plot(p.name, p.title, p.scale, {k: v[s:s + 1] for k, v in p.vectors.items()},
+                                       dict(p.kinds))]) for s in range(n)]
+
+        return Batch(deck, measure)
+
+    def measure_names(self) -> list[str]:
+        names = ("i_out_A", "v_out_V", "ideal_A")
+        if self.spec.cols == 1:
+            return list(names)
+        return [f"{n}_c{j}" for j in range(self.spec.cols) for n in names]
+
+    def measure(self, plots: Sequence[Plot]) -> dict[str, float]:
+        _, i_log, v_log = logical_outputs(self.spec, plots[0])
+        ideal = ideal_output_a(self.g_nominal, self.v_in_v)
+        if self.spec.cols == 1:
+            return {"i_out_A": float(i_log[0]), "v_out_V": float(v_log[0]), "ideal_A": float(ideal[0])}
+        out = {}
+        for j in range(self.spec.cols):
+            out.update({f"i_out_A_c{j}": float(i_log[j]), f"v_out_V_c{j}": float(v_log[j]),
+                        f"ideal_A_c{j}": float(ideal[j])})
+        return out
+
+
+def mc_variations(program_sigma_s: float, read_sigma_s: float) -> list[dict[str, Any]]:
+    """The engine's variations of a crossbar read: normal (untruncated) programming error on every
+    cell and an independent read-noise offset."""
+    return [{"group": "g", "sigma": program_sigma_s, "truncate_sigma": None, "label": "program"},
+            {"group": "dg_read", "sigma": read_sigma_s, "truncate_sigma": None, "label": "read"}]
+
+
+def run_mc(circuit: CrossbarCircuit, samples: int, seed: int, *, program_sigma_s: float, read_sigma_s: float,
+           cache_root: str | Path, backend: str = "subprocess", workers: int | None = None, chunk_size: int = 50,
+           scheduler: str | None = None, show_progress: bool = True):
+    """Monte Carlo of one read through the engine (:func:`memspice.montecarlo.engine.run_circuit`):
+    chunked alter decks on every core, cached under ``cache_root`` and resumable."""
+    from memspice.montecarlo.engine import run_circuit
+
+    return run_circuit(circuit, name=f"crossbar-{circuit.spec.rows}x{circuit.spec.cols}", samples=samples,
+                       seed=seed, vary=mc_variations(program_sigma_s, read_sigma_s), chunk_size=chunk_size,
+                       backend=backend, workers=workers, scheduler=scheduler, cache_root=cache_root,
+                       show_progress=show_progress)
