@@ -9,20 +9,21 @@ parameters are drawn from the card's device-to-device spread.
 
 Everything the simulator computes comes from ngspice; Python only decides the next pulse (as a
 write-verify controller does) and adds the card's read noise to verify reads.
+
+:func:`run_device` computes a :class:`DeviceResult` and writes nothing;
+:func:`memspice.characterize.device_outputs.write_outputs` writes its files.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from memspice import __version__
 from memspice.extract.device import energy_J, lobe_areas, mean_over, pinched, switching_onsets
-from memspice.io import write_csv, write_json
 from memspice.netlist.cards import VSource
 from memspice.netlist.deck import Analyze, Deck, Tran
 from memspice.netlist.device import (
@@ -391,10 +392,21 @@ def draw_device_cards(card: DeviceCard, n: int, rng: np.random.Generator) -> lis
 
 # -- the whole characterization -----------------------------------------------------------------
 
-def characterize_device(card: DeviceCard, spec: DeviceStudySpec, out_dir: Path, *,
-                        show_progress: bool = True, figures: bool = True) -> dict[str, Any]:
-    """Run (a), (b) and (c) (and the Monte Carlo) and write the outputs into ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+@dataclass
+class DeviceResult:
+    """Everything ``characterize device`` computed for one card (no files written)."""
+
+    card: DeviceCard
+    spec: DeviceStudySpec
+    loop: Waveforms  # (a) the hysteresis sweep
+    devices: list[_Device]  # (c) every programmed device with its pulse trajectory
+    device_cards: list[DeviceCard]  # the nominal card, then the Monte Carlo devices' cards
+    summary: dict[str, Any]  # summary.json
+
+
+def run_device(card: DeviceCard, spec: DeviceStudySpec, *, show_progress: bool = True) -> DeviceResult:
+    """Run (a), (b) and (c) (and the Monte Carlo); writes no file
+    (:func:`memspice.characterize.device_outputs.write_outputs` does)."""
     lo, hi = card.window_s()
     for k, g in enumerate(spec.program.targets_s):
         check(lo <= g <= hi, f"program.targets_s[{k}]", g,
@@ -404,7 +416,6 @@ def characterize_device(card: DeviceCard, spec: DeviceStudySpec, out_dir: Path, 
         freq = spec.sweep_freq_hz
 
     loop = hysteresis(card, amp, freq, spec.sweep_cycles, spec.backend)
-    write_csv(out_dir / "iv.csv", {"time_s": loop.t, "v_V": loop.v, "i_A": loop.i, "state": loop.x})
     area_pos, area_neg = lobe_areas(loop.v, loop.i)
 
     figures_b = extract_figures(card, amp, freq, spec.backend)
@@ -421,29 +432,6 @@ def characterize_device(card: DeviceCard, spec: DeviceStudySpec, out_dir: Path, 
                                    g=float(dcard.conductance(x0))))
     write_verify(devices, plan, spec.program, card.read_v, rng_noise, card.variability.read_sigma_s,
                  spec.backend, show_progress)
-
-    write_csv(out_dir / "programming.csv", {
-        "device": [d.index for d in devices],
-        "sample": [d.sample for d in devices],
-        "target_S": [d.target_s for d in devices],
-        "final_S": [d.g for d in devices],
-        "error_S": [d.g - d.target_s for d in devices],
-        "pulses": [d.pulses for d in devices],
-        "energy_J": [d.energy_J for d in devices],
-        "converged": [abs(d.g - d.target_s) <= spec.program.tolerance_s for d in devices],
-    })
-    traj = [(d.index, d.sample, d.target_s, *step) for d in devices for step in d.trajectory]
-    write_csv(out_dir / "trajectories.csv", {
-        "device": [r[0] for r in traj], "sample": [r[1] for r in traj], "target_S": [r[2] for r in traj],
-        "pulse": [r[3] for r in traj], "amplitude_V": [r[4] for r in traj], "width_s": [r[5] for r in traj],
-        "g_S": [r[6] for r in traj],
-    })
-    if spec.mc:
-        names = sorted(card.variability.d2d_rel_sigma)
-        cols: dict[str, list] = {"sample": list(range(len(device_cards)))}
-        for name in names:
-            cols[name] = [float(c.params[name]) for c in device_cards]
-        write_csv(out_dir / "devices.csv", cols)
 
     per_target = []
     for target in spec.program.targets_s:
@@ -485,10 +473,4 @@ def characterize_device(card: DeviceCard, spec: DeviceStudySpec, out_dir: Path, 
                "paper_program_sigma_S": [2.4e-6, 3.0e-6]},
         "backend": spec.backend,
     }
-    write_json(out_dir / "summary.json", summary)
-    if figures:
-        from memspice.report.device_figures import hysteresis_figure, programming_figure
-
-        hysteresis_figure(loop, card, out_dir / "hysteresis.png")
-        programming_figure(devices, spec.program, out_dir / "programming.png")
-    return summary
+    return DeviceResult(card=card, spec=spec, loop=loop, devices=devices, device_cards=device_cards, summary=summary)

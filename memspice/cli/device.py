@@ -67,7 +67,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
                                        "files (refused otherwise)."),
     ) -> None:
         """Hysteresis loop, extracted R_on/R_off and thresholds, write-verify programming (and --mc)."""
-        from memspice.characterize.device import DeviceStudySpec, ProgramSpec, characterize_device
+        from memspice.characterize.device import DeviceStudySpec, ProgramSpec, run_device
+        from memspice.characterize.device_outputs import write_outputs
 
         dev = _resolve_card(model, card, param)
         program_kwargs = {"tolerance_s": tolerance, "max_pulses": max_pulses}
@@ -78,7 +79,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         # both backends give the same numbers: the backend is not part of the run's identity
         identity = f"{dev.spec_hash()}-{spec.replace(backend='subprocess').spec_hash()}"
         out_dir = prepare_out_dir(out, "characterize device", identity, overwrite=overwrite)
-        summary = characterize_device(dev, spec, out_dir, figures=figures)
+        summary = write_outputs(run_device(dev, spec), out_dir, figures=figures)
         ex = summary["extracted"]
         typer.echo(f"card {dev.name} ({dev.model}); window {summary['window_S'][0]*1e6:.1f}..."
                    f"{summary['window_S'][1]*1e6:.1f} uS at {dev.read_v:g} V")

@@ -1,5 +1,8 @@
 """The SPICE artifacts that the accuracy flow consumes (produced by ``memspice characterize``).
 
+The file formats are owned by :mod:`memspice.artifacts` (versioned dataclasses shared with the
+writers); this module turns them into what the network applies.
+
 ``adc.json``: a characterized Q-cell ADC::
 
     {"bits": 4, "input_range_V": [0.70, 1.20],
@@ -9,7 +12,7 @@
      "mc_programming": "closed",        (how the mc_measured_V chips were programmed)
      "mc": {"closed": {"measured_V": rows, "errors_V": rows, "errors_lsb": rows, ...},
             "open": {...}},             (every programming mode run: closed loop and its open-loop reference)
-     "source": "..."}
+     "source": "...", "format_version": 1}
 
 It is applied to a layer as relative boundary errors: ``e_i = (measured_i - target_i) / (V_max - V_min)``
 (nominal, and the same per Monte Carlo sample); the layer's Lloyd-Max boundaries ``b_i`` (in
@@ -23,14 +26,13 @@ sum over the converter's window).
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from memspice.errors import DataError, InputError
+from memspice.artifacts import AdcArtifact, ColumnModelArtifact, PsumVoltMap
+from memspice.errors import InputError
 from memspice.nn.quantizers import AdcFit
 
 
@@ -81,93 +83,25 @@ class SpiceAdc:
         if fit.bits != self.bits:
             raise InputError(f"{self.path}: a {self.bits}-bit SPICE ADC cannot be applied to a {fit.bits}-bit "
                              f"layer converter (bits must match: artifact {self.bits}, converter {fit.bits})")
-        return fit.with_boundaries(fit.boundaries + np.asarray(errors) * fit.range)
-
-
-def _number_list(data: dict, key: str, path: Path, length: int | None = None) -> np.ndarray:
-    value = data.get(key)
-    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        raise DataError(f"{path}: {key} must be a list of numbers; got {value!r:.80}")
-    arr = np.asarray(value, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise DataError(f"{path}: {key} holds non-finite values")
-    if length is not None and arr.size != length:
-        raise DataError(f"{path}: {key} must hold {length} values; got {arr.size}")
-    return arr
-
-
-def _read_json(path: str | Path, what: str) -> tuple[dict, Path]:
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{what} {path}: file not found") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise DataError(f"{what} {path}: not readable JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise DataError(f"{what} {path}: expected a JSON object")
-    return data, path
+        volts = PsumVoltMap(fit.lo, fit.hi, *self.input_range_V)
+        return fit.with_boundaries(fit.boundaries + volts.psum_shift(errors))
 
 
 def load_spice_adc(path: str | Path) -> SpiceAdc:
-    """Read and check an ``adc.json`` artifact."""
-    data, path = _read_json(path, "SPICE ADC artifact")
-    known = {"bits", "input_range_V", "targets_V", "measured_V", "mc_measured_V", "source", "mc", "mc_programming"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise DataError(f"{path}: unknown keys {unknown}; expected {sorted(known)}")
-    bits = data.get("bits")
-    if not isinstance(bits, int) or isinstance(bits, bool) or not 1 <= bits <= 12:
-        raise DataError(f"{path}: bits must be an integer from 1 to 12; got {bits!r}")
-    n = 2**bits - 1
-    rng = _number_list(data, "input_range_V", path, 2)
-    if not rng[1] > rng[0]:
-        raise DataError(f"{path}: input_range_V must be [low, high] with high > low; got {rng.tolist()}")
-    targets = _number_list(data, "targets_V", path, n)
-    if np.any(np.diff(targets) <= 0):
-        raise DataError(f"{path}: targets_V must be strictly ascending")
-    measured = _number_list(data, "measured_V", path, n)
-    mc_raw = data.get("mc_measured_V", [])
-    if not isinstance(mc_raw, list):
-        raise DataError(f"{path}: mc_measured_V must be a list of rows")
-    rows = [_number_list({"row": row}, "row", path, n) for row in mc_raw]
-    mc = np.stack(rows) if rows else np.zeros((0, n))
-    source = data.get("source", "")
-    modes = []
-    blocks = data.get("mc") or {}
-    if not isinstance(blocks, dict):
-        raise DataError(f"{path}: mc must be an object {{programming mode: {{measured_V: rows, ...}}}}")
-    for mode, block in blocks.items():
-        raw = block.get("measured_V") if isinstance(block, dict) else None
-        if not isinstance(raw, list):
-            raise DataError(f"{path}: mc.{mode}.measured_V must be a list of rows")
-        mrows = [_number_list({"row": row}, "row", path, n) for row in raw]
-        modes.append((str(mode), np.stack(mrows) if mrows else np.zeros((0, n))))
-    programming = data.get("mc_programming") or ""
-    return SpiceAdc(bits, (float(rng[0]), float(rng[1])), targets, measured, mc, str(source), path,
-                    str(programming), tuple(modes))
+    """Read and check an ``adc.json`` artifact (:class:`memspice.artifacts.AdcArtifact`)."""
+    path = Path(path)
+    art = AdcArtifact.read(path)
+    return SpiceAdc(art.bits, art.input_range_V, art.targets_V, art.measured_V, art.mc_measured_V, art.source, path,
+                    art.mc_programming or "", art.mode_rows())
 
 
 def load_column_model(path: str | Path):
-    """Read and check a ``column_model.json`` artifact."""
+    """Read and check a ``column_model.json`` artifact (:class:`memspice.artifacts.ColumnModelArtifact`)."""
+    return column_model(ColumnModelArtifact.read(path))
+
+
+def column_model(art: ColumnModelArtifact):
+    """The network's :class:`~memspice.nn.cim.ColumnModel` of a column-model artifact."""
     from memspice.nn.cim import ColumnModel
 
-    data, path = _read_json(path, "column model")
-    known = {"rows", "coefficients", "noise_sigma", "sigma_g_rel", "source"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise DataError(f"{path}: unknown keys {unknown}; expected {sorted(known)}")
-    rows = data.get("rows")
-    if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
-        raise DataError(f"{path}: rows must be a positive integer; got {rows!r}")
-    coeffs = _number_list(data, "coefficients", path)
-    if coeffs.size == 0:
-        raise DataError(f"{path}: coefficients must hold at least one value")
-    noise = data.get("noise_sigma", 0.0)
-    if not isinstance(noise, (int, float)) or isinstance(noise, bool) or not math.isfinite(noise) or noise < 0:
-        raise DataError(f"{path}: noise_sigma must be a number >= 0; got {noise!r}")
-    spread = data.get("sigma_g_rel", 0.0)
-    if not isinstance(spread, (int, float)) or isinstance(spread, bool) or not math.isfinite(spread) or spread < 0:
-        raise DataError(f"{path}: sigma_g_rel must be a number >= 0; got {spread!r}")
-    return ColumnModel(rows, tuple(float(c) for c in coeffs), float(noise), str(data.get("source", "")),
-                       float(spread))
+    return ColumnModel(art.rows, art.coefficients, art.noise_sigma, art.source, art.sigma_g_rel)

@@ -131,7 +131,8 @@ def run_fig3(ctx: Context, folder: Path) -> Outcome:
 
 def _program(ctx: Context, folder: Path) -> dict[float, np.ndarray]:
     """Final conductances (S) per target of write-verify on the study's first card."""
-    from memspice.characterize.device import DeviceStudySpec, ProgramSpec, characterize_device
+    from memspice.characterize.device import DeviceStudySpec, ProgramSpec
+    from memspice.characterize.device_outputs import characterize_device
     from memspice.spec.device import load_card
 
     devices = 16 if ctx.quick else 64

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from memspice.artifacts import PsumVoltMap
 from memspice.errors import InputError
 from memspice.io import write_csv, write_json
 
@@ -54,8 +55,9 @@ def calibrate_stage(study, out: Path, adc_ranges: dict) -> dict[str, Any]:
     for bits, adc in adc_ranges.items():
         fit = q.fit_lloyd_max(x, bits, rng=np.random.default_rng([seed, 7, bits]))
         v_lo, v_hi = adc.input_lo_v, adc.input_hi_v
-        frac = (fit.boundaries - fit.lo) / (fit.hi - fit.lo)
-        volts = v_lo + frac * (v_hi - v_lo)
+        psum_volts = PsumVoltMap(fit.lo, fit.hi, v_lo, v_hi)  # the same map evaluate applies the SPICE errors with
+        frac = psum_volts.fraction(fit.boundaries)
+        volts = psum_volts.to_volts(fit.boundaries)
         write_csv(out / f"adc_boundaries_{bits}b.csv", {"boundary_V": volts})
         write_csv(out / f"lloyd_max_{bits}b.csv", {"boundary_psum": fit.boundaries, "boundary_fraction": frac,
                                                    "boundary_V": volts})
@@ -65,7 +67,7 @@ def calibrate_stage(study, out: Path, adc_ranges: dict) -> dict[str, Any]:
         summary["sets"][bits] = {"lo_psum": fit.lo, "hi_psum": fit.hi, "boundaries_V": volts.tolist(),
                                  "fullest_bin_uniform": float(np.max(occ_uni)),
                                  "fullest_bin_lloyd_max": float(np.max(occ_lm)),
-                                 "input_range_V": [v_lo, v_hi]}
+                                 "input_range_V": [v_lo, v_hi], "psum_volt_map": psum_volts.to_json()}
         _figure(x, uni, fit, layer, bits, out / f"psum_{bits}b.png")
     write_json(out / "calibrate.json", summary)
     return {"layer": layer, **{f"fullest_bin_uniform_{b}b": s["fullest_bin_uniform"]

@@ -18,7 +18,8 @@ from memspice.io import write_csv
 
 
 def run_column_grid(study, trained, gspec, grid_file: Path, out: Path, device: str) -> int:
-    from memspice.nn.cim import ColumnModel
+    from memspice.artifacts import ColumnModelArtifact
+    from memspice.nn.artifacts import column_model
     from memspice.nn.evaluate import evaluate
 
     points = json.loads(Path(grid_file).read_text())
@@ -27,14 +28,14 @@ def run_column_grid(study, trained, gspec, grid_file: Path, out: Path, device: s
                                                      "sigma_g_rel", "ideal_no_column", "lloyd_max_no_column",
                                                      "ideal_column", "lloyd_max_column", "delta_points")}
     refs: dict[int, Any] = {}
-    for p in points:
-        n, r, m = int(p["rows"]), float(p["r_wire_ohm"]), p["column_model"]
+    for k, p in enumerate(points):
+        art = ColumnModelArtifact.from_json(p["column_model"], f"{grid_file} point {k} column_model")
+        n, r, m = int(p["rows"]), float(p["r_wire_ohm"]), art.to_json()
         cim = study._cim_spec().replace(rows=n, calibration_images=cal)
         if n not in refs:
             refs[n] = evaluate(trained, cim, gspec, out_dir=out / f"rows{n}_no_column", data_root=study._data_root(),
                                device=device, show_progress=False)
-        column = ColumnModel(n, tuple(m["coefficients"]), float(m["noise_sigma"]), m["source"],
-                             float(m["sigma_g_rel"]))
+        column = column_model(art)
         res = evaluate(trained, cim, gspec, out_dir=out / f"rows{n}_r{r:g}", data_root=study._data_root(),
                        device=device, column=column, show_progress=False)
         study.log(f"    column grid {n} rows, {r:g} ohm: ideal {100 * res.accuracy('ideal')[0]:.2f} %")

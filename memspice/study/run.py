@@ -129,7 +129,8 @@ class Study:
 
     # -- stages ----------------------------------------------------------------------------------
     def device(self) -> None:
-        from memspice.characterize.device import DeviceStudySpec, characterize_device
+        from memspice.characterize.device import DeviceStudySpec, run_device
+        from memspice.characterize.device_outputs import write_outputs
         from memspice.spec.device import builtin_cards, load_card
 
         cards = [load_card(c if c in builtin_cards() else self.spec.path(c)) for c in self.spec.device.cards]
@@ -138,7 +139,7 @@ class Study:
 
         def work(out: Path) -> dict:
             for card in cards:
-                characterize_device(card, spec, out / card.name, show_progress=self.show_progress)
+                write_outputs(run_device(card, spec, show_progress=self.show_progress), out / card.name)
             return {"cards": [card.name for card in cards]}
 
         self.runner.run("device", config, work)

@@ -21,6 +21,8 @@ PACKAGE = Path(__file__).resolve().parents[2] / "memspice"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("foundation", ("errors", "io", "progress", "resources", "papers", "reference")),  # no domain imports:
     # errors, atomic files, progress bars, packaged models, the paper's numbers, independent references
+    ("artifacts", ("artifacts",)),  # file formats that cross stages (adc.json, column model, psum<->volt map):
+    # versioned dataclasses shared by the characterization that writes them and the network side that reads them
     ("spec", ("spec",)),  # validated descriptions: what the user asks for
     ("netlist", ("netlist",)),  # pure text emission from specs
     ("raw", ("raw",)),  # parsing of simulator output (pure); the simulator driver returns parsed plots

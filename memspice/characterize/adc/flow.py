@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from memspice import __version__
+from memspice.artifacts import AdcArtifact
 from memspice.characterize.adc.chips import check_band, chip_monte_carlo, nonconverged
 from memspice.characterize.adc.disturb import read_disturb
 from memspice.characterize.adc.energy import BASIS_NOTE
@@ -192,29 +193,30 @@ def _artifact_rows(spec: AdcSpec, mc: McResult, targets_v: np.ndarray) -> dict:
             "nonconverged": nonconverged(mc)}
 
 
-def adc_artifact(result: AdcResult) -> dict:
-    """``adc.json``: what the neural-network side loads.
+def adc_artifact(result: AdcResult) -> AdcArtifact:
+    """``adc.json`` (:class:`memspice.artifacts.AdcArtifact`): what the neural-network side loads.
 
     ``mc_measured_V`` holds the rows of the default programming mode (``mc_programming``); ``mc`` holds,
     per mode run (``closed``, ``open``), each sample's measured boundaries and their errors against the
     targets in volts and in LSB (non-converged closed-loop samples included and named).
     """
     spec = result.spec
-    mc = result.mc.measured_v.tolist() if result.mc is not None else []
+    n = 2**spec.bits - 1
+    mc = result.mc.measured_v if result.mc is not None else np.zeros((0, n))
     targets = result.transfer.targets_v
     modes = {}
     for run in (result.mc, result.mc_open):
         if run is not None:
             modes[run.programming] = _artifact_rows(spec, run, targets)
-    return {
-        "mc_programming": result.mc.programming if result.mc is not None else None,
-        "mc": modes,
-        "bits": spec.bits,
-        "input_range_V": [spec.input_lo_v, spec.input_hi_v],
-        "targets_V": result.transfer.targets_v.tolist(),
-        "measured_V": result.transfer.measured_v.tolist(),
-        "mc_measured_V": mc,
-        "source": (f"memspice {__version__} characterize adc: {spec.bits}-bit Q-cell ADC in ngspice, "
-                   f"card {result.card.name}, transistors {spec.cell.transistors}, spec hash {spec.spec_hash()}"
-                   + (f", Monte Carlo seed {spec.mc.seed}" if mc else "")),
-    }
+    return AdcArtifact(
+        mc_programming=result.mc.programming if result.mc is not None else None,
+        mc=modes,
+        bits=spec.bits,
+        input_range_V=(spec.input_lo_v, spec.input_hi_v),
+        targets_V=np.asarray(result.transfer.targets_v),
+        measured_V=np.asarray(result.transfer.measured_v),
+        mc_measured_V=mc,
+        source=(f"memspice {__version__} characterize adc: {spec.bits}-bit Q-cell ADC in ngspice, "
+                f"card {result.card.name}, transistors {spec.cell.transistors}, spec hash {spec.spec_hash()}"
+                + (f", Monte Carlo seed {spec.mc.seed}" if len(mc) else "")),
+    )

@@ -73,7 +73,7 @@ def write_outputs(result: AdcResult, out_dir: Path, *, figures: bool = True) -> 
             write_csv(out_dir / name, cols)
     summ = summary(result)
     write_json(out_dir / "summary.json", summ)
-    write_json(out_dir / "adc.json", adc_artifact(result))
+    write_json(out_dir / "adc.json", adc_artifact(result).to_json())
     write_json(out_dir / "spec.json", {"adc": spec.to_dict(), "card": result.card.to_dict(),
                                        "memspice_version": __version__, "python": sys.version.split()[0]})
     if figures:

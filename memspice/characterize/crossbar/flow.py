@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from memspice import __version__
+from memspice.artifacts import ColumnModelArtifact
 from memspice.characterize.crossbar.montecarlo import CrossbarCircuit, run_mc
 from memspice.characterize.crossbar.reads import (
     STREAM_SWEEP,
@@ -40,7 +41,7 @@ class CrossbarResult:
     summary: dict[str, Any]  # summary.json: headline, definitions, transfer, ir_drop, transient, mc, ...
     dc: DcReads  # the DC transfer reads
     sweep: list[dict[str, Any]]  # IR-drop sweep points, each with its column model
-    column_model: dict[str, Any]  # column_model.json
+    column_model: ColumnModelArtifact  # column_model.json
     transient: dict[str, Any] | None = None  # the full-scale transient read (waveforms); None without one
     mc_table: dict[str, Any] | None = None  # mc.csv: sample, measurements, status
     mc_samples: dict[str, Any] | None = None  # mc_samples.csv: applied conductance of every cell per sample
@@ -191,18 +192,18 @@ def _run(study: CrossbarStudy, show_progress: bool, mc_cache_root: Path | None) 
     g_min, g_max = spec.g_range_s
     sigma_g_rel = sigma_g / (g_max - g_min) * attenuation
     noise = 0.0
-    column_model = {
-        "rows": spec.rows,
-        "coefficients": fit["coefficients"],
-        "noise_sigma": noise,
-        "sigma_g_rel": sigma_g_rel,
-        "source": (f"memspice {__version__} characterize crossbar: spec {spec.spec_hash()}, seed {st.seed}, "
-                   f"card {spec.device_card.name}, {spec.cell}, wire {spec.wire.r_row_segment_ohm:g}/"
-                   f"{spec.wire.r_col_segment_ohm:g} ohm per segment; s = I / I_fs, I_fs = "
-                   f"{i_fs:.6g} A = rows (g_max - g_min) v_read; random part: sigma_g_rel (cell spread / "
-                   f"window, driven by each read's inputs); deterministic fit residual {fit['residual_rms']:.3g} "
-                   "of full scale not included"),
-    }
+    column_model = ColumnModelArtifact(
+        rows=spec.rows,
+        coefficients=tuple(fit["coefficients"]),
+        noise_sigma=noise,
+        sigma_g_rel=sigma_g_rel,
+        source=(f"memspice {__version__} characterize crossbar: spec {spec.spec_hash()}, seed {st.seed}, "
+                f"card {spec.device_card.name}, {spec.cell}, wire {spec.wire.r_row_segment_ohm:g}/"
+                f"{spec.wire.r_col_segment_ohm:g} ohm per segment; s = I / I_fs, I_fs = "
+                f"{i_fs:.6g} A = rows (g_max - g_min) v_read; random part: sigma_g_rel (cell spread / "
+                f"window, driven by each read's inputs); deterministic fit residual {fit['residual_rms']:.3g} "
+                "of full scale not included"),
+    )
     summary["column_model"] = {
         **fit,
         "noise_sigma": noise,

@@ -46,7 +46,7 @@ def write_outputs(result: CrossbarResult, out_dir: str | Path, *, figures: bool 
     if result.mc_table is not None:
         write_csv(out_dir / "mc.csv", result.mc_table)
         write_csv(out_dir / "mc_samples.csv", result.mc_samples)
-    write_json(out_dir / "column_model.json", result.column_model)
+    write_json(out_dir / "column_model.json", result.column_model.to_json())
     write_json(out_dir / "spec.json", result.study.to_dict())
     write_json(out_dir / "summary.json", result.summary)
     if figures:

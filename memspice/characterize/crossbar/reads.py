@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from memspice.artifacts import ColumnModelArtifact
 from memspice.extract.crossbar import delivered_energy_J, error_stats, fit_column_model, settling_time
 from memspice.netlist.crossbar import (
     column_current,
@@ -168,11 +169,12 @@ def run_ir_sweep(spec: CrossbarSpec, rows_list: Sequence[int], r_list: Sequence[
             stats = error_stats(dc.ideal_a, dc.spice_a, s.i_full_scale_a)
             fit = fit_column_model((dc.ideal_a / s.i_full_scale_a).ravel(), (dc.spice_a / s.i_full_scale_a).ravel(), 3)
             g_lo, g_hi = s.g_range_s
-            model = {"rows": n, "coefficients": fit["coefficients"], "noise_sigma": 0.0,
-                     "sigma_g_rel": sigma_g_s / (g_hi - g_lo) * min(abs(fit["coefficients"][1]), 1.0),
-                     "source": f"IR-drop sweep point {n} rows, {r:g} ohm per segment, card {s.device_card.name}, "
-                               f"{len(pats)} patterns (seed [{seed}, {STREAM_SWEEP}, {n}]); deterministic fit "
-                               f"residual {fit['residual_rms']:.3g} of full scale not applied"}
+            model = ColumnModelArtifact(
+                rows=n, coefficients=tuple(fit["coefficients"]), noise_sigma=0.0,
+                sigma_g_rel=sigma_g_s / (g_hi - g_lo) * min(abs(fit["coefficients"][1]), 1.0),
+                source=f"IR-drop sweep point {n} rows, {r:g} ohm per segment, card {s.device_card.name}, "
+                       f"{len(pats)} patterns (seed [{seed}, {STREAM_SWEEP}, {n}]); deterministic fit "
+                       f"residual {fit['residual_rms']:.3g} of full scale not applied").to_json()
             out.append({"rows": n, "r_wire_ohm": r, "i_full_scale_A": s.i_full_scale_a, **stats,
                         "fit_residual_rms": fit["residual_rms"], "column_model": model})
             if on_point is not None:
