@@ -21,6 +21,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,7 @@ from memspice import __version__
 from memspice.errors import InputError
 from memspice.io import write_bytes_atomic, write_json
 from memspice.study.spec import StudySpec
-from memspice.study.stages import StageRunner
+from memspice.study.stages import StageResult, StageRunner
 
 RUN_RECORD = "study.json"
 
@@ -311,8 +312,21 @@ class Study:
         return index
 
 
+@dataclass
+class StudyResult:
+    """A finished study: its run folder, the HTML index of its tables and figures, and every stage's
+    result (folder, cache key, whether it came from the cache, its summary).
+
+    Unlike the characterizations, a study writes as it goes: each stage's folder is its cache (a
+    rerun recomputes only what changed, a killed run resumes) and the next stage reads it."""
+
+    run_dir: Path
+    index: Path
+    stages: dict[str, StageResult]
+
+
 def run_study(study_file: Path, out: Path | None = None, *, stages: tuple[str, ...] | None = None,
-              show_progress: bool = True, log: Callable[[str], None] = print) -> Path:
+              show_progress: bool = True, log: Callable[[str], None] = print) -> StudyResult:
     from memspice.study.spec import load_study_file
 
     spec = load_study_file(study_file)
@@ -321,4 +335,6 @@ def run_study(study_file: Path, out: Path | None = None, *, stages: tuple[str, .
     run_dir = out if out is not None else Path("runs") / spec.study.name
     claim_run_dir(run_dir, spec, study_file)
     write_bytes_atomic(run_dir / "study.toml", Path(study_file).read_bytes())
-    return Study(spec, study_file, run_dir, log=log, show_progress=show_progress).run()
+    study = Study(spec, study_file, run_dir, log=log, show_progress=show_progress)
+    index = study.run()
+    return StudyResult(run_dir=run_dir, index=index, stages=dict(study.runner.results))
