@@ -115,7 +115,7 @@ def test_spec_file_with_overrides_end_to_end(adc_cli, tmp_path):
     assert len(table) == 2 * 4 and {"sample", "cell", "g_lower_S", "g_upper_S", "delvto_mn3_V"} <= set(table[0])
     art = json.loads((out / "adc.json").read_text())
     assert set(art) == {"bits", "input_range_V", "targets_V", "measured_V", "mc_measured_V", "source", "mc",
-                        "mc_programming"}
+                        "mc_programming", "format_version"} and art["format_version"] == 1
     # closed loop by default, with the same samples open loop beside it, errors in volts and LSB
     assert art["mc_programming"] == "closed" and set(art["mc"]) == {"closed", "open"}
     assert art["mc"]["closed"]["measured_V"] == art["mc_measured_V"]
