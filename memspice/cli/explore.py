@@ -8,7 +8,8 @@ import typer
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
-    explore_app = typer.Typer(help="Design-space exploration from SPICE.", no_args_is_help=True)
+    explore_app = typer.Typer(help="Design-space exploration from SPICE.", no_args_is_help=True,
+                              rich_markup_mode=None)
     app.add_typer(explore_app, name="explore")
 
     @explore_app.command("adc")
