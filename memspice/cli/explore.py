@@ -21,7 +21,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         out: Path = typer.Option(Path("runs/explore"), "--out", help="Output folder (points/ cache: a rerun "
                                  "resumes)."),
         workers: int = typer.Option(2, "--workers", help="Worker processes (the numbers do not depend on it)."),
-        backend: str = typer.Option("shared", "--backend", help="ngspice backend: shared or subprocess."),
+        backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
     ) -> None:
         """Characterize every design point of GRID (programming in the point's own scheme and timing, energy
