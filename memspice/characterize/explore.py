@@ -151,7 +151,7 @@ def read_disturb_margin_v(spec: AdcSpec) -> float:
     return thr - (spec.cell.v_read_v - spec.cell.v_ref_v)
 
 
-def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str = "shared") -> dict[str, Any]:
+def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str = "subprocess") -> dict[str, Any]:
     """One design point, as a row (units in the column names); never raises for a design that fails:
     the row says why (``status``)."""
     from memspice.characterize import adc as flow
@@ -229,7 +229,7 @@ def pareto_front(rows: Sequence[Mapping[str, Any]], objectives: Sequence[str] = 
     return front
 
 
-def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1, backend: str = "shared",
+def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1, backend: str = "subprocess",
                 log: Callable[[str], None] | None = None, show_progress: bool = False) -> ExploreResult:
     """Characterize every grid point (cached in ``cache_dir``, one JSON file each; cached points are not
     run again) with ``workers`` processes; the result does not depend on ``workers``."""

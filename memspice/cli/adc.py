@@ -54,7 +54,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         param: list[str] | None = typer.Option(None, "--param", help="Override NAME=VALUE in SI units, dotted "
                                                "for sub-tables (cell.v_read_v=0.7, timing.read_s=5e-10)."),
         out: Path = typer.Option(Path("runs/adc"), "--out", help="Output folder."),
-        backend: str = typer.Option("shared", "--backend", help="ngspice backend: shared or subprocess."),
+        backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
         energy: bool = typer.Option(True, "--energy/--no-energy", help="Run the transient energy/delay study."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "

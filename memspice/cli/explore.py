@@ -8,7 +8,8 @@ import typer
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
-    explore_app = typer.Typer(help="Design-space exploration from SPICE.", no_args_is_help=True)
+    explore_app = typer.Typer(help="Design-space exploration from SPICE.", no_args_is_help=True,
+                              rich_markup_mode=None)
     app.add_typer(explore_app, name="explore")
 
     @explore_app.command("adc")
@@ -20,7 +21,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         out: Path = typer.Option(Path("runs/explore"), "--out", help="Output folder (points/ cache: a rerun "
                                  "resumes)."),
         workers: int = typer.Option(2, "--workers", help="Worker processes (the numbers do not depend on it)."),
-        backend: str = typer.Option("shared", "--backend", help="ngspice backend: shared or subprocess."),
+        backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
     ) -> None:
         """Characterize every design point of GRID (programming in the point's own scheme and timing, energy

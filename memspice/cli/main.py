@@ -20,10 +20,12 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,  # help texts are plain: "[adc] table" must print as written, not as rich markup
 )
 characterize_app = typer.Typer(
     help="Characterize a device, a crossbar column or a Q-cell ADC with ngspice.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 app.add_typer(characterize_app, name="characterize")
 

@@ -44,6 +44,9 @@ from memspice.raw import Plot, canonical_name, plot_kind, read_raw
 
 BackendName = Literal["subprocess", "shared"]
 BACKENDS: tuple[str, ...] = ("subprocess", "shared")
+# the one default of every flow and command: measured faster in wall time and robust (scripts/bench_backend.py,
+# docs/DEVELOPING.md "ngspice backend"); both give the same numbers
+DEFAULT_BACKEND = "subprocess"
 DEFAULT_TIMEOUT_S = 600.0
 # ngspice evaluates BSIM4 devices on OpenMP threads (2 unless spinit sets num_threads) whose idle
 # threads spin. With two ngspice runs at once on a 2-core machine (Monte Carlo workers, parallel
@@ -93,7 +96,7 @@ def _new_run_dir(root: Path | None) -> Path:
 def simulate(
     deck: Deck,
     *,
-    backend: BackendName | str = "subprocess",
+    backend: BackendName | str = DEFAULT_BACKEND,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     run_root: Path | None = None,
     keep_run_dir: bool = False,

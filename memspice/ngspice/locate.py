@@ -76,3 +76,17 @@ def find_libngspice(explicit: str | os.PathLike | None = None) -> Path:
         f"ngspice shared library not found (looked at: {', '.join(looked)}); {_INSTALL_HINT}, "
         "or set NGSPICE_LIBRARY_PATH to libngspice.so.0"
     )
+
+
+def ngspice_version(explicit: str | os.PathLike | None = None) -> str:
+    """The version line of the ngspice that :func:`find_ngspice` finds (e.g. ``ngspice-39``), or
+    ``"not found"``: for provenance records, so it never raises."""
+    import subprocess
+
+    try:
+        exe = find_ngspice(explicit)
+        text = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=20,
+                              stdin=subprocess.DEVNULL).stdout
+    except (NgspiceNotFoundError, OSError, subprocess.SubprocessError):
+        return "not found"
+    return next((ln.strip("* ").strip() for ln in text.splitlines() if "ngspice-" in ln), text.strip())

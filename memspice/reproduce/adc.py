@@ -52,7 +52,7 @@ def design_spec(bits: int | None = None):
 def _opts(ctx: Context, folder: Path):
     from memspice.characterize import adc as flow
 
-    return flow.RunOptions(backend="shared" if ctx.backend == "shared" else "subprocess", show_progress=False,
+    return flow.RunOptions(backend=ctx.backend, show_progress=False,
                            workers=ctx.workers, mc_cache_root=folder / "mc_cache")
 
 

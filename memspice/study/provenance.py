@@ -9,7 +9,8 @@ from memspice import __version__
 
 def versions() -> dict[str, str]:
     import importlib.metadata as md
-    import subprocess
+
+    from memspice.ngspice.locate import ngspice_version
 
     out = {"memspice": __version__, "python": sys.version.split()[0]}
     for pkg in ("numpy", "scipy", "torch", "PySpice", "matplotlib", "dask"):
@@ -17,10 +18,6 @@ def versions() -> dict[str, str]:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
             out[pkg] = "not installed"
-    try:
-        text = subprocess.run(["ngspice", "--version"], capture_output=True, text=True, timeout=20).stdout
-        out["ngspice"] = next((ln.strip("* ").strip() for ln in text.splitlines() if "ngspice-" in ln), text.strip())
-    except (OSError, subprocess.SubprocessError):
-        out["ngspice"] = "not found"
+    out["ngspice"] = ngspice_version()  # the executable the runs use (MEMSPICE_NGSPICE, else PATH)
     return out
 

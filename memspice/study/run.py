@@ -212,7 +212,7 @@ class Study:
             summ = {}
             for (kind, bits), spec in specs.items():
                 self.log(f"    Q-cell ADC {bits} bits, {kind} boundaries")
-                opts = flow.RunOptions(backend="shared", show_progress=self.show_progress, workers=self.workers,
+                opts = flow.RunOptions(show_progress=self.show_progress, workers=self.workers,
                                        mc_cache_root=self.mc_cache)
                 result = flow.run_adc(spec, opts, energy=self.spec.adc.energy, log=lambda s: None)
                 s = flow.write_outputs(result, out / f"{kind}_{bits}b")

@@ -286,7 +286,7 @@ class McResult:
 
 
 def run_mc(circuit: QcellAdcCircuit, samples: int, seed: int, *, vary: Sequence[Mapping[str, Any]],
-           cache_root: str | Path, chunk_size: int = 10, backend: str = "shared", workers: int | None = None,
+           cache_root: str | Path, chunk_size: int = 10, backend: str = "subprocess", workers: int | None = None,
            scheduler: str | None = None, show_progress: bool = True):
     """Monte Carlo of the programmed converter through the engine
     (:func:`memspice.montecarlo.engine.run_circuit`): chunks of ``chunk_size`` samples, one alter deck

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from memspice.ngspice import simulate
+from memspice.ngspice.engine import DEFAULT_BACKEND
 
 PAPER = {
     "energy_per_conversion_J": 12.58e-15,
@@ -32,7 +33,7 @@ class RunOptions:
     ``OUT/mc_cache``, so an interrupted run resumes); None: a temporary folder, removed afterwards.
     """
 
-    backend: str = "shared"
+    backend: str = DEFAULT_BACKEND
     run_root: Path | None = None
     show_progress: bool = True
     workers: int | None = None
