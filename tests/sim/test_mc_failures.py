@@ -171,7 +171,7 @@ def test_stopping_runs_kills_running_ngspice_and_refuses_new_ones():
         try:
             simulate(deck, backend="subprocess")
             got.append(None)
-        except BaseException as err:  # noqa: BLE001 - the test inspects it
+        except BaseException as err:
             got.append(err)
 
     thread = threading.Thread(target=run)
