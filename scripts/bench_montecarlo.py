@@ -7,7 +7,7 @@ error (2.8 uS for vteam_paper) and read noise (0.2 uS) on every cell. Six ways, 
 machine in one run, each with ``--workers`` processes (default: one per core) and timed from the
 start of its pool to the last result (worker start-up included):
 
-1. **memspice, alter path** (before issue 16): ``characterize.crossbar.run_mc`` ->
+1. **memspice, alter path** (before issue 16's batching): ``characterize.crossbar.run_mc`` ->
    ``montecarlo.engine.run_circuit`` with ``CrossbarCircuit.batching = False``: one deck per chunk of
    ``--chunk-size`` samples, each sample 128 ``alter`` commands and an ``op``; a fresh cache folder.
 2. **memspice, batched** (the default): the same engine, every chunk one deck whose cells' states are
@@ -22,18 +22,24 @@ start of its pool to the last result (worker start-up included):
 6. **PySpice shared library, re-loading per sample**: the same per-sample deck through
    ``simulate(deck, backend="shared")`` (load, run, destroy per call; one engine per process).
 
+(2) and (4) run ``--repeat`` times, alternating, and their figures are the medians: on a shared
+machine the load changes between two timings. Beside wall time, the CPU time of (2) (this process,
+whose threads run the chunks, plus its ngspice children) and of (4) (the ngspice processes) gives
+``cpu_fraction_of_simulator_limit``, which other jobs on the machine move much less.
+
 The per-sample baselines run the first ``--baseline-samples`` of memspice's samples (the values the
 engine drew, taken back from its result); rates are samples per second of what each ran. The
 column current ``i_out_A`` of every baseline sample must agree with memspice's to 1e-6 relative and
 the batched path with the alter path to 1e-9 of full scale (measured ~2e-14), or the script exits 1.
 The last lines are ``fraction_of_simulator_limit: X`` (the default engine over the limit of its own
-decks), ``fraction_of_alter_simulator_limit: X`` (alter engine over alter decks),
+decks), ``cpu_fraction_of_simulator_limit: X``, ``fraction_of_alter_simulator_limit: X`` (alter
+engine over alter decks),
 ``batched_over_alter_simulator_limit: X`` (how far batching moved the limit) and
 ``speedup_vs_process_per_sample: X`` (the default engine over (5)). ``--json PATH`` also writes
 the figures as JSON (``scripts/bench_all.py`` reads it).
 
     python scripts/bench_montecarlo.py [--samples 1000] [--baseline-samples N] [--workers N]
-                                       [--rows 64] [--chunk-size 50] [--seed 1] [--json PATH]
+                                       [--rows 64] [--chunk-size 50] [--seed 1] [--repeat 3] [--json PATH]
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -153,20 +160,10 @@ def run_ngspice_alone(decks: list[tuple[Deck, int]], workers: int, root: Path) -
     return seconds
 
 
-def _warm(_: int) -> int:
-    import memspice.characterize.crossbar  # what a Monte Carlo worker imports first
-    import memspice.montecarlo.engine  # noqa: F401
-
-    return os.getpid()
-
-
-def pool_startup_s(workers: int) -> float:
-    """Seconds to spawn ``workers`` processes that import the engine and answer once (part of every
-    engine timing above: the engine's pool is spawned per run)."""
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(_warm, range(workers)))
-    return time.perf_counter() - t0
+def cpu_s() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its waited-for children so far."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
 
 
 # -- the benchmark ----------------------------------------------------------------------------
@@ -193,11 +190,12 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=64)
     ap.add_argument("--chunk-size", type=int, default=50, help="memspice: samples per alter deck")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of the batched engine and its limit (medians)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = ap.parse_args()
     n_base = args.samples if args.baseline_samples is None else args.baseline_samples
-    if args.samples < 1 or not 1 <= n_base <= args.samples or args.workers < 1:
-        ap.error("need samples >= 1, 1 <= baseline-samples <= samples, workers >= 1")
+    if args.samples < 1 or not 1 <= n_base <= args.samples or args.workers < 1 or args.repeat < 1:
+        ap.error("need samples >= 1, 1 <= baseline-samples <= samples, workers >= 1, repeat >= 1")
 
     study = study_for(SPEC, {"crossbar.rows": args.rows})
     circuit = CrossbarCircuit.from_study(study)
@@ -213,10 +211,13 @@ def main() -> int:
     def engine(batching: bool):
         circuit.batching = batching
         with tempfile.TemporaryDirectory(prefix="bench-mc-cache-") as cache:
+            c0 = cpu_s()
             t0 = time.perf_counter()
             res = run_mc(circuit, args.samples, args.seed, program_sigma_s=prog_sigma, read_sigma_s=read_sigma,
                          cache_root=cache, workers=args.workers, chunk_size=args.chunk_size, show_progress=False)
             seconds = time.perf_counter() - t0
+            c1 = cpu_s()
+        cpu["engine batched" if batching else "engine alter"].append(c1[0] - c0[0] + c1[1] - c0[1])
         circuit.batching = True
         paths = {r["batched"] for r in res.records}
         if res.computed_chunks != res.plan.n_chunks or res.n_failed or paths != {batching}:
@@ -226,20 +227,26 @@ def main() -> int:
               flush=True)
         return res, seconds
 
+    cpu: dict[str, list[float]] = {"engine batched": [], "engine alter": [], "limit batched": []}
     mc_alter, t_alter = engine(False)
-    mc, t_mc = engine(True)
-    i_mc = mc.measure(key)
-    i_alter = mc_alter.measure(key)
-    values = {g: mc.values(g) for g in circuit.param_groups()}
-
     with tempfile.TemporaryDirectory(prefix="bench-mc-limit-") as tmp:
         t_lim_alter = run_ngspice_alone(chunk_decks(circuit, mc_alter.records, False), args.workers, Path(tmp) / "a")
         print(f"ngspice -b alone, alter chunk decks done: {args.samples} samples in {t_lim_alter:.2f} s", flush=True)
-        t_lim_batch = run_ngspice_alone(chunk_decks(circuit, mc.records, True), args.workers, Path(tmp) / "b")
-        print(f"ngspice -b alone, batched chunk decks done: {args.samples} samples in {t_lim_batch:.2f} s", flush=True)
-
-    t_pool = pool_startup_s(args.workers)
-    print(f"pool start-up alone ({args.workers} spawned workers importing the engine): {t_pool:.2f} s", flush=True)
+        t_mcs, t_lims = [], []
+        for rep in range(args.repeat):  # alternating, so that both see the same spells of load
+            mc, t = engine(True)
+            t_mcs.append(t)
+            c0 = cpu_s()
+            decks = chunk_decks(circuit, mc.records, True)
+            t_lims.append(run_ngspice_alone(decks, args.workers, Path(tmp) / f"b{rep}"))
+            cpu["limit batched"].append(cpu_s()[1] - c0[1])
+            print(f"ngspice -b alone, batched chunk decks done: {args.samples} samples in {t_lims[-1]:.2f} s "
+                  f"(run {rep + 1} of {args.repeat})", flush=True)
+    t_mc, t_lim_batch = float(np.median(t_mcs)), float(np.median(t_lims))
+    cpu_engine, cpu_limit = float(np.median(cpu["engine batched"])), float(np.median(cpu["limit batched"]))
+    i_mc = mc.measure(key)
+    i_alter = mc_alter.measure(key)
+    values = {g: mc.values(g) for g in circuit.param_groups()}
     i_proc, t_proc = run_per_sample(circuit, values, n_base, "subprocess", args.workers)
     print(f"ngspice -b per sample done: {n_base} samples in {t_proc:.2f} s", flush=True)
     i_shared, t_shared = run_per_sample(circuit, values, n_base, "shared", args.workers)
@@ -269,8 +276,10 @@ def main() -> int:
           f"{d_batch_fs:.1e} (limit {BATCH_TOLERANCE_FS:g}); max relative {max_rel_diff(i_mc, i_alter):.1e}")
     print(f"spread of {key}: mean {np.mean(i_mc) * 1e6:.3f} uA, std {np.std(i_mc, ddof=1) * 1e6:.3f} uA")
     print(f"ratio memspice batched / alter path: {r_mc / r_alter:.2f}")
-    print(f"fraction of the batched limit without the pool start-up ({t_pool:.2f} s): "
-          f"{t_lim_batch / max(t_mc - t_pool, 1e-9):.2f}")
+    print(f"batched engine and its limit over {args.repeat} alternating runs: engine "
+          f"{', '.join(f'{t:.2f}' for t in t_mcs)} s, limit {', '.join(f'{t:.2f}' for t in t_lims)} s (medians above)")
+    print(f"CPU time (median): engine {cpu_engine:.2f} s (this process and its ngspice children), ngspice alone "
+          f"{cpu_limit:.2f} s")
     print(f"ratio memspice alter path / ngspice -b per sample (before): {r_alter / r_proc:.2f}")
     print(f"ratio memspice / PySpice reload per sample: {r_mc / r_shared:.2f}")
     print(f"ratio PySpice reload / ngspice -b per sample: {r_shared / r_proc:.2f}")
@@ -282,16 +291,19 @@ def main() -> int:
         "chunk_size": args.chunk_size, "seconds": {name: t for name, _, t in rows},
         "samples_per_s": rate, "batched_vs_alter_max_diff_of_full_scale": d_batch_fs,
         "fraction_of_simulator_limit": r_mc / r_lim_batch,
+        "cpu_fraction_of_simulator_limit": cpu_limit / cpu_engine,
+        "cpu_s": {"engine batched": cpu_engine, "limit batched": cpu_limit}, "repeat": args.repeat,
+        "seconds_runs": {"engine batched": t_mcs, "limit batched": t_lims},
         "fraction_of_alter_simulator_limit": r_alter / r_lim_alter,
         "batched_over_alter_simulator_limit": r_mc / r_lim_alter,
         "speedup_vs_process_per_sample": r_mc / r_proc,
-        "pool_startup_s": t_pool,
         "alter_speedup_vs_process_per_sample": r_alter / r_proc,
     }
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     print(f"fraction_of_simulator_limit: {figures['fraction_of_simulator_limit']:.2f}")
+    print(f"cpu_fraction_of_simulator_limit: {figures['cpu_fraction_of_simulator_limit']:.2f}")
     print(f"fraction_of_alter_simulator_limit: {figures['fraction_of_alter_simulator_limit']:.2f}")
     print(f"batched_over_alter_simulator_limit: {figures['batched_over_alter_simulator_limit']:.2f}")
     print(f"speedup_vs_process_per_sample: {figures['speedup_vs_process_per_sample']:.2f}")

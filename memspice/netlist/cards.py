@@ -6,6 +6,7 @@ Numbers are written in plain exponent form by :func:`fmt` (``1e-09``, never SI l
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -302,6 +303,12 @@ class Raw(Card):
         return self.text.rstrip("\n")
 
 
+@functools.lru_cache(maxsize=8)
+def _index_prefixes(n: int) -> tuple[str, ...]:
+    """``("0, ", "1, ", ...)``: the sample-index column of an ``n``-entry table source, made once."""
+    return tuple(f"{s}, " for s in range(n))
+
+
 @dataclass(frozen=True)
 class TableSource(Card):
     """Voltage B-source ``B<name> <node> 0 v=pwl(v(<control>), 0, y0, 1, y1, ...)``: exactly ``table[s]``
@@ -313,10 +320,12 @@ class TableSource(Card):
     table: Sequence[float]
 
     def render(self) -> str:
-        values = [float(y) for y in self.table]  # repr: the shortest round-trip text, as fmt() writes it
+        # repr: the shortest round-trip text, as fmt() writes it (a Monte Carlo chunk writes thousands)
+        table = self.table.tolist() if hasattr(self.table, "tolist") else self.table  # numpy: one conversion
+        values = [float(y) for y in table]
         if len(values) < 2 or not all(map(math.isfinite, values)):
             raise ValueError(f"a table source needs at least 2 finite entries, not {values[:4]}...")
-        pts = [f"{s}, {y!r}" for s, y in enumerate(values)]
+        pts = list(map(str.__add__, _index_prefixes(len(values)), map(float.__repr__, values)))
         lines = [f"B{ident(self.name)} {ident(self.node)} 0 v=pwl(v({ident(self.control)}),"]
         for k in range(0, len(pts), 8):
             lines.append("+ " + ", ".join(pts[k:k + 8]) + ("," if k + 8 < len(pts) else ")"))

@@ -294,7 +294,7 @@ def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarra
     n = g.shape[0]
     if not batches(spec) or n < 2:
         raise ValueError(f"a batched read needs memristor cells with read_model 'read' and 2+ samples ({n})")
-    states = np.stack([cell_values(spec, g[s]) for s in range(n)])
+    states = cell_values(spec, g)  # elementwise: every sample at once
     tables = [TableSource(f"xs{r}_{k}", f"xs{r}_{k}", SAMPLE_INDEX, states[:, r, k])
               for r in range(spec.rows) for k in range(spec.phys_cols)]
     fixed = batched_fixed_cards(spec, v_in_v) if fixed is None else fixed

@@ -24,6 +24,8 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -170,8 +172,12 @@ def _run_subprocess(deck: Deck, *, timeout_s: float, run_root: Path | None, keep
         env.setdefault(key, value)
     t0 = time.monotonic()
     with (run_dir / "stdout.log").open("wb") as out, (run_dir / "stderr.log").open("wb") as err:
-        proc = subprocess.Popen([str(exe), "-b", "deck.cir"], cwd=run_dir, stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        with _LIVE_LOCK:  # started under the lock, so stopping_runs() sees every process or refuses it
+            if _STOPPING:
+                raise InterruptedError("ngspice runs are being stopped (the Monte Carlo that started them ended)")
+            proc = subprocess.Popen([str(exe), "-b", "deck.cir"], cwd=run_dir, stdout=out, stderr=err,
+                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+            _LIVE.add(proc)
         # a blocking wait and a timer that kills at the deadline: Popen.wait(timeout) polls with sleeps
         # of up to 50 ms, which was a measurable share of a Monte Carlo chunk
         expired = threading.Event()
@@ -185,6 +191,8 @@ def _run_subprocess(deck: Deck, *, timeout_s: float, run_root: Path | None, keep
             raise
         finally:
             timer.cancel()
+            with _LIVE_LOCK:
+                _LIVE.discard(proc)
         if expired.is_set() and proc.returncode != 0:  # killed at the deadline (not finished just before it)
             lines = _read_logs(run_dir)
             raise _fail(SimulationTimeout, f"no result after {timeout_s:g} s (killed)", run_dir, lines[-10:])
@@ -200,6 +208,30 @@ def _run_subprocess(deck: Deck, *, timeout_s: float, run_root: Path | None, keep
         shutil.rmtree(run_dir, ignore_errors=True)
     return SimResult(plots=plots, labels=labels, backend="subprocess", log=lines,
                      run_dir=run_dir if keep else None, elapsed_s=elapsed)
+
+
+# ngspice processes running now (any thread of this process) and whether new runs are refused: a Monte
+# Carlo that runs chunks on threads stops its runs with stopping_runs() when it ends early
+_LIVE: set[subprocess.Popen] = set()
+_LIVE_LOCK = threading.Lock()
+_STOPPING = 0
+
+
+@contextmanager
+def stopping_runs() -> Iterator[None]:
+    """Kill every running ngspice process group of this process and, inside the block, refuse new runs
+    (:func:`simulate` with the subprocess backend raises ``InterruptedError``)."""
+    global _STOPPING
+    with _LIVE_LOCK:
+        _STOPPING += 1
+        live = list(_LIVE)
+    for proc in live:
+        _kill_group(proc)
+    try:
+        yield
+    finally:
+        with _LIVE_LOCK:
+            _STOPPING -= 1
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

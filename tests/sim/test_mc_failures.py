@@ -148,3 +148,43 @@ def test_killing_mc_leaves_no_worker_behind(tmp_path):
     for p in left:
         os.kill(p, signal.SIGKILL)
     assert not left, f"processes still running 30 s after their parent was killed: {left}"
+
+
+def test_stopping_runs_kills_running_ngspice_and_refuses_new_ones():
+    """A Monte Carlo on threads (subprocess backend) that ends early kills its running ngspice processes
+    and starts no more while its threads finish (memspice.ngspice.engine.stopping_runs)."""
+    import threading
+    import time
+
+    from memspice.errors import SimulationError
+    from memspice.montecarlo.engine import build_circuit
+    from memspice.netlist.deck import Deck
+    from memspice.ngspice import simulate
+    from memspice.ngspice.engine import _LIVE, stopping_runs
+
+    circuit = build_circuit(load_plan(DATA / "rc_slow.toml"))
+    base = circuit.deck()
+    deck = Deck(base.title, base.cards, steps=list(circuit.analyses()), options=base.options)
+    got: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            simulate(deck, backend="subprocess")
+            got.append(None)
+        except BaseException as err:
+            got.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not _LIVE and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert _LIVE, "ngspice never started"
+    t0 = time.monotonic()
+    with stopping_runs():
+        thread.join(30)
+        with pytest.raises(InterruptedError):
+            simulate(deck, backend="subprocess")
+    assert time.monotonic() - t0 < 10  # killed, not run to its end
+    assert isinstance(got[0], SimulationError)
+    assert not _LIVE

@@ -119,3 +119,39 @@ def test_read_disturb_with_free_states_matches_the_reference_model(adc2):
     hot = read_disturb(spec.with_overrides({"cell.v_read_v": 1.0}), card, prog, OPTS)
     assert hot["peak_memristor_V"] > base["peak_memristor_V"] + 0.1
     assert hot["dg_per_read_max_reference_S"] > 10 * base["dg_per_read_max_reference_S"]
+
+
+def test_verify_deck_reads_the_bounds_of_the_whole_array_sweep(adc2):
+    """The closed loop's first verify (a coarse sweep locates the bounds, then every cell on its own input
+    offset in one short sweep per chip) reads
+    the bounds the chip's full transfer sweep reads (its whole array, input range swept, the same grid):
+    cells do not interact in DC. Reference: that full sweep, per chip; tolerance 1e-5 V (the
+    sweep step is 6 mV here: ngspice's DC convergence (vntol 1e-6 V) along two different sweeps;
+    measured up to 1.0e-6 V)."""
+    from memspice.netlist.deck import Analyze, Dc, Deck
+
+    spec, card, prog = adc2
+    circuit = chips.ClosedLoopAdcCircuit.from_programming(spec, card, prog)
+    rng = np.random.default_rng(3)
+    m, n = 3, spec.n_cells
+    g0, g1 = circuit.window
+    x = np.clip(np.stack([prog.g_lower_s, prog.g_upper_s], axis=1)[None] + rng.normal(0, 3e-6, (m, n, 2)), g0, g1)
+    dv = rng.normal(0, 0.01, (m, n, len(nq.CELL_DEVICES)))
+    wv = [chips.WriteVerify(spec, card, prog.pmap, circuit.targets_v, start_s=x[c], rewrite_all=False)
+          for c in range(m)]
+    got = np.full((m, n, 2), np.nan)
+    circuit._verify({c: np.ones(n, bool) for c in range(m)}, x, dv, wv, got, "shared", 600.0, locate=True)
+    start, stop, step = nq.sweep_range_v(spec)
+    base = circuit.deck()
+    steps = []
+    for c in range(m):
+        steps += [*nq.sample_alters(spec, card, x[c, :, 0], x[c, :, 1], dv[c]),
+                  Analyze(Dc("vin", start, stop, step), nq.dc_vectors(spec, encoder=False))]
+    plots = OPTS.sim(Deck(base.title, base.cards, steps=steps)).plots
+    for c, plot in enumerate(plots):
+        out = np.stack([plot[f"v(out{k})"] for k in range(n)], axis=1)
+        lower, upper = ex.cell_bounds(plot["v-sweep"], out, spec.cell.vdd_v)
+        has = wv[c].has
+        assert np.all(np.isfinite(got[c][has])) and np.all(np.isfinite(np.stack([lower, upper], 1)[has]))
+        np.testing.assert_allclose(got[c, :, 0][has[:, 0]], lower[has[:, 0]], rtol=0, atol=1e-5)
+        np.testing.assert_allclose(got[c, :, 1][has[:, 1]], upper[has[:, 1]], rtol=0, atol=1e-5)

@@ -13,8 +13,10 @@ A real chip is programmed after it is made: write-verify reads the cell's actual
    (``write_lower``/``write_upper``: one draw per iteration and device, the card's
    ``program_sigma_s``). The controller knows each device's conductance after a write (a conductance
    read) and the bounds (a verify sweep at nominal bias, without read noise). At most ``mc.max_iter``
-   verify sweeps. All cells of all chips of a chunk that are still being programmed are verified in
-   ONE deck per iteration (``alter`` steps then a sweep per chip).
+   verify sweeps. The cells of all chips of a chunk that are still being programmed are verified in
+   ONE deck and ONE short DC sweep per iteration: each cell on its own input offset, read around its own
+   targets on the transfer sweep's grid (cells do not interact in DC; the reading equals the chip's
+   full-array sweep to 1e-5 V, tests/sim/test_qcell_closed_loop.py).
 3. **Use**: read noise (``dg_read_*``, frozen for the sweep), the drift between programming and use
    (``drift_*``: ``mc.drift_s`` +- ``mc.drift_sigma_s``) and the pull-up bias shift
    ``mc.v_pu_shift_v`` - none of which programming can compensate - then the transfer sweep.
@@ -106,59 +108,109 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         return [*super().measure_names(), *CLOSED_MEASURES]
 
     # -- the work of one chunk ------------------------------------------------------------------
-    def _window(self, cells: np.ndarray, tgt: np.ndarray, margin_lsb: float) -> tuple[float, float]:
-        """Verify sweep (V) covering the targets of ``cells`` plus ``margin_lsb`` on each side, on the grid
-        of the full transfer sweep; all cells: the full sweep widened to that margin."""
+    def _cell_window(self, tgt: np.ndarray, margin_lsb: float, seen: np.ndarray | None = None) -> tuple[int, int]:
+        """Verify window of a cell with bound targets ``tgt`` (V, NaN: not controlled) and bounds ``seen``
+        on a coarse read (V, optional): all of them plus ``margin_lsb`` on each side, as indices (first,
+        last) of the full transfer sweep's grid."""
         spec = self.spec
         start0, _, step = nq.sweep_range_v(spec)
-        lsb = spec.lsb_v
-        if cells.all():
-            lo = spec.input_lo_v - margin_lsb * lsb
-            hi = spec.input_hi_v + margin_lsb * lsb
-        else:
-            t = tgt[cells]
-            lo = float(np.nanmin(t)) - margin_lsb * lsb
-            hi = float(np.nanmax(t)) + margin_lsb * lsb
-        lo = start0 + np.floor((lo - start0) / step + 1e-9) * step
-        hi = start0 + np.ceil((hi - start0) / step - 1e-9) * step
-        return float(lo), float(max(hi, lo + 4 * step))
+        t = tgt[np.isfinite(tgt)]
+        if seen is not None:
+            t = np.concatenate([t, seen[np.isfinite(seen)]])
+        if not t.size:  # no controlled bound (not a cell of a converter with 2+ cells): the whole range
+            t = np.array([spec.input_lo_v, spec.input_hi_v])
+        lo = float(np.min(t)) - margin_lsb * spec.lsb_v
+        hi = float(np.max(t)) + margin_lsb * spec.lsb_v
+        first = int(np.floor((lo - start0) / step + 1e-9))
+        return first, max(int(np.ceil((hi - start0) / step - 1e-9)), first + 4)
 
     def _run(self, steps: list[Step], backend: str, timeout_s: float):
         base = self.deck()
         return simulate(Deck(base.title, base.cards, steps=steps, options=base.options, header=base.header),
                         backend=backend, timeout_s=timeout_s).plots
 
+    def _verify_run(self, steps: list[Step], backend: str, timeout_s: float):
+        from memspice.netlist.qcell_verify import verify_cards
+
+        deck = Deck(f"qcell adc {self.spec.bits}-bit write-verify", verify_cards(self.spec, self.card, self.g_lower_s,
+                                                                                 self.g_upper_s),
+                    steps=steps, header={**nq.header(self.spec, self.card, "write-verify"),
+                                         "circuit hash": self.spec_hash()})
+        return simulate(deck, backend=backend, timeout_s=timeout_s).plots
+
     def _verify(self, todo: dict[int, np.ndarray], x: np.ndarray, dv: np.ndarray, wv: Sequence[WriteVerify],
-                bounds: np.ndarray, backend: str, timeout_s: float) -> None:
-        """Verify the cells ``todo[chip]`` (bool per cell) of every chip in one deck and store their bounds
-        (V) in ``bounds[chip]`` (cells, 2); the other cells were not rewritten, so their last reading
-        stands (cells do not interact). The sweep covers the verified cells' targets +- the spec's margin;
-        a chip with a verified bound beyond it is read again with the margin doubled (up to
-        MAX_SWEEP_MARGIN_LSB) rather than taken for a closed window."""
-        vdd = self.spec.cell.vdd_v
-        margin = {c: max(self.spec.sweep_margin_lsb, 1.0) for c in todo}
-        pending = dict(todo)
-        while pending:
+                bounds: np.ndarray, backend: str, timeout_s: float, locate: bool = False) -> int:
+        """Verify the cells ``todo[chip]`` (bool per cell) of every chip in one deck per reading and store
+        their bounds (V) in ``bounds[chip]`` (cells, 2); the other cells were not rewritten, so their last
+        reading stands.
+
+        The deck (:mod:`memspice.netlist.qcell_verify`) is one cell array whose n cells are slots: each
+        sweep loads n cells to verify, of any chips (states, ``delvto``), each on its own input offset,
+        read over its own window - its targets +- the spec's margin (at least 1 LSB) - on the transfer
+        sweep's grid, so a sweep is a few LSB long whatever the input range and holds only cells being
+        verified (unused slots sit at a quiet input). ``locate`` (the first verify of a chip, whose bounds
+        can be anywhere): a sweep of the whole range at 4 steps first locates each bound, and the
+        cell's window also covers what it found. A cell with a controlled bound beyond its window (it
+        matches at that edge) is read again with the margin doubled (up to MAX_SWEEP_MARGIN_LSB); one that
+        matches nowhere in its window is a closed window, as in the whole-range sweep. Returns the number
+        of decks run."""
+        from memspice.netlist.qcell_verify import offset_alters, slot_alters
+
+        spec = self.spec
+        n = spec.n_cells
+        vdd = spec.cell.vdd_v
+        start0, stop0, step = nq.sweep_range_v(spec)
+        vectors = nq.dc_vectors(spec, encoder=False)
+        decks = 0
+        seen: dict[tuple[int, int], np.ndarray] = {}
+        if locate:
             steps: list[Step] = []
-            for c, cells in pending.items():
-                start, stop = self._window(cells, wv[c].tgt, margin[c])
-                step = self.spec.sweep_step_lsb * self.spec.lsb_v
-                steps += [*nq.sample_alters(self.spec, self.card, x[c, :, 0], x[c, :, 1], dv[c]),
-                          Analyze(Dc("vin", start, stop, step), nq.dc_vectors(self.spec, encoder=False),
-                                  label=f"verify{c}")]
-            plots = self._run(steps, backend, timeout_s)
-            again = {}
-            for (c, cells), plot in zip(pending.items(), plots, strict=True):
-                out = np.stack([plot[f"v(out{k})"] for k in range(self.spec.n_cells)], axis=1)
+            for c in todo:
+                steps += [*nq.sample_alters(spec, self.card, x[c, :, 0], x[c, :, 1], dv[c]),
+                          *offset_alters(np.zeros(n)),
+                          Analyze(Dc("vin", start0, stop0, 4 * step), vectors, label=f"locate{c}")]
+            for c, plot in zip(todo, self._verify_run(steps, backend, timeout_s), strict=True):
+                out = np.stack([plot[f"v(out{k})"] for k in range(n)], axis=1)
                 lower, upper = ex.cell_bounds(plot["v-sweep"], out, vdd)
-                has = wv[c].has & cells[:, None]
-                if margin[c] < MAX_SWEEP_MARGIN_LSB and beyond_sweep(has, lower, upper, out, vdd).any():
-                    margin[c] = min(2 * margin[c], MAX_SWEEP_MARGIN_LSB)
-                    again[c] = cells
-                    continue
-                bounds[c, cells, 0] = lower[cells]
-                bounds[c, cells, 1] = upper[cells]
+                for k in np.nonzero(todo[c])[0]:
+                    seen[c, int(k)] = np.where(wv[c].has[k], [lower[k], upper[k]], np.nan)
+            decks += 1
+        margin = {(c, int(k)): max(spec.sweep_margin_lsb, 1.0)
+                  for c, cells in todo.items() for k in np.nonzero(cells)[0]}
+        pending = list(margin)
+        quiet = spec.cell.v_ref_v  # a slot not read: its input from the source reference up, far below any window
+        while pending:
+            windows = {ck: self._cell_window(wv[ck[0]].tgt[ck[1]], margin[ck], seen.get(ck)) for ck in pending}
+            # the deck's n cells are n slots, each loaded with any chip's cell: a sweep reads n cells
+            order = sorted(pending, key=lambda ck: (windows[ck][1] - windows[ck][0], ck))
+            groups = [order[i:i + n] for i in range(0, len(order), n)]
+            steps = []
+            offsets = []
+            for group in groups:
+                off = np.full(n, quiet)
+                for j, (c, k) in enumerate(group):
+                    off[j] = start0 + windows[c, k][0] * step
+                    steps += slot_alters(self.card, j, x[c, k, 0], x[c, k, 1], dv[c, k])
+                offsets.append(off)
+                points = max(windows[ck][1] - windows[ck][0] for ck in group)
+                steps += [*offset_alters(off), Analyze(Dc("vin", 0.0, points * step, step),
+                                                       tuple(f"v(out{j})" for j in range(len(group))), label="verify")]
+            plots = self._verify_run(steps, backend, timeout_s)
+            decks += 1
+            again = []
+            for group, off, plot in zip(groups, offsets, plots, strict=True):
+                v = plot["v-sweep"]
+                for j, (c, k) in enumerate(group):
+                    out = plot[f"v(out{j})"][:, None]
+                    lower, upper = ex.cell_bounds(v, out, vdd)
+                    has = wv[c].has[k:k + 1]
+                    if margin[c, k] < MAX_SWEEP_MARGIN_LSB and beyond_sweep(has, lower, upper, out, vdd).any():
+                        margin[c, k] = min(2 * margin[c, k], MAX_SWEEP_MARGIN_LSB)
+                        again.append((c, k))
+                        continue
+                    bounds[c, k] = (lower[0] + off[j], upper[0] + off[j])
             pending = again
+        return decks
 
     def run_values(self, values: Mapping[str, np.ndarray], *, backend: str = "subprocess",
                    timeout_s: float = 600.0) -> list[dict[str, float]]:
@@ -184,7 +236,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         done = np.zeros(m, bool)
         todo = {c: np.ones(n, bool) for c in range(m)}  # cells to verify: all at first, then the rewritten ones
         for it in range(1, mc.max_iter + 1):
-            self._verify(todo, x, dv, ctl, bounds, backend, timeout_s)
+            self._verify(todo, x, dv, ctl, bounds, backend, timeout_s, locate=it == 1)
             nxt = {}
             for c in todo:
                 iters[c] = it

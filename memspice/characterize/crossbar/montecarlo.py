@@ -100,6 +100,15 @@ class CrossbarCircuit:
         lo, hi = self.window
         return np.clip(g, lo, hi).reshape(self.g_nominal.shape)
 
+    def conductances_batch(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """:meth:`conductances` of every sample of a chunk ({group: (samples, members)}): (samples, rows, 2 cols)."""
+        n = len(next(iter(values.values())))
+        g = np.asarray(values["g"], dtype=float) if "g" in values else np.tile(self.g_nominal.ravel(), (n, 1))
+        if "dg_read" in values:
+            g = g + np.asarray(values["dg_read"], dtype=float)
+        lo, hi = self.window
+        return np.clip(g, lo, hi).reshape((n, *self.g_nominal.shape))
+
     def apply(self, values: Mapping[str, np.ndarray]) -> list[Step]:
         return cell_steps(self.spec, self.conductances(values))
 
@@ -121,7 +130,7 @@ class CrossbarCircuit:
         n = len(next(iter(values.values()))) if values else 0
         if not self.batching or not batches(self.spec) or n < 2:
             return None
-        g = np.stack([self.conductances({k: v[s] for k, v in values.items()}) for s in range(n)])
+        g = self.conductances_batch(values)
         title = f"memspice crossbar tile {self.spec.rows}x{self.spec.cols} (Monte Carlo, {n} samples batched)"
         if getattr(self, "_batch_fixed", None) is None:  # the sample-independent cards, rendered once
             self._batch_fixed = Rendered.of(batched_fixed_cards(self.spec, self.v_in_v))
