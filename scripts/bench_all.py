@@ -54,8 +54,8 @@ def bench_montecarlo(args, tmp: Path) -> dict:
 
 def bench_inference(args) -> dict:
     rc, text = _run([sys.executable, "scripts/bench_inference.py", "--images", str(args.images)])
-    f = re.search(r"^float times .*median ([0-9.]+)", text, re.M)
-    c = re.search(r"^cim times .*median ([0-9.]+)", text, re.M)
+    f = re.search(r"^float times \(s\): wall .*?\(median ([0-9.]+)\)", text, re.M)
+    c = re.search(r"^cim times \(s\): wall .*?\(median ([0-9.]+)\)", text, re.M)
     if rc != 0 or not (f and c):
         return {"error": f"bench_inference.py exit {rc}: {text.strip().splitlines()[-1:] or ['']}"}
     return {"float_s": float(f.group(1)), "cim_s": float(c.group(1)), "images": args.images,

@@ -5,9 +5,12 @@ alternating, ``--repeats`` times each; the medians are compared. The network is 
 ``memspice train`` caches with the given options (default configuration), or, if none is cached,
 a freshly initialised one of the same shape (timing does not depend on the weights' values).
 Calibration and the Lloyd-Max fit happen before timing starts. The last line is
-``cim_over_float_time_ratio: X``.
+``cim_over_float_time_ratio: X``. With ``--legacy`` the same converters also run through the forward
+pass as it was before issue 16 (a copy below: per-read loop, broadcast matmul, int64 ``take``
+lookup), alternating with the other two in the same run, and ``legacy_cim_over_float_time_ratio``
+is printed before it. Times are wall clock and process CPU time (user + sys of this process).
 
-    python scripts/bench_inference.py [--device cpu|cuda|auto] [--repeats 3] [--images 10000]
+    python scripts/bench_inference.py [--device cpu|cuda|auto] [--repeats 3] [--images 10000] [--legacy]
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import types
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 
 from memspice.errors import DataError
 from memspice.nn.calibration import calibrate
@@ -34,12 +39,58 @@ def _sync(dev: torch.device) -> None:
 
 
 @torch.inference_mode()
-def _run(model: torch.nn.Module, images: torch.Tensor, batch: int, dev: torch.device) -> tuple[float, torch.Tensor]:
+def _run(model: torch.nn.Module, images: torch.Tensor, batch: int,
+         dev: torch.device) -> tuple[float, float, torch.Tensor]:
     _sync(dev)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     preds = [model(images[i:i + batch].to(dev)).argmax(1) for i in range(0, len(images), batch)]
     _sync(dev)
-    return time.perf_counter() - t0, torch.cat(preds).cpu()
+    return time.perf_counter() - t0, time.process_time() - c0, torch.cat(preds).cpu()
+
+
+# -- the forward pass before issue 16 (analog inputs, one weight slice, sub-array conversion) --------
+
+
+def _legacy_lookup(lut, p):
+    idx = p.sub_(lut.lo - 0.5).clamp_(0, lut.n - 1).long()
+    return torch.take(lut.table, idx)
+
+
+def _legacy_partial_sums(layer, plane):
+    wsub, n = layer.w_sub0, plane.shape[0]
+    if layer.mapping == "channel_group":
+        pad_ch = layer.subarrays * layer.group - plane.shape[1]
+        if pad_ch:
+            plane = F.pad(plane, (0, 0, 0, 0, 0, pad_ch))
+        out = F.conv2d(plane, wsub, None, layer.stride, layer.padding, layer.dilation, groups=layer.subarrays)
+        return out.view(n, layer.subarrays, layer.out_features, *out.shape[2:])
+    if layer.is_conv:
+        raise NotImplementedError("legacy path: channel_group convolutions and linear layers only")
+    cols = plane.reshape(n, -1, 1)
+    pad = layer.subarrays * layer.rows - layer.in_rows
+    if pad:
+        cols = F.pad(cols, (0, 0, 0, pad))
+    out = torch.matmul(wsub, cols.view(n, layer.subarrays, layer.rows, 1))  # broadcast: weights copied per image
+    return out.view(n, layer.subarrays, layer.out_features)
+
+
+def _legacy_forward(layer, x):
+    x_int = torch.clamp(torch.round(x / layer.act_scale()), 0, layer.act_levels)
+    part = _legacy_lookup(layer.adc, _legacy_partial_sums(layer, x_int)).sum(1)
+    out = part * (layer.w_scale * layer.act_scale())
+    if layer.bias is not None:
+        out = out + (layer.bias.view(1, -1, 1, 1) if layer.is_conv else layer.bias)
+    return out
+
+
+def legacy_copy(cim: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``cim`` whose CIM layers run the pre-issue-16 forward pass."""
+    import copy
+
+    old = copy.deepcopy(cim)
+    for layer in cim_layers(old):
+        layer.forward = types.MethodType(_legacy_forward, layer)
+    return old
 
 
 def main() -> None:
@@ -50,6 +101,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=0, help="0: 100 on a CPU, 2000 on a GPU (as memspice evaluate)")
     ap.add_argument("--width", type=float, default=TrainSpec().width)
     ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache/train"))
+    ap.add_argument("--legacy", action="store_true", help="also time the forward pass as it was before issue 16")
     args = ap.parse_args()
     dev = resolve_device(args.device)
     args.batch = args.batch or (2000 if dev.type == "cuda" else 100)
@@ -73,23 +125,36 @@ def main() -> None:
         for layer in cim_layers(cim):
             st = stats[layer.name]
             layer.adc = adc_function(fits[layer.name], dev, lut_range=(st.minimum, st.maximum))
-        _run(model, images[: args.batch], args.batch, dev)  # warm-up
-        _run(cim, images[: args.batch], args.batch, dev)
-        t_float, t_cim = [], []
+        models = {"float": model, "cim": cim}
+        if args.legacy:
+            models["legacy"] = legacy_copy(cim)
+        for m in models.values():  # warm-up
+            _run(m, images[: args.batch], args.batch, dev)
+        wall: dict[str, list[float]] = {k: [] for k in models}
+        cpu: dict[str, list[float]] = {k: [] for k in models}
+        preds = {}
         for _ in range(args.repeats):
-            t, pred_f = _run(model, images, args.batch, dev)
-            t_float.append(t)
-            t, pred_c = _run(cim, images, args.batch, dev)
-            t_cim.append(t)
-    f_med, c_med = statistics.median(t_float), statistics.median(t_cim)
+            for k, m in models.items():
+                t, c, preds[k] = _run(m, images, args.batch, dev)
+                wall[k].append(t)
+                cpu[k].append(c)
+    med = {k: statistics.median(v) for k, v in wall.items()}
+    cmed = {k: statistics.median(v) for k, v in cpu.items()}
     print(f"network: vgg8 width {spec.width:g} on {spec.dataset}, {origin}; device {dev}; "
           f"threads {torch.get_num_threads()}")
     print(f"images: {len(test)}, batch {args.batch}, repeats {args.repeats}")
-    print(f"float accuracy {100 * float((pred_f == labels).float().mean()):.2f} %, "
-          f"CIM 4-bit lloyd_max accuracy {100 * float((pred_c == labels).float().mean()):.2f} %")
-    print("float times (s): " + ", ".join(f"{t:.3f}" for t in t_float) + f"; median {f_med:.3f}")
-    print("cim times (s): " + ", ".join(f"{t:.3f}" for t in t_cim) + f"; median {c_med:.3f}")
-    print(f"cim_over_float_time_ratio: {c_med / f_med:.2f}")
+    print(f"float accuracy {100 * float((preds['float'] == labels).float().mean()):.2f} %, "
+          f"CIM 4-bit lloyd_max accuracy {100 * float((preds['cim'] == labels).float().mean()):.2f} %")
+    if args.legacy:
+        print(f"legacy CIM predictions identical: {bool(torch.equal(preds['legacy'], preds['cim']))}")
+    for k in models:
+        print(f"{k} times (s): wall " + ", ".join(f"{t:.3f}" for t in wall[k]) + f" (median {med[k]:.3f}); cpu "
+              + ", ".join(f"{t:.3f}" for t in cpu[k]) + f" (median {cmed[k]:.3f})")
+    if args.legacy:
+        print(f"legacy_cim_over_float_cpu_time_ratio: {cmed['legacy'] / cmed['float']:.2f}")
+        print(f"legacy_cim_over_float_time_ratio: {med['legacy'] / med['float']:.2f}")
+    print(f"cim_over_float_cpu_time_ratio: {cmed['cim'] / cmed['float']:.2f}")
+    print(f"cim_over_float_time_ratio: {med['cim'] / med['float']:.2f}")
 
 
 if __name__ == "__main__":

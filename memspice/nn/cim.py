@@ -44,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from memspice.nn.quantizers import LookupConverter
 from memspice.nn.spec import CimSpec
 
 #: An ADC applied to a tensor of partial sums (integer units); returns converted values.
@@ -196,7 +197,16 @@ class CimLayer(nn.Module):
             for i, (_, ws) in enumerate(slices):
                 wsub = F.pad(ws, (0, pad)).reshape(self.out_features, self.subarrays, self.rows).permute(1, 0, 2)
                 self.register_buffer(f"w_sub{i}", wsub.contiguous())
+        if len(slices) > 1:  # every slice in one weight tensor: (S, K, Cout) output order, one read per plane
+            parts = [getattr(self, f"w_sub{i}") for i in range(len(slices))]
+            if self.mapping == "channel_group":
+                stacked = torch.stack([w.view(self.subarrays, cout, *w.shape[1:]) for w in parts], 1)
+                self.register_buffer("w_all", stacked.reshape(-1, *parts[0].shape[1:]).contiguous())
+            else:
+                self.register_buffer("w_all", torch.cat(parts, 1).contiguous())
         self.slice_max = float(2 ** (spec.cell_bits or spec.magnitude_bits) - 1)
+        #: bound on |partial sum| of any read (sub-array, whole layer, slice, bit plane)
+        self.psum_bound = float(w_int.abs().sum(1).max()) * (2**spec.act_bits - 1)
         # activation quantization (calibrated)
         self.register_buffer("act_max", torch.tensor(float("nan")))
         self.act_signed = False
@@ -229,7 +239,7 @@ class CimLayer(nn.Module):
         """Integer input levels (as float) of ``x``."""
         s = self.act_scale()
         low = -self.act_levels if self.act_signed else 0
-        return torch.clamp(torch.round(x / s), low, self.act_levels)
+        return torch.div(x, s).round_().clamp_(low, self.act_levels)  # one new tensor, not three
 
     def weight_float(self, scaled: bool = True) -> torch.Tensor:
         """The quantized weights in float units (integer units unless ``scaled``), in the module's own layout."""
@@ -241,16 +251,23 @@ class CimLayer(nn.Module):
         return w
 
     # -- partial sums -------------------------------------------------------------------------
-    def partial_sums(self, plane: torch.Tensor, index: int) -> torch.Tensor:
-        """Partial sums of every sub-array for one input plane and weight slice, ``(N, S, Cout, ...)``."""
-        wsub = getattr(self, f"w_sub{index}")
+    def partial_sums(self, plane: torch.Tensor, index: int | None, offset: float = 0.0) -> torch.Tensor:
+        """Partial sums of every sub-array for one input plane and weight slice, ``(N, S, Cout, ...)``
+        (contiguous), plus ``offset`` (added inside the convolution or matmul: exact for integer sums
+        below 2^23). ``index=None``: every slice at once, ``(N, S, K, Cout, ...)`` (``w_all``)."""
+        wsub = getattr(self, "w_all" if index is None else f"w_sub{index}")
+        k = len(self.slice_factors) if index is None else 1
+        cout = self.out_features * k
         n = plane.shape[0]
+        head = (n, self.subarrays, self.out_features) if index is not None else \
+            (n, self.subarrays, k, self.out_features)
         if self.mapping == "channel_group":
             pad_ch = self.subarrays * self.group - plane.shape[1]
             if pad_ch:
                 plane = F.pad(plane, (0, 0, 0, 0, 0, pad_ch))
-            out = F.conv2d(plane, wsub, None, self.stride, self.padding, self.dilation, groups=self.subarrays)
-            return out.view(n, self.subarrays, self.out_features, *out.shape[2:])
+            bias = None if offset == 0 else torch.full((wsub.shape[0],), offset, dtype=plane.dtype, device=plane.device)
+            out = F.conv2d(plane, wsub, bias, self.stride, self.padding, self.dilation, groups=self.subarrays)
+            return out.view(*head, *out.shape[2:])
         if self.is_conv:  # NeuroSim's layout: rows ordered kernel position first, then channel
             c, h, w = plane.shape[1:]
             cols = F.unfold(plane, self.kernel_size, self.dilation, self.padding, self.stride)  # (N, C*kk, L)
@@ -259,24 +276,32 @@ class CimLayer(nn.Module):
                 cols = cols.view(n, c, self.kk, length).transpose(1, 2).reshape(n, self.kk * c, length)
             ho = (h + 2 * self.padding[0] - self.dilation[0] * (self.kernel_size[0] - 1) - 1) // self.stride[0] + 1
             wo = (w + 2 * self.padding[1] - self.dilation[1] * (self.kernel_size[1] - 1) - 1) // self.stride[1] + 1
+            spatial: tuple[int, ...] = (ho, wo)
         else:
             cols = plane.reshape(n, -1, 1)
-            length, ho, wo = 1, None, None
+            length, spatial = 1, ()
         pad = self.subarrays * self.rows - self.in_rows
         if pad:
             cols = F.pad(cols, (0, 0, 0, pad))
-        out = torch.matmul(wsub, cols.view(n, self.subarrays, self.rows, length))  # (N, S, Cout, L)
-        if self.is_conv:
-            return out.view(n, self.subarrays, self.out_features, ho, wo)
-        return out.view(n, self.subarrays, self.out_features)
-
-    def layer_sums(self, plane: torch.Tensor) -> torch.Tensor:
-        """The layer's whole output for one input plane (one weight slice), ``(N, 1, Cout, ...)``."""
-        w = self.weight_float(scaled=False)
-        if self.is_conv:
-            out = F.conv2d(plane, w, None, self.stride, self.padding, self.dilation)
+        # one grouped matmul over sub-arrays: (S, Cout, R) @ (S, R, N*L); a broadcast matmul would
+        # copy the weights once per image
+        x = cols.view(n, self.subarrays, self.rows, length).permute(1, 2, 0, 3).reshape(self.subarrays, self.rows, -1)
+        if offset == 0:
+            out = torch.bmm(wsub, x)
         else:
-            out = F.linear(plane.reshape(plane.shape[0], -1), w)
+            out = torch.baddbmm(torch.full((), offset, dtype=x.dtype, device=x.device), wsub, x)
+        out = out.view(self.subarrays, cout, n, length).permute(2, 0, 1, 3).contiguous()
+        return out.view(*head, *spatial)
+
+    def layer_sums(self, plane: torch.Tensor, offset: float = 0.0) -> torch.Tensor:
+        """The layer's whole output for one input plane (one weight slice), ``(N, 1, Cout, ...)``, plus
+        ``offset`` (see :meth:`partial_sums`)."""
+        w = self.weight_float(scaled=False)
+        bias = None if offset == 0 else torch.full((w.shape[0],), offset, dtype=plane.dtype, device=plane.device)
+        if self.is_conv:
+            out = F.conv2d(plane, w, bias, self.stride, self.padding, self.dilation)
+        else:
+            out = F.linear(plane.reshape(plane.shape[0], -1), w, bias)
         return out.unsqueeze(1)
 
     def input_energy(self, plane: torch.Tensor) -> torch.Tensor:
@@ -351,26 +376,95 @@ class CimLayer(nn.Module):
                 out = F.conv2d(x_int, w, None, self.stride, self.padding, self.dilation)
             else:
                 out = F.linear(x_int.reshape(x.shape[0], -1), w)
-            out = out * scale
-        else:
-            out = None
-            whole = self.spec.conversion == "layer"
-            for factor_in, plane, x_max in self._input_planes(x_int):
-                for i, factor_w in enumerate(self.slice_factors):
-                    psums = self.layer_sums(plane) if whole and len(self.slice_factors) == 1 else \
-                        self.partial_sums(plane, i)
-                    if whole and psums.shape[1] != 1:
-                        psums = psums.sum(1, keepdim=True)
-                    part = self._convert(psums, x_max, plane).sum(1)
-                    if factor_in * factor_w != 1.0:
-                        part = part * (factor_in * factor_w)
-                    out = part if out is None else out + part
-            out = out * scale
+        elif self.spec.input_mode == "analog" and len(self.slice_factors) == 1:
+            out = self._one_read(x_int)
+        elif self.column is None and self.recorder is None and self.line_fit is None:
+            out = self._batched_reads(x_int)
+        else:  # a random column or a recorder: one read at a time, in the order their streams expect
+            out = self._read_by_read(x_int)
+        out = out * scale
         if self.bias is not None:
             out = out + (self.bias.view(1, -1, 1, 1) if self.is_conv else self.bias)
         if self.stop_after:
             raise StopForward
         return out
+
+    def _fused_lookup(self) -> LookupConverter | None:
+        """The converter when it is a lookup table applied straight to the partial sums (no column,
+        no recorder): its index offset is then added inside the matmul or convolution."""
+        adc = self.adc
+        # half-integer sums are exact in float32 below 2^23 whatever order the matmul adds them in
+        if isinstance(adc, LookupConverter) and self.column is None and self.recorder is None and \
+                self.psum_bound + abs(adc.offset) < 2**23:
+            return adc
+        return None
+
+    def _one_read(self, x_int: torch.Tensor) -> torch.Tensor:
+        """Analog inputs, one weight slice: one grouped convolution or matmul gives every partial
+        sum, one converter call converts them all, one sum adds the sub-arrays."""
+        lut = self._fused_lookup()
+        offset = lut.offset if lut is not None else 0.0
+        if self.spec.conversion == "layer":
+            psums = self.layer_sums(x_int, offset)
+        else:
+            psums = self.partial_sums(x_int, 0, offset)
+        part = lut.lookup(psums) if lut is not None else self._convert(psums, float(self.act_levels), x_int)
+        return part.sum(1) if part.shape[1] > 1 else part.squeeze(1)
+
+    def _batched_reads(self, x_int: torch.Tensor) -> torch.Tensor:
+        """Bit-serial inputs and/or weight slices without a random column or a recorder: every input
+        bit plane stacked along the batch, every slice in one weight tensor, one converter call for all
+        reads, then the shifts and the adds."""
+        n = x_int.shape[0]
+        planes, factors_in, x_max = self._stacked_planes(x_int)
+        k = len(self.slice_factors)
+        whole = self.spec.conversion == "layer"
+        lut = self._fused_lookup() if not (whole and k > 1) else None
+        offset = lut.offset if lut is not None else 0.0
+        if whole and k == 1:
+            psums = self.layer_sums(planes, offset)
+        else:
+            psums = self.partial_sums(planes, 0 if k == 1 else None, offset)
+            if whole:
+                psums = psums.sum(1, keepdim=True)
+        part = lut.lookup(psums) if lut is not None else self._convert(psums, x_max, planes)
+        part = part.sum(1)  # (Z*N, [K,] Cout, ...)
+        factors = torch.tensor(factors_in, dtype=part.dtype, device=part.device)
+        if k > 1:
+            factors = factors[:, None] * torch.tensor(self.slice_factors, dtype=part.dtype, device=part.device)
+        part = part.view(len(factors_in), n, *part.shape[1:])
+        factors = factors.view(len(factors_in), 1, *([k] if k > 1 else []), *([1] * (part.dim() - 2 - (k > 1))))
+        out = part * factors
+        return out.sum(0).sum(1) if k > 1 else out.sum(0)
+
+    def _read_by_read(self, x_int: torch.Tensor) -> torch.Tensor:
+        """One read (input plane x weight slice) at a time: the column noise stream and the
+        recorder's subsample see the reads in this order."""
+        out = None
+        whole = self.spec.conversion == "layer"
+        for factor_in, plane, x_max in self._input_planes(x_int):
+            for i, factor_w in enumerate(self.slice_factors):
+                psums = self.layer_sums(plane) if whole and len(self.slice_factors) == 1 else \
+                    self.partial_sums(plane, i)
+                if whole and psums.shape[1] != 1:
+                    psums = psums.sum(1, keepdim=True)
+                part = self._convert(psums, x_max, plane).sum(1)
+                if factor_in * factor_w != 1.0:
+                    part = part * (factor_in * factor_w)
+                out = part if out is None else out + part
+        return out
+
+    def _stacked_planes(self, x_int: torch.Tensor) -> tuple[torch.Tensor, list[float], float]:
+        """Every read's input plane stacked along the batch ``(Z*N, ...)``, the factors ``2^z`` and
+        the plane maximum (see :meth:`_input_planes`)."""
+        if self.spec.input_mode == "analog":
+            return x_int, [1.0], float(self.act_levels)
+        z = self.spec.act_bits
+        shape = (z,) + (1,) * x_int.dim()
+        powers = (2.0 ** torch.arange(z, dtype=x_int.dtype, device=x_int.device)).view(shape)
+        bits = torch.remainder(torch.div(x_int.abs().unsqueeze(0), powers, rounding_mode="floor"), 2)
+        bits = bits * torch.sign(x_int)
+        return bits.reshape(z * x_int.shape[0], *x_int.shape[1:]), [float(2**i) for i in range(z)], 1.0
 
     def _observe(self, x: torch.Tensor) -> None:
         amax = x.detach().abs().max() if x.numel() else torch.tensor(0.0)

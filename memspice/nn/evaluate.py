@@ -16,6 +16,7 @@ Outputs in ``out_dir``:
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -190,6 +191,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         by_bits[art.bits] = art
     dataset = trained.spec.dataset
     test = load_dataset(dataset, "test", data_root).head(spec.test_images)
+    sweep_test = test.head(spec.sweep_test_images) if spec.sweep_test_images else test
     train_set = load_dataset(dataset, "train", data_root)
     calib_idx = np.sort(np.random.default_rng([spec.seed, 1]).choice(
         len(train_set), min(cim_spec.calibration_images, len(train_set)), replace=False))
@@ -229,12 +231,13 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         # integer partial sums (no column model) convert through exact lookup tables
         ranges = {n: (st.minimum, st.maximum) if column is None else None for n, st in stats.items()}
 
-        def run(fns: dict[str, Callable] | None) -> float:
+        def run(fns: dict[str, Callable] | None, data: ImageSet = test) -> float:
             _set_adcs(cim, fns)
             for i, layer in enumerate(layers):  # the same column noise for every converter
                 set_column(layer, column, spec.seed * 1000 + 500 + i)
-            return accuracy(cim, test, dev, batch)
+            return accuracy(cim, data, dev, batch)
 
+        t_cim = time.monotonic()
         add("ideal", 0, 0.0, 0, run(None))
         bar.advance()
         t0 = time.monotonic()
@@ -246,6 +249,16 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                 t1 = time.monotonic()
                 add(kind, bits, 0.0, 0, run(fns))
                 timings.setdefault(f"cim_inference_{kind}_{bits}bit_s", time.monotonic() - t1)
+                if n_cim == 0:  # the first converted inference sets the estimate of what follows
+                    per_image = (time.monotonic() - t1) / max(len(test), 1)
+                    est = estimate_s(per_image, (total - 3 - n_spice - n_sweep, len(test)),
+                                     (n_spice + n_sweep, len(sweep_test)))
+                    timings["estimate_after_first_table_row_s"] = est
+                    if show_progress:
+                        print(f"evaluate: about {est:.0f} s more for {total - 3} CIM inferences "
+                              f"({total - 3 - n_spice - n_sweep} of {len(test)} images, {n_spice + n_sweep} of "
+                              f"{len(sweep_test)}) at {1e3 * per_image:.2f} ms per image (measured on the first "
+                              "one; variation-aware fits not included)", file=sys.stderr, flush=True)
                 n_cim += 1
                 bar.advance()
         timings["bits_table_s"] = time.monotonic() - t0
@@ -263,7 +276,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                     pick = spice_chip_draws(spec.seed, bits, trial, len(base), len(chips))
                     fns = {n: adc_function(art.apply(f, chips[pick[i]]), dev, lut_range=ranges[n])
                            for i, (n, f) in enumerate(base.items())}
-                    add(label, bits, 0.0, trial, run(fns))
+                    add(label, bits, 0.0, trial, run(fns, sweep_test))
                     bar.advance()
         timings["spice_s"] = time.monotonic() - t0
         checkpoint()
@@ -289,10 +302,11 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                             elif kind == "super_resolution":
                                 fns[n] = super_resolution_function(q.perturb(f, sigma, za), q.perturb(f, sigma, zb),
                                                                    f, dev, lut_range=ranges[n])
-                        add(kind, bits, sigma, trial, run(fns))
+                        add(kind, bits, sigma, trial, run(fns, sweep_test))
                         bar.advance()
             checkpoint()
         timings["sweep_s"] = time.monotonic() - t0
+        timings["cim_inference_s"] = time.monotonic() - t_cim
         _set_adcs(cim, None)
     diag_bits = sorted(set(spec.bits) | set(spec.sweep_bits)) if spec.diagnostics else []
     layer_rows = [layer_diagnostics(layer.name, i, layer, stats[layer.name], fitter.samples[layer.name], fitter, b,
@@ -306,7 +320,8 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         "float_test_accuracy_at_training": trained.meta.get("float_test_accuracy"),
         "weights_path": str(trained.path), "cim_spec": cim_spec.to_dict(), "cim_spec_hash": cim_spec.spec_hash(),
         "eval_spec": spec.to_dict(), "eval_spec_hash": spec.spec_hash(), "eval_seed": spec.seed,
-        "test_images": len(test), "calibration_images": len(calib), "data_source": str(test.source),
+        "test_images": len(test), "sweep_test_images": len(sweep_test),
+        "calibration_images": len(calib), "data_source": str(test.source),
         "spice_adcs": [{"path": str(a.path), "bits": a.bits, "source": a.source,
                         "mc_samples": len(a.mc_measured_V),
                         "rms_relative_error": float(np.sqrt(np.mean(a.trial_errors() ** 2)))} for a in spice_adcs],
@@ -334,7 +349,8 @@ def write_outputs(result: EvalResult) -> None:
     if result.layers:
         keys = list(result.layers[0])
         write_csv(out / "layers.csv", {k: [r[k] for r in result.layers] for k in keys})
-    text = tables_markdown(result.rows)
+    prov = result.provenance
+    text = tables_markdown(result.rows, prov.get("test_images"), prov.get("sweep_test_images"))
     if result.provenance.get("eval_spec", {}).get("preset") == "paper":
         from memspice.nn.paper import paper_markdown
 
@@ -356,8 +372,17 @@ def _pct(v: float) -> str:
     return f"{100 * v:.2f}"
 
 
-def tables_markdown(rows: list[dict[str, Any]]) -> str:
-    """The accuracy-versus-bits table and the variation sweeps (accuracy in %)."""
+def estimate_s(per_image_s: float, *passes: tuple[int, int]) -> float:
+    """Seconds for ``(inferences, images)`` groups at ``per_image_s`` each image."""
+    return per_image_s * sum(n * images for n, images in passes)
+
+
+def tables_markdown(rows: list[dict[str, Any]], test_images: int | None = None,
+                    sweep_images: int | None = None) -> str:
+    """The accuracy-versus-bits table and the variation sweeps (accuracy in %); when the sweep and
+    the SPICE rows ran on fewer images than the table, their headings say so."""
+    fewer = f" (first {sweep_images} of the {test_images} test images)" if sweep_images and test_images and \
+        sweep_images < test_images else ""
     lines: list[str] = []
     base = {r["adc"]: r["accuracy"] for r in rows if r["bits"] == 0}
     head = rows[0] if rows else {"network": "?", "dataset": "?"}
@@ -380,7 +405,7 @@ def tables_markdown(rows: list[dict[str, Any]]) -> str:
     if spice:
         lines.append("## SPICE-characterized ADC (Lloyd-Max boundaries with the artifact's errors, each layer's "
                      "converter an independent Monte Carlo chip; spice: closed-loop programmed chips, spice_open: "
-                     "the same chips open loop)\n")
+                     "the same chips open loop)" + fewer + "\n")
         lines.append("| ADC bits | row | trials | mean | min | max |")
         lines.append("|---|---|---|---|---|---|")
         for b in sorted({r["bits"] for r in spice}):
@@ -396,7 +421,7 @@ def tables_markdown(rows: list[dict[str, Any]]) -> str:
         sbits = sorted({r["bits"] for r in sub})
         sigmas = sorted({r["sigma"] for r in sub})
         trials = len({r["trial"] for r in sub})
-        lines.append(f"## {adc} under boundary variation ({trials} trials; mean [min, max], %)\n")
+        lines.append(f"## {adc} under boundary variation ({trials} trials; mean [min, max], %){fewer}\n")
         lines.append("| sigma | " + " | ".join(f"{b}-bit" for b in sbits) + " |")
         lines.append("|---" * (len(sbits) + 1) + "|")
         for s in sigmas:

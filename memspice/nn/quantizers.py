@@ -391,11 +391,19 @@ class LookupConverter:
             raise ValueError(f"lookup range [{lo}, {hi}] is empty or larger than {LUT_MAX_ENTRIES} entries")
         self.lo = int(lo)
         self.n = int(hi) - int(lo) + 1
-        self.table = fn(torch.arange(self.lo, self.lo + self.n, dtype=torch.float32, device=device))
+        #: ``psum + offset`` truncated is the table index (rounding to the nearest integer)
+        self.offset = 0.5 - self.lo
+        self.table = fn(torch.arange(self.lo, self.lo + self.n, dtype=torch.float32, device=device)).contiguous()
 
     def __call__(self, p):
         # in place: the caller hands over a partial-sum tensor it no longer needs
+        return self.lookup(p.add_(self.offset))
+
+    def lookup(self, shifted):
+        """The converted values of partial sums already shifted by :attr:`offset` (a tensor the
+        caller no longer needs: it is clamped in place). int32 indices and ``index_select``: half
+        the memory traffic of int64 indices and ``take``."""
         import torch
 
-        idx = p.sub_(self.lo - 0.5).clamp_(0, self.n - 1).long()
-        return torch.take(self.table, idx)
+        idx = shifted.clamp_(0, self.n - 1).to(torch.int32)
+        return self.table.index_select(0, idx.reshape(-1)).view(idx.shape)

@@ -99,6 +99,8 @@ class EvaluateStage(Spec):
     sweep_bits: tuple[int, ...] = param((4,), "resolutions of the variation sweep")
     sweep_adcs: tuple[str, ...] = param(("lloyd_max", "variation_aware"), "ADC models of the sweep")
     trials: int = param(8, "variation draws per sigma")
+    sweep_test_images: int = param(500, "first N of the test images for the variation sweep and the SPICE chip rows "
+                                   "(one inference per trial; 0 = test_images)")
     calibration_images: int = param(512, "training images the ADCs are fitted on")
     column_model: bool = param(True, "also evaluate the network with the crossbar stage's column model between "
                                "the arrays and the ADCs (an extra table: ideal CIM, uniform and Lloyd-Max at the "
@@ -114,6 +116,8 @@ class EvaluateStage(Spec):
                                "uniform and Lloyd-Max at 3/4/5 bits) into evaluate/paper, beside the paper's numbers")
 
     def validate(self) -> None:
+        check(self.sweep_test_images >= 0, "evaluate.sweep_test_images", self.sweep_test_images,
+              "0 (all test images) or a positive count")
         check(self.column_grid_test_images >= 1, "evaluate.column_grid_test_images", self.column_grid_test_images,
               "at least 1 image")
         check(self.column_grid_calibration_images >= 1, "evaluate.column_grid_calibration_images",

@@ -106,7 +106,11 @@ def test_bit_serial_inputs_and_weight_slices_recombine_exactly(input_mode, cell_
     layer.adc = lambda p: (calls.append(p), p)[1]
     torch.testing.assert_close(layer(x), _reference(layer, x), rtol=1e-5, atol=1e-5)
     spec = layer.spec
-    assert len(calls) == spec.input_cycles * spec.slices
+    # every read (input bit x weight slice) meets the converter, all in one call: bit planes along the
+    # batch, slices beside the output channels
+    assert len(calls) == 1
+    assert calls[0].shape[0] == spec.input_cycles * 2 and calls[0].numel() == 2 * 3 * 16 * spec.input_cycles \
+        * spec.slices  # one sub-array (45 rows), 3 outputs, 4 x 4 pixels
     if input_mode == "bit_serial":  # binary inputs: a partial sum is bounded by rows x largest digit
         assert float(calls[0].abs().max()) <= 45 * layer.slice_max
 

@@ -1,0 +1,65 @@
+"""``EvalSpec.sweep_test_images``: the variation sweep and the SPICE chip rows on the first N test
+images, the accuracy table on all of them; the printed estimate."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.unit, pytest.mark.torch]
+
+
+def _write_idx(path, array):
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    path.write_bytes(gzip.compress(header + array.tobytes()))
+
+
+@pytest.fixture(scope="module")
+def fashion(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fashion")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 64), ("t10k", 30)):
+        _write_idx(folder / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)))
+        _write_idx(folder / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+    return folder
+
+
+def _evaluate(fashion, out, capsys=None, **kw):
+    import torch
+
+    from memspice.nn.evaluate import evaluate
+    from memspice.nn.spec import CimSpec, EvalSpec, TrainSpec
+    from memspice.nn.train import Trained, new_model
+
+    torch.manual_seed(0)
+    tspec = TrainSpec(width=0.0625)
+    trained = Trained(new_model(tspec).eval(), tspec, {}, out / "weights", cached=True)
+    spec = EvalSpec(bits=(3,), adcs=("lloyd_max",), sigmas=(0.05,), sweep_bits=(3,), sweep_adcs=("lloyd_max",),
+                    trials=2, diagnostics=False, batch_size=10, **kw)
+    return evaluate(trained, CimSpec(calibration_images=32), spec, out_dir=out, data_root=fashion,
+                    show_progress=capsys is not None)
+
+
+def test_sweep_runs_on_the_first_images_and_the_table_on_all(fashion, tmp_path, capsys):
+    res = _evaluate(fashion, tmp_path / "a", capsys, test_images=30, sweep_test_images=10)
+    err = capsys.readouterr().err
+    assert "evaluate: about" in err and "2 of 10" in err and "ms per image" in err
+    assert res.timings["estimate_after_first_table_row_s"] > 0
+    assert res.provenance["test_images"] == 30 and res.provenance["sweep_test_images"] == 10
+    sweep = res.accuracy("lloyd_max", 3, 0.05)
+    assert len(sweep) == 2 and all(abs(10 * a - round(10 * a)) < 1e-9 for a in sweep)  # tenths: 10 images
+    text = (tmp_path / "a" / "tables.md").read_text()
+    assert "(first 10 of the 30 test images)" in text
+    # the same draws on the same first 10 images as a run whose whole test set is those 10 images
+    small = _evaluate(fashion, tmp_path / "b", test_images=10)
+    assert small.accuracy("lloyd_max", 3, 0.05) == sweep
+    assert "first 10" not in (tmp_path / "b" / "tables.md").read_text()
+
+
+def test_estimate_adds_inferences_times_images():
+    from memspice.nn.evaluate import estimate_s
+
+    assert estimate_s(0.002, (16, 2000), (48, 500)) == pytest.approx(0.002 * (32000 + 24000))
