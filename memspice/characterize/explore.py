@@ -164,6 +164,7 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
     """One design point, as a row (units in the column names); never raises for a design that fails:
     the row says why (``status``)."""
     from memspice.characterize import adc as flow
+    from memspice.characterize.adc.chips import nonconverged
     from memspice.characterize.adc.timed import program_in_timing
     from memspice.errors import SimulationError
     from memspice.spec.device import load_card
@@ -207,7 +208,9 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
             row.update(mc_experiment=(MC_CLOSED if experiment == "closed" else MC_OPEN),
                        inl_rms_lsb=stats["inl_max_lsb_rms"], dnl_rms_lsb=stats["dnl_max_lsb_rms"],
                        boundary_sigma_rms_V=stats["boundary_sigma_rms_V"], mc_failed=len(mc.failed),
-                       mc_nonconverged=stats["nonconverged_samples"] or 0)
+                       mc_nonconverged=stats["nonconverged_samples"] or 0,
+                       mc_nonconverged_why="; ".join(f"chip {r['sample']}: {r['reason']} at boundary {r['boundary']}"
+                                                     for r in nonconverged(mc)))
         else:
             row.update(mc_experiment="none (nominal)", inl_rms_lsb=row["inl_nominal_lsb"],
                        dnl_rms_lsb=row["dnl_nominal_lsb"])
