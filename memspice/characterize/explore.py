@@ -9,10 +9,13 @@ conversions for energy (total and switching, :mod:`memspice.extract.energy`) and
 read-disturb margin. Points are cached one JSON file each under ``OUT/points/`` (a killed run resumes)
 and run in worker processes; the tables and figures are rebuilt from the cache.
 
-Linearity under mismatch here is **open loop** (the nominal programming applied to every sample with
-its transistor mismatch, :func:`memspice.characterize.adc.monte_carlo`): the closed-loop chip Monte
-Carlo of issue 11 is not on this branch. It ranks designs by how much mismatch they leave for
-write-verify to remove; it is not the linearity of a programmed chip.
+Linearity under mismatch is that of programmed chips where the chip Monte Carlo can program them:
+a static-scheme point runs the **closed-loop** chip Monte Carlo
+(:func:`memspice.characterize.adc.chips.chip_monte_carlo`: each sample a fabricated chip programmed by
+its own write-verify; the verify is a DC sweep, which is the static scheme's read state). A
+precharge-scheme point reads in a timing the DC verify does not reproduce, so it runs the **open-loop**
+experiment (its timed nominal programming applied to every sample) and its row says so
+(``mc_experiment``): the two linearity numbers are different experiments, not a ranking.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from memspice.spec.adc import AdcSpec
 
 # variable (dotted AdcSpec path) -> what it is
 VARIABLES = {
-    "cell.v_read_v": "read supply (V)",
+    "cell.vdd_v": "supply of the match line, the inverters and the encoder (V)",
+    "cell.v_read_v": "read supply of the dividers, pulsed on for the read window only (V)",
     "cell.v_ref_v": "source reference of the input transistors (V)",
     "cell.v_pu_v": "pull-up (keeper) gate bias during the read (V)",
     "cell.input": "input NMOS size {w_m, l_m}",
@@ -44,6 +48,8 @@ VARIABLES = {
     "cell.inv_n": "inverter NMOS size {w_m, l_m}",
     "cell.inv_p": "inverter PMOS size {w_m, l_m}",
     "encoder.rom_p": "encoder ROM PMOS size {w_m, l_m}",
+    "encoder.logic_n": "encoder sense/XOR NMOS size {w_m, l_m}",
+    "encoder.logic_p": "encoder sense/XOR PMOS size {w_m, l_m}",
     "timing.scheme": "evaluation scheme: static or precharge",
     "timing.read_s": "read window (s)",
     "timing.period_s": "conversion period (s)",
@@ -51,6 +57,9 @@ VARIABLES = {
     "timing.sense_s": "sense enable time (s)",
     "card": "memristor card (its conductance window)",
 }
+
+MC_CLOSED = "closed loop: each sample a chip programmed by write-verify (DC verify = static read state)"
+MC_OPEN = "open loop: the timed nominal programming applied to each sample (closed-loop verify is DC-only)"
 
 OBJECTIVES = ("energy_switching_J", "energy_total_J", "area_normalised_um2", "inl_rms_lsb")
 
@@ -155,6 +164,7 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
     """One design point, as a row (units in the column names); never raises for a design that fails:
     the row says why (``status``)."""
     from memspice.characterize import adc as flow
+    from memspice.characterize.adc.chips import nonconverged
     from memspice.characterize.adc.timed import program_in_timing
     from memspice.errors import SimulationError
     from memspice.spec.device import load_card
@@ -187,13 +197,23 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
         for group, e in en.by_cause().get("switching_J", {}).items():
             row[f"switching_{group.replace(' ', '_').replace('/', '_')}_J"] = e
         if mc_samples:
-            mspec = spec.with_overrides({"mc.samples": mc_samples, "mc.seed": seed})
-            mc, _ = flow.monte_carlo(mspec, card, prog, opts)
+            # closed loop (each sample a chip programmed by write-verify, chips.chip_monte_carlo) where the
+            # chip's verify reads the state it is used in: the static scheme (DC read state = conversion
+            # state). The closed-loop verify is a DC sweep, so a precharge point runs the open-loop
+            # experiment (its timed programming applied to every sample) and says so in mc_experiment.
+            experiment = "closed" if spec.timing.scheme == "static" else "open"
+            mspec = spec.with_overrides({"mc.samples": mc_samples, "mc.seed": seed, "mc.programming": experiment})
+            mc, _ = flow.chip_monte_carlo(mspec, card, prog, opts, experiment)
             stats = flow.mc_statistics(mspec, mc, prog.plan.targets_v)
-            row.update(inl_rms_lsb=stats["inl_max_lsb_rms"], dnl_rms_lsb=stats["dnl_max_lsb_rms"],
-                       boundary_sigma_rms_V=stats["boundary_sigma_rms_V"], mc_failed=len(mc.failed))
+            row.update(mc_experiment=(MC_CLOSED if experiment == "closed" else MC_OPEN),
+                       inl_rms_lsb=stats["inl_max_lsb_rms"], dnl_rms_lsb=stats["dnl_max_lsb_rms"],
+                       boundary_sigma_rms_V=stats["boundary_sigma_rms_V"], mc_failed=len(mc.failed),
+                       mc_nonconverged=stats["nonconverged_samples"] or 0,
+                       mc_nonconverged_why="; ".join(f"chip {r['sample']}: {r['reason']} at boundary {r['boundary']}"
+                                                     for r in nonconverged(mc)))
         else:
-            row.update(inl_rms_lsb=row["inl_nominal_lsb"], dnl_rms_lsb=row["dnl_nominal_lsb"])
+            row.update(mc_experiment="none (nominal)", inl_rms_lsb=row["inl_nominal_lsb"],
+                       dnl_rms_lsb=row["dnl_nominal_lsb"])
         row["status"] = ("ok" if en.codes_ok and converged else "codes wrong" if not en.codes_ok else
                          f"write-verify in timing not converged (worst {row['timed_worst_error_lsb']:.3g} LSB)")
     except (SpecError, SimulationError) as err:
@@ -302,8 +322,9 @@ def write_outputs(result: ExploreResult, out_dir: Path, *, figures: bool = True)
                           "pareto_points": result.pareto, "wall_s": result.wall_s, "memspice_version": __version__,
                           "energy_basis": "energy_total_J counts DC current; energy_switching_J is C V^2 only (the "
                                           "basis of the paper's 12.58 fJ)",
-                          "linearity": "inl_rms_lsb: RMS over open-loop mismatch Monte Carlo samples of max |INL| "
-                                       "(nominal programming applied to each sample)"})
+                          "linearity": "inl_rms_lsb / dnl_rms_lsb: RMS over Monte Carlo samples of max |INL| / |DNL|; "
+                                       "the experiment of each point is its mc_experiment column: "
+                                       f"static points {MC_CLOSED}; precharge points {MC_OPEN}"})
     if figures:
         from memspice.report.explore_figures import explore_figures
 
@@ -314,12 +335,13 @@ def write_outputs(result: ExploreResult, out_dir: Path, *, figures: bool = True)
 def front_text(result: ExploreResult) -> str:
     """The Pareto front as a Markdown table (switching and total energy in fJ, area at 28 nm, INL)."""
     head = ["point", *result.variables, "fJ switching", "fJ total", "um^2 (28 nm)", "RMS max|INL| LSB",
-            "delay ps", "read-disturb margin mV"]
+            "RMS max|DNL| LSB", "MC", "delay ps", "read-disturb margin mV"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i in result.pareto:
         r = result.points[i]
         cells = [str(i), *[str(r[v]) for v in result.variables], f"{r['energy_switching_J'] * 1e15:.1f}",
                  f"{r['energy_total_J'] * 1e15:.0f}", f"{r['area_normalised_um2']:.1f}", f"{r['inl_rms_lsb']:.3f}",
+                 f"{r['dnl_rms_lsb']:.3f}", str(r.get("mc_experiment", "")).split(":")[0],
                  f"{r['delay_s'] * 1e12:.0f}", f"{r['read_disturb_margin_V'] * 1e3:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
     failed = [r for r in result.points if r.get("status") != "ok"]

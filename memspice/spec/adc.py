@@ -319,6 +319,11 @@ class AdcSpec(Spec):
         check(0 < self.program_aim_lsb <= self.program_tol_lsb, "program_aim_lsb", self.program_aim_lsb,
               f"an aim in (0, program_tol_lsb = {self.program_tol_lsb:g}] LSB")
         check(1 <= self.program_max_iter <= 50, "program_max_iter", self.program_max_iter, "from 1 to 50")
+        models = self.cell.models  # the encoder is built from the cell's transistor set
+        for name in ("rom_p", "bl_pulldown", "bl_reset", "logic_n", "logic_p"):
+            size = getattr(self.encoder, name)
+            check(size.l_m >= models.l_min_m * (1 - 1e-9), f"encoder.{name}.l_m", size.l_m,
+                  f"a length >= {models.l_min_m:g} m (minimum of {models.name})")
         # closed-loop chips are verified with DC sweeps: the static scheme's read. A precharge chip must be
         # verified in its own timing (characterize/adc/timed.py), which the chip Monte Carlo does not do yet.
         check(not (self.mc.samples and self.mc.programming == "closed" and self.timing.scheme == "precharge"),

@@ -22,6 +22,9 @@ def _grid(tmp_path: Path, text: str) -> Path:
     ('[grid]\nmc_samples = -1\n[grid.vary]\n"cell.v_read_v" = [0.8]\n', "grid.mc_samples"),
     ('[grid.vary]\n"timing.scheme" = ["precharge"]\n"timing.sense_s" = [0.1e-9]\n', "sense_s"),
     ('[grid.vary]\n"cell.input" = [{ w_m = 0.15e-6, l_m = 0.02e-6 }]\n', "input.l_m"),
+    ('[grid.vary]\n"encoder.rom_p" = [{ w_m = 0.2e-6, l_m = 0.02e-6 }]\n', "encoder.rom_p.l_m"),
+    ('[grid.vary]\n"timing.scheme" = ["precharge"]\n"timing.read_s" = [0.3e-9]\n', "read_s"),
+    ('[grid.vary]\n"cell.vdd_v" = [0.0]\n', "vdd_v"),
 ])
 def test_bad_grid_is_one_line_and_writes_nothing(cli, tmp_path, text, needle):
     out = tmp_path / "out"

@@ -167,6 +167,8 @@ def test_energy_conversions_cover_the_codes_whatever_the_monte_carlo_seed():
     ({"timing.scheme": "precharge", "timing.sense_s": 0.58e-9}, "read_s"),
     ({"layout.normalise_node_nm": 0.0}, "normalise_node_nm"),
     ({"cell.input": {"w_m": 0.15e-6, "l_m": 0.03e-6}}, "input.l_m"),
+    ({"encoder.rom_p": {"w_m": 0.2e-6, "l_m": 0.03e-6}}, "encoder.rom_p.l_m"),
+    ({"encoder.logic_n": {"w_m": 0.1e-6, "l_m": 0.02e-6}}, "encoder.logic_n.l_m"),
 ])
 def test_bad_scheme_timing_and_sizes_name_the_field(overrides, field):
     with pytest.raises(SpecError, match=field.replace(".", r"\.")):

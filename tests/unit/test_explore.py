@@ -31,3 +31,39 @@ def test_pareto_front_by_hand():
 def test_read_disturb_margin_of_the_default_cell():
     """vteam_paper switches at -0.478 / +0.525 V; the default read puts up to 0.8 - 0.05 V across a memristor."""
     assert ex.read_disturb_margin_v(AdcSpec()) == pytest.approx(0.4775 - 0.75, abs=1e-3)
+
+
+@pytest.mark.parametrize("scheme, experiment", [("static", "closed"), ("precharge", "open")])
+def test_point_runs_the_chip_monte_carlo_its_scheme_allows(monkeypatch, scheme, experiment):
+    """Wiring only (fake simulators): a static point's linearity comes from the closed-loop chip Monte Carlo
+    (chip_monte_carlo, programming "closed", the spec's mc.programming "closed"); a precharge point's
+    from the open loop, and its row names the experiment. The circuit numbers are the flows' own tests."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from memspice.characterize import adc as flow
+    from memspice.characterize.adc import timed
+
+    spec = AdcSpec().with_overrides({"bits": 3, "timing.scheme": scheme})
+    targets = spec.targets_v()
+    prog = SimpleNamespace(plan=SimpleNamespace(targets_v=targets), iterations=3, pmap=None)
+    en = SimpleNamespace(energy_per_conversion_j=1e-12, switching_j=2e-14, static_j=9.8e-13, delay_s=1e-10,
+                         read_s=6e-10, codes_ok=True, by_cause=lambda: {"switching_J": {"encoder": 1e-15}})
+    calls = []
+
+    def fake_mc(mspec, card, prog_, opts, programming):
+        calls.append((programming, mspec.mc.programming, mspec.mc.samples))
+        return SimpleNamespace(failed=[], converged=None), None
+
+    monkeypatch.setattr(flow, "program_converter", lambda s, c, o: (None, prog, SimpleNamespace(measured_v=targets)))
+    monkeypatch.setattr(timed, "program_in_timing", lambda s, c, p, pr, o: SimpleNamespace(
+        prog=prog, dominant_v=targets, rounds=1, history_lsb=[0.01]))
+    monkeypatch.setattr(flow, "conversion_energy_settled", lambda s, c, p, o: en)
+    monkeypatch.setattr(flow, "chip_monte_carlo", fake_mc)
+    monkeypatch.setattr(flow, "mc_statistics", lambda s, mc, t: {
+        "inl_max_lsb_rms": 0.2, "dnl_max_lsb_rms": 0.3, "boundary_sigma_rms_V": 1e-3, "nonconverged_samples": None})
+    row = ex.characterize_point(spec, 3, 11)
+    assert calls == [(experiment, experiment, 3)]
+    assert row["status"] == "ok" and row["mc_experiment"].startswith(experiment)
+    assert (row["inl_rms_lsb"], row["dnl_rms_lsb"]) == (0.2, 0.3) and np.isfinite(row["inl_nominal_lsb"])
