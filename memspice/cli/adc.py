@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from memspice.cli.common import Backend
 from memspice.errors import SpecError
 
 
@@ -95,7 +96,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         param: list[str] | None = typer.Option(None, "--param", help="Override NAME=VALUE in SI units, dotted "
                                                "for sub-tables (cell.v_read_v=0.7, timing.read_s=5e-10)."),
         out: Path = typer.Option(Path("runs/adc"), "--out", help="Output folder."),
-        backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
+        backend: Backend = typer.Option(Backend.subprocess, "--backend", help="ngspice backend."),
         energy: bool = typer.Option(True, "--energy/--no-energy", help="Run the transient energy/delay study."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
@@ -104,19 +105,16 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         """Program a Q-cell ADC and characterize it: boundaries, transfer, INL/DNL, energy, area, Monte Carlo."""
         from memspice.characterize import adc as flow
         from memspice.cli.common import prepare_out_dir
-        from memspice.errors import InputError, ProgrammingFailed
+        from memspice.errors import ProgrammingFailed
         from memspice.io import write_json
-        from memspice.ngspice.engine import BACKENDS
 
-        if backend not in BACKENDS:
-            raise InputError(f"--backend: got {backend!r}; expected one of {', '.join(BACKENDS)}")
         if workers is not None and workers < 1:
             raise SpecError("--workers", workers, "at least 1 worker process")
         spec = build_spec(spec_file, bits=bits, boundaries=boundaries, mc=mc, seed=seed, card=card, params=param,
                           programming=programming)
         out_dir = prepare_out_dir(out, "characterize adc", spec.spec_hash(), overwrite=overwrite)
         # the Monte Carlo chunk cache lives with the results: rerunning into the same folder resumes
-        opts = flow.RunOptions(backend=backend, show_progress=True, workers=workers,
+        opts = flow.RunOptions(backend=backend.value, show_progress=True, workers=workers,
                                mc_cache_root=out_dir / "mc_cache")
         result = flow.run_adc(spec, opts, energy=energy, log=lambda s: typer.echo(f"  {s}", err=True))
         conv = convergence(result)

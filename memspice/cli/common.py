@@ -15,11 +15,20 @@ import math
 import os
 import shutil
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 
 from memspice.errors import InputError, SpecError
 
 MARKER = ".memspice-run.json"
+
+
+class Backend(StrEnum):
+    """``--backend``: a closed choice, so a wrong word is rejected naming the option and the choices
+    (the values are those of :data:`memspice.ngspice.engine.BACKENDS`; a test checks)."""
+
+    subprocess = "subprocess"
+    shared = "shared"
 _PREPARED: list[tuple[Path, bool]] = []  # (folder, created by this process)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from memspice.cli.common import parse_overrides, parse_value, prepare_out_dir
+from memspice.cli.common import Backend, parse_overrides, parse_value, prepare_out_dir
 from memspice.errors import SpecError
 
 
@@ -39,7 +39,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         mc: int = typer.Option(None, "--mc", help="Monte Carlo samples of programming error and read noise."),
         workers: int = typer.Option(None, "--workers", help="Monte Carlo worker processes (default: one per core)."),
         seed: int = typer.Option(None, "--seed", help="Seed of patterns, sweeps and Monte Carlo (recorded)."),
-        backend: str = typer.Option(None, "--backend", help="ngspice backend: subprocess or shared."),
+        backend: Backend = typer.Option(None, "--backend", help="ngspice backend (default: the spec's, subprocess)."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
                                        "files (refused otherwise)."),
@@ -51,7 +51,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         values = _overrides(overrides)
         if rows is not None:
             values["crossbar.rows"] = rows
-        changes = {k: v for k, v in (("mc", mc), ("seed", seed), ("backend", backend),
+        changes = {k: v for k, v in (("mc", mc), ("seed", seed), ("backend", backend and backend.value),
                                                        ("workers", workers)) if v is not None}
         if changes:
             values.update({f"study.{k}": v for k, v in changes.items()})

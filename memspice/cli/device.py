@@ -9,7 +9,7 @@ from pathlib import Path
 
 import typer
 
-from memspice.cli.common import parse_overrides, prepare_out_dir
+from memspice.cli.common import Backend, parse_overrides, prepare_out_dir
 from memspice.errors import ProgrammingFailed, SpecError
 
 
@@ -60,7 +60,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         max_pulses: int = typer.Option(300, "--max-pulses", help="Pulses per device before giving up."),
         mc: int = typer.Option(0, "--mc", help="Monte Carlo devices with device-to-device spread."),
         seed: int = typer.Option(0, "--seed", help="Seed of Monte Carlo draws and read noise."),
-        backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
+        backend: Backend = typer.Option(Backend.subprocess, "--backend", help="ngspice backend."),
         out: Path = typer.Option(..., "--out", help="Output folder."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
@@ -74,7 +74,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         levels = _float_list(targets, "--targets")
         if levels is not None:
             program_kwargs["targets_s"] = levels
-        spec = DeviceStudySpec(program=ProgramSpec(**program_kwargs), mc=mc, seed=seed, backend=backend)
+        spec = DeviceStudySpec(program=ProgramSpec(**program_kwargs), mc=mc, seed=seed, backend=backend.value)
         # both backends give the same numbers: the backend is not part of the run's identity
         identity = f"{dev.spec_hash()}-{spec.replace(backend='subprocess').spec_hash()}"
         out_dir = prepare_out_dir(out, "characterize device", identity, overwrite=overwrite)

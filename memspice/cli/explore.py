@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from memspice.cli.common import Backend
+
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
     explore_app = typer.Typer(help="Design-space exploration from SPICE.", no_args_is_help=True,
@@ -21,7 +23,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         out: Path = typer.Option(Path("runs/explore"), "--out", help="Output folder (points/ cache: a rerun "
                                  "resumes)."),
         workers: int = typer.Option(2, "--workers", help="Worker processes (the numbers do not depend on it)."),
-        backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
+        backend: Backend = typer.Option(Backend.subprocess, "--backend", help="ngspice backend."),
         figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
     ) -> None:
         """Characterize every design point of GRID (programming in the point's own scheme and timing, energy
@@ -30,18 +32,15 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         from memspice.characterize import explore as ex
         from memspice.cli.adc import build_spec
         from memspice.cli.common import prepare_out_dir
-        from memspice.errors import InputError, SpecError
-        from memspice.ngspice.engine import BACKENDS
+        from memspice.errors import SpecError
 
-        if backend not in BACKENDS:
-            raise InputError(f"--backend: got {backend!r}; expected one of {', '.join(BACKENDS)}")
         if workers < 1:
             raise SpecError("--workers", workers, "at least 1 worker process")
         base = build_spec(spec_file)
         g = ex.load_grid(grid)
         ex.point_specs(base, g)  # every point validated before anything is written
         out_dir = prepare_out_dir(out)
-        result = ex.run_explore(base, g, out_dir / "points", workers=workers, backend=backend,
+        result = ex.run_explore(base, g, out_dir / "points", workers=workers, backend=backend.value,
                                 log=lambda s: typer.echo(f"  {s}", err=True), show_progress=True)
         ex.write_outputs(result, out_dir, figures=figures)
         typer.echo(ex.front_text(result))

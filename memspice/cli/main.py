@@ -14,6 +14,9 @@ import typer
 from memspice import __version__
 from memspice.errors import MemspiceError
 
+# typer carries its own copy of click; its exception base class is reached through a public subclass
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
 app = typer.Typer(
     name="memspice",
     help="SPICE-in-the-loop co-simulation of memristor compute-in-memory hardware.",
@@ -63,13 +66,26 @@ def run(argv: list[str] | None = None) -> None:
 
     code = 0
     try:
-        app(args=argv, standalone_mode=True)
+        # not standalone: a usage error (unknown option, a value outside an option's choices, a missing
+        # option) comes back here and is printed as one line like every other input error
+        rv = app(args=argv, standalone_mode=False)
+        if isinstance(rv, int) and rv:
+            sys.exit(rv)
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         raise
     except MemspiceError as err:
         code = err.exit_code
         _die(str(err), code)
+    except _CLICK_ERROR as err:
+        code = err.exit_code
+        if type(err).__name__ == "NoArgsIsHelpError":  # a group called without a command: its help
+            err.show()
+            sys.exit(code)
+        _die(" ".join(err.format_message().split()), code)
+    except typer.Abort:  # end of input at a prompt
+        code = 1
+        _die("aborted", code)
     except UnicodeDecodeError as err:
         code = 2
         _die(f"an input file is not UTF-8 text (byte {err.start}: {err.object[err.start:err.start + 4]!r}); "
