@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from memspice.cli.common import Backend
+from memspice.cli.common import Backend, cli_log
 from memspice.errors import SpecError
 
 
@@ -116,7 +116,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         # the Monte Carlo chunk cache lives with the results: rerunning into the same folder resumes
         opts = flow.RunOptions(backend=backend.value, show_progress=True, workers=workers,
                                mc_cache_root=out_dir / "mc_cache")
-        result = flow.run_adc(spec, opts, energy=energy, log=lambda s: typer.echo(f"  {s}", err=True))
+        result = flow.run_adc(spec, opts, energy=energy, log=cli_log("adc"))
         conv = convergence(result)
         summ = flow.write_outputs(result, out_dir, figures=figures)
         summ.update(conv)

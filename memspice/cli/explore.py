@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from memspice.cli.common import Backend
+from memspice.cli.common import Backend, cli_log
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
@@ -41,7 +41,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         ex.point_specs(base, g)  # every point validated before anything is written
         out_dir = prepare_out_dir(out)
         result = ex.run_explore(base, g, out_dir / "points", workers=workers, backend=backend.value,
-                                log=lambda s: typer.echo(f"  {s}", err=True), show_progress=True)
+                                log=cli_log("explore"), show_progress=True)
         ex.write_outputs(result, out_dir, figures=figures)
         typer.echo(ex.front_text(result))
         typer.echo(f"  {len(result.points)} points in {result.wall_s:.0f} s; results in {out_dir}")

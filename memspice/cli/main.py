@@ -43,8 +43,14 @@ def _version_callback(value: bool) -> None:
 def _main(
     version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                  help="Print the version and exit."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print debugging messages."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print results, warnings and errors only: no "
+                               "progress messages or bars."),
 ) -> None:
     """memspice: from memristor compact models and Q-cell ADCs in ngspice to network accuracy."""
+    from memspice.cli.common import configure_logging
+
+    configure_logging(verbose=verbose, quiet=quiet)
 
 
 def _register() -> None:
