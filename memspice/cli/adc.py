@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -78,29 +79,54 @@ def convergence(result) -> dict:
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
     @characterize_app.command("adc")
     def adc(
-        spec_file: Path | None = typer.Argument(None, help="ADC spec (TOML with an [adc] table), e.g. "
+        spec_file: Annotated[
+            Path | None,
+            typer.Argument(help="ADC spec (TOML with an [adc] table), e.g. "
                                                 "circuits/qcell_adc_4bit.toml; defaults when omitted."),
-        bits: int | None = typer.Option(None, "--bits", help="Resolution n (2 to 6): 2^n Q-cells."),
-        boundaries: Path | None = typer.Option(
-            None, "--boundaries", help="CSV with one column boundary_V: the 2^n - 1 internal boundaries in V, "
+        ] = None,
+        bits: Annotated[int | None, typer.Option("--bits", help="Resolution n (2 to 6): 2^n Q-cells.")] = None,
+        boundaries: Annotated[
+            Path | None,
+            typer.Option("--boundaries", help="CSV with one column boundary_V: the 2^n - 1 internal boundaries in V, "
             "ascending. Default: uniform over the input range."),
-        mc: int | None = typer.Option(None, "--mc", help="Monte Carlo samples (programming error, read noise, "
+        ] = None,
+        mc: Annotated[
+            int | None,
+            typer.Option("--mc", help="Monte Carlo samples (programming error, read noise, "
                                       "threshold mismatch)."),
-        seed: int | None = typer.Option(None, "--seed", help="Monte Carlo seed (recorded with the results)."),
-        programming: str | None = typer.Option(
-            None, "--programming", help="How each Monte Carlo sample is programmed: closed (write-verify of that "
-            "chip, the default; also runs open loop for comparison unless mc.open_reference=false) or open."),
-        workers: int | None = typer.Option(None, "--workers", help="Monte Carlo worker processes (default: one per "
+        ] = None,
+        seed: Annotated[
+            int | None,
+            typer.Option("--seed", help="Monte Carlo seed (recorded with the results)."),
+        ] = None,
+        programming: Annotated[
+            str | None,
+            typer.Option("--programming", help="How each Monte Carlo sample is programmed: closed (write-verify of "
+            "that chip, the default; also runs open loop for comparison unless mc.open_reference=false) or open."),
+        ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option("--workers", help="Monte Carlo worker processes (default: one per "
                                            "core; the numbers do not depend on it)."),
-        card: str | None = typer.Option(None, "--card", help="Memristor card: built-in name or TOML path."),
-        param: list[str] | None = typer.Option(None, "--param", help="Override NAME=VALUE in SI units, dotted "
+        ] = None,
+        card: Annotated[str | None, typer.Option("--card", help="Memristor card: built-in name or TOML path.")] = None,
+        param: Annotated[
+            list[str] | None,
+            typer.Option("--param", help="Override NAME=VALUE in SI units, dotted "
                                                "for sub-tables (cell.v_read_v=0.7, timing.read_s=5e-10)."),
-        out: Path = typer.Option(Path("runs/adc"), "--out", help="Output folder."),
-        backend: Backend = typer.Option(Backend.subprocess, "--backend", help="ngspice backend."),
-        energy: bool = typer.Option(True, "--energy/--no-energy", help="Run the transient energy/delay study."),
-        figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+        ] = None,
+        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("runs/adc"),
+        backend: Annotated[Backend, typer.Option("--backend", help="ngspice backend.")] = Backend.subprocess,
+        energy: Annotated[
+            bool,
+            typer.Option("--energy/--no-energy", help="Run the transient energy/delay study."),
+        ] = True,
+        figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
+        overwrite: Annotated[
+            bool,
+            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
                                        "files (refused otherwise)."),
+        ] = False,
     ) -> None:
         """Program a Q-cell ADC and characterize it: boundaries, transfer, INL/DNL, energy, area, Monte Carlo."""
         from memspice.characterize import adc as flow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -16,15 +17,24 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
 
     @explore_app.command("adc")
     def adc(
-        spec_file: Path = typer.Argument(..., help="Base ADC spec (TOML with an [adc] table), e.g. "
+        spec_file: Annotated[
+            Path,
+            typer.Argument(help="Base ADC spec (TOML with an [adc] table), e.g. "
                                          "circuits/qcell_adc_5bit.toml."),
-        grid: Path = typer.Option(..., "--grid", help="Grid (TOML with a [grid] table; [grid.vary]: design "
+        ] = ...,
+        grid: Annotated[
+            Path,
+            typer.Option("--grid", help="Grid (TOML with a [grid] table; [grid.vary]: design "
                                   "variable = [values]), e.g. circuits/explore_qcell.toml."),
-        out: Path = typer.Option(Path("runs/explore"), "--out", help="Output folder (points/ cache: a rerun "
-                                 "resumes)."),
-        workers: int = typer.Option(2, "--workers", help="Worker processes (the numbers do not depend on it)."),
-        backend: Backend = typer.Option(Backend.subprocess, "--backend", help="ngspice backend."),
-        figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
+        ] = ...,
+        out: Annotated[Path, typer.Option("--out", help="Output folder (points/ cache: a rerun "
+                                 "resumes).")] = Path("runs/explore"),
+        workers: Annotated[
+            int,
+            typer.Option("--workers", help="Worker processes (the numbers do not depend on it)."),
+        ] = 2,
+        backend: Annotated[Backend, typer.Option("--backend", help="ngspice backend.")] = Backend.subprocess,
+        figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
     ) -> None:
         """Characterize every design point of GRID (programming in the point's own scheme and timing, energy
         total and switching, delay, area, mismatch linearity, read-disturb margin); write points.csv,

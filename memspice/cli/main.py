@@ -8,6 +8,7 @@ computation; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
@@ -41,11 +42,16 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
-                                 help="Print the version and exit."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also print debugging messages."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print results, warnings and errors only: no "
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print debugging messages.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print results, warnings and errors only: no "
                                "progress messages or bars."),
+    ] = False,
 ) -> None:
     """memspice: from memristor compact models and Q-cell ADCs in ngspice to network accuracy."""
     from memspice.cli.common import configure_logging

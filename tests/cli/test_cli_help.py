@@ -75,3 +75,29 @@ def test_a_missing_option_is_one_line(tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, env={**os.environ}, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "memspice: error: Missing option '--out'."
+
+
+@pytest.mark.parametrize(("enum_name", "spec_name", "field"), [
+    ("Network", "TrainSpec", "network"), ("Dataset", "TrainSpec", "dataset"),
+    ("InputMode", "CimSpec", "input_mode"), ("ConvMapping", "CimSpec", "conv_mapping"),
+    ("Conversion", "CimSpec", "conversion"), ("LloydPreprocess", "EvalSpec", "lloyd_preprocess"),
+    ("Calibration", "EvalSpec", "calibration"),
+])
+def test_nn_choices_are_the_specs(enum_name, spec_name, field):
+    import typing
+
+    from memspice.cli import nn as cli_nn
+    from memspice.nn import spec as nn_spec
+
+    hints = typing.get_type_hints(getattr(nn_spec, spec_name))
+    assert tuple(e.value for e in getattr(cli_nn, enum_name)) == typing.get_args(hints[field])
+
+
+def test_a_wrong_network_names_the_option_and_choices(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "memspice", "evaluate", "--network", "vgg16", "--out",
+                           str(tmp_path / "o")], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ}, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("memspice: error:") and len(proc.stderr.strip().splitlines()) == 1
+    for needle in ("--network", "vgg16", "vgg8", "resnet18"):
+        assert needle in proc.stderr
