@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from memspice.cli.common import prepare_out_dir
-from memspice.errors import InputError
+from memspice.errors import InputError, SpecError
 
 
 class Network(StrEnum):  # the choices of nn.spec.TrainSpec.network (a test checks each enum against its field)
@@ -102,6 +102,70 @@ def _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, s
                      lr=lr, train_images=train_images, seed=seed)
 
 
+# evaluate's flags as spec fields: (table, field) of the spec file; a flag given on the command line
+# overrides the file, a flag left at its default does not
+_FLAG_FIELDS = {
+    "network": ("train", "network"), "dataset": ("train", "dataset"), "width": ("train", "width"),
+    "epochs": ("train", "epochs"), "batch_size": ("train", "batch_size"), "lr": ("train", "lr"),
+    "train_images": ("train", "train_images"), "seed": ("train", "seed"),
+    "weight_bits": ("cim", "weight_bits"), "act_bits": ("cim", "act_bits"), "rows": ("cim", "rows"),
+    "g_min": ("cim", "g_min_s"), "g_max": ("cim", "g_max_s"), "input_mode": ("cim", "input_mode"),
+    "cell_bits": ("cim", "cell_bits"), "conv_mapping": ("cim", "conv_mapping"),
+    "calibration_images": ("cim", "calibration_images"), "conversion": ("cim", "conversion"),
+    "bits": ("eval", "bits"), "adcs": ("eval", "adcs"), "test_images": ("eval", "test_images"),
+    "sigmas": ("eval", "sigmas"), "sweep_bits": ("eval", "sweep_bits"), "sweep_adcs": ("eval", "sweep_adcs"),
+    "trials": ("eval", "trials"), "design_sigma": ("eval", "design_sigma"), "eval_batch": ("eval", "batch_size"),
+    "eval_seed": ("eval", "seed"), "lloyd_preprocess": ("eval", "lloyd_preprocess"),
+    "calibration": ("eval", "calibration"), "diagnostics": ("eval", "diagnostics"),
+}
+TABLES = ("train", "cim", "eval")
+
+
+def parse_set(items: list[str] | None) -> dict[str, dict]:
+    """``--set TABLE.FIELD=VALUE`` (VALUE in TOML: 4, 2e-3, [3, 4], true; a bare word is a string) by table."""
+    import tomllib
+
+    out: dict[str, dict] = {t: {} for t in TABLES}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        table, dot, field = key.strip().partition(".")
+        if not sep or not dot or table not in TABLES or not field:
+            raise SpecError("--set", item, "TABLE.FIELD=VALUE with TABLE one of train, cim, eval, e.g. "
+                            "eval.test_images=2000 or eval.bits=[3,4]")
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        out[table][field] = value
+    return out
+
+
+def evaluate_specs(flag_specs: dict, explicit: set[str], spec_file: Path | None, sets: list[str] | None):
+    """The (TrainSpec, CimSpec, EvalSpec) of an evaluate command line: the spec file's tables (or the
+    flags' values without a file), then the flags given on the command line, then ``--set``."""
+    from memspice.nn.spec import CimSpec, EvalSpec, TrainSpec
+    from memspice.spec.base import read_toml
+
+    classes = {"train": TrainSpec, "cim": CimSpec, "eval": EvalSpec}
+    if spec_file is None:
+        specs = dict(flag_specs)
+    else:
+        data = read_toml(spec_file)
+        for key in data:
+            if key not in TABLES:
+                raise SpecError(str(key), data[key], f"one of the tables {', '.join(TABLES)}", source=str(spec_file))
+        specs = {t: classes[t].from_dict(data.get(t, {}), where=t, source=str(spec_file)) for t in TABLES}
+        changes: dict[str, dict] = {t: {} for t in TABLES}
+        for name in explicit & set(_FLAG_FIELDS):
+            table, field = _FLAG_FIELDS[name]
+            changes[table][field] = getattr(flag_specs[table], field)
+        specs = {t: specs[t].replace(**changes[t]) if changes[t] else specs[t] for t in TABLES}
+    for table, values in parse_set(sets).items():
+        if values:
+            specs[table] = specs[table].with_overrides(values, where=table)
+    return specs["train"], specs["cim"], specs["eval"]
+
+
 def train_cmd(
     network: _Network = Network.vgg8, dataset: _Dataset = Dataset.fashion_mnist, data: _Data = None,
     width: _Width = 0.125, epochs: _Epochs = 4, batch_size: _Batch = 128, lr: _Lr = 2e-3,
@@ -123,6 +187,13 @@ def train_cmd(
 
 
 def evaluate_cmd(
+    ctx: typer.Context,
+    spec_file: Annotated[Path | None, typer.Argument(
+        help="Evaluation spec (TOML with [train], [cim] and [eval] tables; fields as in memspice.nn.spec). "
+        "Flags given on the command line and --set override it.")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a spec field: TABLE.FIELD=VALUE (TABLE train, cim or eval; VALUE in TOML, e.g. "
+        "eval.test_images=2000, eval.bits=[3,4]); repeatable.")] = None,
     network: _Network = Network.vgg8, dataset: _Dataset = Dataset.fashion_mnist, data: _Data = None,
     width: _Width = 0.125, epochs: _Epochs = 4, batch_size: _Batch = 128, lr: _Lr = 2e-3,
     train_images: _TrainImages = 0, seed: _Seed = 0, device: _Device = TorchDevice.cpu,
@@ -212,7 +283,7 @@ def evaluate_cmd(
     from memspice.nn.spec import CimSpec, EvalSpec
     from memspice.nn.train import load_trained, resolve_device, train
 
-    tspec = _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, seed)
+    flag_t = _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, seed)
     cim = CimSpec(weight_bits=weight_bits, act_bits=act_bits, rows=rows, g_min_s=g_min, g_max_s=g_max,
                   input_mode=str(input_mode), cell_bits=cell_bits, conv_mapping=str(conv_mapping),
                   calibration_images=calibration_images, conversion=str(conversion))
@@ -222,6 +293,9 @@ def evaluate_cmd(
                      sweep_adcs=_words(sweep_adcs), trials=trials, design_sigma=design_sigma,
                      batch_size=eval_batch, seed=eval_seed, lloyd_preprocess=str(lloyd_preprocess),
                      calibration=str(calibration), diagnostics=diagnostics)
+    explicit = {name for name in ctx.params if (src := ctx.get_parameter_source(name)) is not None
+                and src.name in ("COMMANDLINE", "ENVIRONMENT")}
+    tspec, cim, espec = evaluate_specs({"train": flag_t, "cim": cim, "eval": espec}, explicit, spec_file, set_)
     if preset:
         from memspice.nn.paper import apply_preset
 
