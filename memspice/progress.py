@@ -54,9 +54,10 @@ def _use_bar(stream) -> bool:
 
 @contextmanager
 def progress(total: int, description: str, *, enabled: bool = True, stream=None) -> Iterator[Progress]:
-    """Context manager yielding a :class:`Progress`; ``enabled=False`` makes it silent."""
+    """Context manager yielding a :class:`Progress`; ``enabled=False`` (or ``MEMSPICE_PROGRESS=none``,
+    set by ``memspice -q``) makes it silent."""
     prog = Progress(total, description, stream=stream)
-    if not enabled:
+    if not enabled or os.environ.get("MEMSPICE_PROGRESS") == "none":
         prog.interval_s = float("inf")
         yield prog
         return

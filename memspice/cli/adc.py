@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from memspice.cli.common import Backend, cli_log
 from memspice.errors import SpecError
 
 
@@ -36,48 +38,70 @@ def convergence(result) -> dict:
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
     @characterize_app.command("adc")
     def adc(
-        spec_file: Path | None = typer.Argument(None, help="ADC spec (TOML with an [adc] table), e.g. "
+        spec_file: Annotated[
+            Path | None,
+            typer.Argument(help="ADC spec (TOML with an [adc] table), e.g. "
                                                 "circuits/qcell_adc_4bit.toml; defaults when omitted."),
-        bits: int | None = typer.Option(None, "--bits", help="Resolution n (2 to 6): 2^n Q-cells."),
-        boundaries: Path | None = typer.Option(
-            None, "--boundaries", help="CSV with one column boundary_V: the 2^n - 1 internal boundaries in V, "
+        ] = None,
+        bits: Annotated[int | None, typer.Option("--bits", help="Resolution n (2 to 6): 2^n Q-cells.")] = None,
+        boundaries: Annotated[
+            Path | None,
+            typer.Option("--boundaries", help="CSV with one column boundary_V: the 2^n - 1 internal boundaries in V, "
             "ascending. Default: uniform over the input range."),
-        mc: int | None = typer.Option(None, "--mc", help="Monte Carlo samples (programming error, read noise, "
+        ] = None,
+        mc: Annotated[
+            int | None,
+            typer.Option("--mc", help="Monte Carlo samples (programming error, read noise, "
                                       "threshold mismatch)."),
-        seed: int | None = typer.Option(None, "--seed", help="Monte Carlo seed (recorded with the results)."),
-        programming: str | None = typer.Option(
-            None, "--programming", help="How each Monte Carlo sample is programmed: closed (write-verify of that "
-            "chip, the default; also runs open loop for comparison unless mc.open_reference=false) or open."),
-        workers: int | None = typer.Option(None, "--workers", help="Monte Carlo worker processes (default: one per "
+        ] = None,
+        seed: Annotated[
+            int | None,
+            typer.Option("--seed", help="Monte Carlo seed (recorded with the results)."),
+        ] = None,
+        programming: Annotated[
+            str | None,
+            typer.Option("--programming", help="How each Monte Carlo sample is programmed: closed (write-verify of "
+            "that chip, the default; also runs open loop for comparison unless mc.open_reference=false) or open."),
+        ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option("--workers", help="Monte Carlo worker processes (default: one per "
                                            "core; the numbers do not depend on it)."),
-        card: str | None = typer.Option(None, "--card", help="Memristor card: built-in name or TOML path."),
-        param: list[str] | None = typer.Option(None, "--param", help="Override NAME=VALUE in SI units, dotted "
+        ] = None,
+        card: Annotated[str | None, typer.Option("--card", help="Memristor card: built-in name or TOML path.")] = None,
+        param: Annotated[
+            list[str] | None,
+            typer.Option("--param", help="Override NAME=VALUE in SI units, dotted "
                                                "for sub-tables (cell.v_read_v=0.7, timing.read_s=5e-10)."),
-        out: Path = typer.Option(Path("runs/adc"), "--out", help="Output folder."),
-        backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
-        energy: bool = typer.Option(True, "--energy/--no-energy", help="Run the transient energy/delay study."),
-        figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+        ] = None,
+        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("runs/adc"),
+        backend: Annotated[Backend, typer.Option("--backend", help="ngspice backend.")] = Backend.subprocess,
+        energy: Annotated[
+            bool,
+            typer.Option("--energy/--no-energy", help="Run the transient energy/delay study."),
+        ] = True,
+        figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
+        overwrite: Annotated[
+            bool,
+            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
                                        "files (refused otherwise)."),
+        ] = False,
     ) -> None:
         """Program a Q-cell ADC and characterize it: boundaries, transfer, INL/DNL, energy, area, Monte Carlo."""
         from memspice.characterize import adc as flow
         from memspice.cli.common import prepare_out_dir
-        from memspice.errors import InputError, ProgrammingFailed
+        from memspice.errors import ProgrammingFailed
         from memspice.io import write_json
-        from memspice.ngspice.engine import BACKENDS
 
-        if backend not in BACKENDS:
-            raise InputError(f"--backend: got {backend!r}; expected one of {', '.join(BACKENDS)}")
         if workers is not None and workers < 1:
             raise SpecError("--workers", workers, "at least 1 worker process")
         spec = build_spec(spec_file, bits=bits, boundaries=boundaries, mc=mc, seed=seed, card=card, params=param,
                           programming=programming)
         out_dir = prepare_out_dir(out, "characterize adc", spec.spec_hash(), overwrite=overwrite)
         # the Monte Carlo chunk cache lives with the results: rerunning into the same folder resumes
-        opts = flow.RunOptions(backend=backend, show_progress=True, workers=workers,
+        opts = flow.RunOptions(backend=backend.value, show_progress=True, workers=workers,
                                mc_cache_root=out_dir / "mc_cache")
-        result = flow.run_adc(spec, opts, energy=energy, log=lambda s: typer.echo(f"  {s}", err=True))
+        result = flow.run_adc(spec, opts, energy=energy, log=cli_log("adc"))
         conv = convergence(result)
         summ = flow.write_outputs(result, out_dir, figures=figures)
         summ.update(conv)

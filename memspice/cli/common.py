@@ -15,11 +15,48 @@ import math
 import os
 import shutil
 import tempfile
+from enum import StrEnum
 from pathlib import Path
 
 from memspice.errors import InputError, SpecError
 
 MARKER = ".memspice-run.json"
+
+
+def configure_logging(*, verbose: bool = False, quiet: bool = False) -> None:
+    """Messages of the ``memspice`` loggers go to stderr: progress (INFO) by default, DEBUG too with
+    ``-v``, only WARNING and above with ``-q`` (which also turns progress bars and lines off, in
+    worker processes too: :mod:`memspice.progress` reads ``MEMSPICE_PROGRESS``)."""
+    import logging
+    import sys
+
+    if verbose and quiet:
+        raise SpecError("--verbose/--quiet", "both", "one of -v and -q")
+    logger = logging.getLogger("memspice")
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
+    if not any(getattr(h, "_memspice_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("  %(message)s"))
+        handler._memspice_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    if quiet:
+        os.environ["MEMSPICE_PROGRESS"] = "none"
+
+
+def cli_log(name: str):
+    """A ``log=`` callback for the library's flows that sends each line to the ``memspice.<name>``
+    logger (INFO), so ``-q`` silences it."""
+    import logging
+
+    return logging.getLogger(f"memspice.{name}").info
+
+
+class Backend(StrEnum):
+    """``--backend``: a closed choice, so a wrong word is rejected naming the option and the choices
+    (the values are those of :data:`memspice.ngspice.engine.BACKENDS`; a test checks)."""
+
+    subprocess = "subprocess"
+    shared = "shared"
 _PREPARED: list[tuple[Path, bool]] = []  # (folder, created by this process)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from memspice.cli.common import parse_overrides, parse_value, prepare_out_dir
+from memspice.cli.common import Backend, parse_overrides, parse_value, prepare_out_dir
 from memspice.errors import SpecError
 
 
@@ -30,19 +31,42 @@ def _overrides(items: list[str] | None) -> dict:
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
     @characterize_app.command("crossbar")
     def characterize_crossbar_cmd(
-        spec: Path = typer.Argument(..., help="Crossbar study file ([crossbar] and [study] tables), "
+        spec: Annotated[
+            Path,
+            typer.Argument(help="Crossbar study file ([crossbar] and [study] tables), "
                                     "e.g. circuits/crossbar_128.toml."),
-        overrides: list[str] = typer.Argument(None, help="Overrides NAME=VALUE in SI, dotted paths into the spec: "
+        ] = ...,
+        overrides: Annotated[
+            list[str] | None,
+            typer.Argument(help="Overrides NAME=VALUE in SI, dotted paths into the spec: "
                                               "rows=512, wire.r_row_segment_ohm=2.5, cell=1T1R, study.patterns=16."),
-        out: Path = typer.Option(..., "--out", help="Output folder."),
-        rows: int = typer.Option(None, "--rows", help="Rows of the column (same as the override rows=N)."),
-        mc: int = typer.Option(None, "--mc", help="Monte Carlo samples of programming error and read noise."),
-        workers: int = typer.Option(None, "--workers", help="Monte Carlo worker processes (default: one per core)."),
-        seed: int = typer.Option(None, "--seed", help="Seed of patterns, sweeps and Monte Carlo (recorded)."),
-        backend: str = typer.Option(None, "--backend", help="ngspice backend: subprocess or shared."),
-        figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+        ] = None,
+        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = ...,
+        rows: Annotated[
+            int | None, typer.Option("--rows", help="Rows of the column (same as the override rows=N)."),
+        ] = None,
+        mc: Annotated[
+            int | None,
+            typer.Option("--mc", help="Monte Carlo samples of programming error and read noise."),
+        ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option("--workers", help="Monte Carlo worker processes (default: one per core)."),
+        ] = None,
+        seed: Annotated[
+            int | None,
+            typer.Option("--seed", help="Seed of patterns, sweeps and Monte Carlo (recorded)."),
+        ] = None,
+        backend: Annotated[
+            Backend,
+            typer.Option("--backend", help="ngspice backend (default: the spec's, subprocess)."),
+        ] = None,
+        figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
+        overwrite: Annotated[
+            bool,
+            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
                                        "files (refused otherwise)."),
+        ] = False,
     ) -> None:
         """DC transfer vs the ideal dot product, IR drop vs rows and wire resistance, settling, read energy,
         Monte Carlo spread and the behavioural column model (column_model.json)."""
@@ -51,7 +75,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         values = _overrides(overrides)
         if rows is not None:
             values["crossbar.rows"] = rows
-        changes = {k: v for k, v in (("mc", mc), ("seed", seed), ("backend", backend),
+        changes = {k: v for k, v in (("mc", mc), ("seed", seed), ("backend", backend and backend.value),
                                                        ("workers", workers)) if v is not None}
         if changes:
             values.update({f"study.{k}": v for k, v in changes.items()})

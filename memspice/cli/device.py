@@ -6,10 +6,11 @@ import hashlib
 import json
 import math
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from memspice.cli.common import parse_overrides, prepare_out_dir
+from memspice.cli.common import Backend, parse_overrides, prepare_out_dir
 from memspice.errors import ProgrammingFailed, SpecError
 
 
@@ -51,20 +52,32 @@ def _float_list(text: str | None, option: str) -> tuple[float, ...] | None:
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
     @characterize_app.command("device")
     def characterize_device_cmd(
-        model: str = typer.Option(None, "--model", help="Memristor model: vteam or yakopcic (its paper-window card)."),
-        card: str = typer.Option(None, "--card", help="Device card: a built-in name or a TOML file."),
-        param: list[str] = typer.Option(None, "--param", "-p", help="Override a card parameter: NAME=VALUE in SI."),
-        targets: str = typer.Option(None, "--targets", help="Target conductances in S, comma separated "
+        model: Annotated[
+            str | None,
+            typer.Option("--model", help="Memristor model: vteam or yakopcic (its paper-window card)."),
+        ] = None,
+        card: Annotated[str | None, typer.Option("--card", help="Device card: a built-in name or a TOML file.")] = None,
+        param: Annotated[
+            list[str] | None,
+            typer.Option("--param", "-p", help="Override a card parameter: NAME=VALUE in SI."),
+        ] = None,
+        targets: Annotated[
+            str | None,
+            typer.Option("--targets", help="Target conductances in S, comma separated "
                                     "(default: the paper's 100e-6..400e-6 in 50e-6 steps)."),
-        tolerance: float = typer.Option(5e-6, "--tolerance", help="Write-verify tolerance in S."),
-        max_pulses: int = typer.Option(300, "--max-pulses", help="Pulses per device before giving up."),
-        mc: int = typer.Option(0, "--mc", help="Monte Carlo devices with device-to-device spread."),
-        seed: int = typer.Option(0, "--seed", help="Seed of Monte Carlo draws and read noise."),
-        backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
-        out: Path = typer.Option(..., "--out", help="Output folder."),
-        figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+        ] = None,
+        tolerance: Annotated[float, typer.Option("--tolerance", help="Write-verify tolerance in S.")] = 5e-6,
+        max_pulses: Annotated[int, typer.Option("--max-pulses", help="Pulses per device before giving up.")] = 300,
+        mc: Annotated[int, typer.Option("--mc", help="Monte Carlo devices with device-to-device spread.")] = 0,
+        seed: Annotated[int, typer.Option("--seed", help="Seed of Monte Carlo draws and read noise.")] = 0,
+        backend: Annotated[Backend, typer.Option("--backend", help="ngspice backend.")] = Backend.subprocess,
+        out: Annotated[Path, typer.Option("--out", help="Output folder.")] = ...,
+        figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
+        overwrite: Annotated[
+            bool,
+            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
                                        "files (refused otherwise)."),
+        ] = False,
     ) -> None:
         """Hysteresis loop, extracted R_on/R_off and thresholds, write-verify programming (and --mc)."""
         from memspice.characterize.device import DeviceStudySpec, ProgramSpec, run_device
@@ -75,7 +88,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         levels = _float_list(targets, "--targets")
         if levels is not None:
             program_kwargs["targets_s"] = levels
-        spec = DeviceStudySpec(program=ProgramSpec(**program_kwargs), mc=mc, seed=seed, backend=backend)
+        spec = DeviceStudySpec(program=ProgramSpec(**program_kwargs), mc=mc, seed=seed, backend=backend.value)
         # both backends give the same numbers: the backend is not part of the run's identity
         identity = f"{dev.spec_hash()}-{spec.replace(backend='subprocess').spec_hash()}"
         out_dir = prepare_out_dir(out, "characterize device", identity, overwrite=overwrite)
@@ -107,19 +120,40 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
 
     @app.command("fit")
     def fit_cmd(
-        data: Path = typer.Option(..., "--data", help="Measured I-V sweeps (CSV: curve,v_V,i_A[,compliance_A] "
+        data: Annotated[
+            Path,
+            typer.Option("--data", help="Measured I-V sweeps (CSV: curve,v_V,i_A[,compliance_A] "
                                   "or the Hong et al. Fig. 3b layout)."),
-        model: str = typer.Option(None, "--model", help="Model to fit: vteam or yakopcic."),
-        start: str = typer.Option(None, "--start", help="Card to start from (default: the model's paper card)."),
-        fit: list[str] = typer.Option(None, "--fit", help="Parameter to fit (repeat); default: the model's set."),
-        point_time: float = typer.Option(1e-3, "--point-time", help="Instrument time per sweep point in s "
+        ] = ...,
+        model: Annotated[str | None, typer.Option("--model", help="Model to fit: vteam or yakopcic.")] = None,
+        start: Annotated[
+            str | None,
+            typer.Option("--start", help="Card to start from (default: the model's paper card)."),
+        ] = None,
+        fit: Annotated[
+            list[str] | None,
+            typer.Option("--fit", help="Parameter to fit (repeat); default: the model's set."),
+        ] = None,
+        point_time: Annotated[
+            float,
+            typer.Option("--point-time", help="Instrument time per sweep point in s "
                                          "(not in the data: an assumption that scales the rate constants)."),
-        name: str = typer.Option(None, "--name", help="Name of the fitted card (default: the start card's)."),
-        max_evaluations: int = typer.Option(400, "--max-evaluations", help="Model evaluations at most."),
-        out: Path = typer.Option(..., "--out", help="Output folder: fit.json, fit.png, card.toml."),
-        write_card: Path = typer.Option(None, "--write-card", help="Also write the fitted card to this path."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+        ] = 1e-3,
+        name: Annotated[
+            str | None,
+            typer.Option("--name", help="Name of the fitted card (default: the start card's)."),
+        ] = None,
+        max_evaluations: Annotated[int, typer.Option("--max-evaluations", help="Model evaluations at most.")] = 400,
+        out: Annotated[Path, typer.Option("--out", help="Output folder: fit.json, fit.png, card.toml.")] = ...,
+        write_card: Annotated[
+            Path | None,
+            typer.Option("--write-card", help="Also write the fitted card to this path."),
+        ] = None,
+        overwrite: Annotated[
+            bool,
+            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
                                        "files (refused otherwise)."),
+        ] = False,
     ) -> None:
         """Fit a memristor model's parameters to measured I-V sweeps; report the residual and a figure."""
         from memspice.fit.report import run_fit

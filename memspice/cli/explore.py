@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from memspice.cli.common import Backend, cli_log
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
@@ -14,15 +17,24 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
 
     @explore_app.command("adc")
     def adc(
-        spec_file: Path = typer.Argument(..., help="Base ADC spec (TOML with an [adc] table), e.g. "
+        spec_file: Annotated[
+            Path,
+            typer.Argument(help="Base ADC spec (TOML with an [adc] table), e.g. "
                                          "circuits/qcell_adc_5bit.toml."),
-        grid: Path = typer.Option(..., "--grid", help="Grid (TOML with a [grid] table; [grid.vary]: design "
+        ] = ...,
+        grid: Annotated[
+            Path,
+            typer.Option("--grid", help="Grid (TOML with a [grid] table; [grid.vary]: design "
                                   "variable = [values]), e.g. circuits/explore_qcell.toml."),
-        out: Path = typer.Option(Path("runs/explore"), "--out", help="Output folder (points/ cache: a rerun "
-                                 "resumes)."),
-        workers: int = typer.Option(2, "--workers", help="Worker processes (the numbers do not depend on it)."),
-        backend: str = typer.Option("subprocess", "--backend", help="ngspice backend: subprocess or shared."),
-        figures: bool = typer.Option(True, "--figures/--no-figures", help="Write PNG figures."),
+        ] = ...,
+        out: Annotated[Path, typer.Option("--out", help="Output folder (points/ cache: a rerun "
+                                 "resumes).")] = Path("runs/explore"),
+        workers: Annotated[
+            int,
+            typer.Option("--workers", help="Worker processes (the numbers do not depend on it)."),
+        ] = 2,
+        backend: Annotated[Backend, typer.Option("--backend", help="ngspice backend.")] = Backend.subprocess,
+        figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
     ) -> None:
         """Characterize every design point of GRID (programming in the point's own scheme and timing, energy
         total and switching, delay, area, mismatch linearity, read-disturb margin); write points.csv,
@@ -30,19 +42,16 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         from memspice.characterize import explore as ex
         from memspice.cli.adc import build_spec
         from memspice.cli.common import prepare_out_dir
-        from memspice.errors import InputError, SpecError
-        from memspice.ngspice.engine import BACKENDS
+        from memspice.errors import SpecError
 
-        if backend not in BACKENDS:
-            raise InputError(f"--backend: got {backend!r}; expected one of {', '.join(BACKENDS)}")
         if workers < 1:
             raise SpecError("--workers", workers, "at least 1 worker process")
         base = build_spec(spec_file)
         g = ex.load_grid(grid)
         ex.point_specs(base, g)  # every point validated before anything is written
         out_dir = prepare_out_dir(out)
-        result = ex.run_explore(base, g, out_dir / "points", workers=workers, backend=backend,
-                                log=lambda s: typer.echo(f"  {s}", err=True), show_progress=True)
+        result = ex.run_explore(base, g, out_dir / "points", workers=workers, backend=backend.value,
+                                log=cli_log("explore"), show_progress=True)
         ex.write_outputs(result, out_dir, figures=figures)
         typer.echo(ex.front_text(result))
         typer.echo(f"  {len(result.points)} points in {result.wall_s:.0f} s; results in {out_dir}")

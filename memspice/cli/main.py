@@ -8,11 +8,15 @@ computation; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from memspice import __version__
 from memspice.errors import MemspiceError
+
+# typer carries its own copy of click; its exception base class is reached through a public subclass
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 app = typer.Typer(
     name="memspice",
@@ -38,10 +42,21 @@ def _version_callback(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
-                                 help="Print the version and exit."),
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Print the version and exit."),
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Also print debugging messages.")] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print results, warnings and errors only: no "
+                               "progress messages or bars."),
+    ] = False,
 ) -> None:
     """memspice: from memristor compact models and Q-cell ADCs in ngspice to network accuracy."""
+    from memspice.cli.common import configure_logging
+
+    configure_logging(verbose=verbose, quiet=quiet)
 
 
 def _register() -> None:
@@ -63,13 +78,26 @@ def run(argv: list[str] | None = None) -> None:
 
     code = 0
     try:
-        app(args=argv, standalone_mode=True)
+        # not standalone: a usage error (unknown option, a value outside an option's choices, a missing
+        # option) comes back here and is printed as one line like every other input error
+        rv = app(args=argv, standalone_mode=False)
+        if isinstance(rv, int) and rv:
+            sys.exit(rv)
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         raise
     except MemspiceError as err:
         code = err.exit_code
         _die(str(err), code)
+    except _CLICK_ERROR as err:
+        code = err.exit_code
+        if type(err).__name__ == "NoArgsIsHelpError":  # a group called without a command: its help
+            err.show()
+            sys.exit(code)
+        _die(" ".join(err.format_message().split()), code)
+    except typer.Abort:  # end of input at a prompt
+        code = 1
+        _die("aborted", code)
     except UnicodeDecodeError as err:
         code = 2
         _die(f"an input file is not UTF-8 text (byte {err.start}: {err.object[err.start:err.start + 4]!r}); "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -12,14 +13,25 @@ from memspice.cli.common import check_writable, prepare_out_dir
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
     @app.command("mc")
     def mc_cmd(
-        plan_file: Path = typer.Argument(..., help="Plan file (TOML with a [plan] table)."),
-        workers: int = typer.Option(None, "--workers", help="Worker processes (default: one per core)."),
-        scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler: tcp://HOST:PORT, or 'local' "
+        plan_file: Annotated[Path, typer.Argument(help="Plan file (TOML with a [plan] table).")] = ...,
+        workers: Annotated[
+            int | None, typer.Option("--workers", help="Worker processes (default: one per core)."),
+        ] = None,
+        scheduler: Annotated[
+            str | None,
+            typer.Option("--scheduler", help="Dask scheduler: tcp://HOST:PORT, or 'local' "
                                       "to start a local cluster."),
-        cache: Path = typer.Option(Path("runs/cache/mc"), "--cache", help="Cache folder of finished chunks."),
-        out: Path = typer.Option(None, "--out", help="Output folder (default runs/mc/<plan name>)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Empty an --out folder that holds another run's "
+        ] = None,
+        cache: Annotated[
+            Path,
+            typer.Option("--cache", help="Cache folder of finished chunks."),
+        ] = Path("runs/cache/mc"),
+        out: Annotated[Path | None, typer.Option("--out", help="Output folder (default runs/mc/<plan name>).")] = None,
+        overwrite: Annotated[
+            bool,
+            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
                                        "files (refused otherwise)."),
+        ] = False,
     ) -> None:
         """Run a Monte Carlo plan: chunks in parallel, cached, resumable; same numbers on any worker count."""
         from memspice.characterize.registry import check_plan

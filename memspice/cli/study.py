@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -10,11 +11,14 @@ import typer
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
     @app.command("study")
     def study_cmd(
-        study_file: Path = typer.Argument(..., help="Study file, e.g. circuits/study_default.toml."),
-        out: Path | None = typer.Option(None, "--out", help="Run folder (default: runs/<study name>)."),
-        stages: str | None = typer.Option(None, "--stages", help="Comma-separated stages to run instead of the "
+        study_file: Annotated[Path, typer.Argument(help="Study file, e.g. circuits/study_default.toml.")] = ...,
+        out: Annotated[Path | None, typer.Option("--out", help="Run folder (default: runs/<study name>).")] = None,
+        stages: Annotated[
+            str | None,
+            typer.Option("--stages", help="Comma-separated stages to run instead of the "
                                           "file's study.stages (device,crossbar,train,calibrate,adc,evaluate,"
                                           "system); export always runs."),
+        ] = None,
     ) -> None:
         """Run a whole study: devices, crossbar, ADCs, Monte Carlo, training, accuracy, system cost, export.
         Every stage is cached in the run folder: a rerun recomputes only what changed."""
@@ -30,8 +34,11 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
 
     @app.command("export")
     def export_cmd(
-        run: Path = typer.Argument(..., help="A study's run folder (runs/<study>)."),
-        fmt: list[str] = typer.Option(["latex", "md", "csv"], "--format", help="latex, md or csv (repeatable)."),
+        run: Annotated[Path, typer.Argument(help="A study's run folder (runs/<study>).")] = ...,
+        fmt: Annotated[
+            list[str],
+            typer.Option("--format", help="latex, md or csv (repeatable)."),
+        ] = ("latex", "md", "csv"),
     ) -> None:
         """Re-export a run's tables as LaTeX (booktabs), Markdown or CSV from the run folder alone."""
         from memspice.study.export import reexport
