@@ -210,7 +210,10 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
     table_adcs = [a for a in spec.adcs if a not in ("float", "ideal")]
     sweep_models = list(spec.sweep_adcs)
     n_sweep = len(spec.sweep_bits) * len(spec.sigmas) * spec.trials * len(sweep_models)
-    n_spice = sum(len(v.trial_errors()) for a in spice_adcs for _, v in a.by_programming())
+    def spice_trials(chips: np.ndarray) -> int:
+        return min(len(chips), spec.spice_trials) if spec.spice_trials else len(chips)
+
+    n_spice = sum(spice_trials(v.trial_errors()) for a in spice_adcs for _, v in a.by_programming())
     total = 2 + len(spec.bits) * len(table_adcs) + n_spice + n_sweep
     timings: dict[str, float] = {}
     with exact_float32(), progress(total, f"evaluate {net} on {dataset}", enabled=show_progress) as bar:
@@ -272,7 +275,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
             for mode, art in whole.by_programming():
                 label = "spice" if mode in ("closed", "") else f"spice_{mode}"
                 chips = art.trial_errors()
-                for trial in range(len(chips)):
+                for trial in range(spice_trials(chips)):
                     pick = spice_chip_draws(spec.seed, bits, trial, len(base), len(chips))
                     fns = {n: adc_function(art.apply(f, chips[pick[i]]), dev, lut_range=ranges[n])
                            for i, (n, f) in enumerate(base.items())}
