@@ -240,7 +240,6 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                 set_column(layer, column, spec.seed * 1000 + 500 + i)
             return accuracy(cim, data, dev, batch)
 
-        t_cim = time.monotonic()
         add("ideal", 0, 0.0, 0, run(None))
         bar.advance()
         t0 = time.monotonic()
@@ -257,6 +256,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                     est = estimate_s(per_image, (total - 3 - n_spice - n_sweep, len(test)),
                                      (n_spice + n_sweep, len(sweep_test)))
                     timings["estimate_after_first_table_row_s"] = est
+                    t_est = time.monotonic()
                     if show_progress:
                         print(f"evaluate: about {est:.0f} s more for {total - 3} CIM inferences "
                               f"({total - 3 - n_spice - n_sweep} of {len(test)} images, {n_spice + n_sweep} of "
@@ -309,7 +309,8 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                         bar.advance()
             checkpoint()
         timings["sweep_s"] = time.monotonic() - t0
-        timings["cim_inference_s"] = time.monotonic() - t_cim
+        if "estimate_after_first_table_row_s" in timings:
+            timings["after_first_table_row_s"] = time.monotonic() - t_est
         _set_adcs(cim, None)
     diag_bits = sorted(set(spec.bits) | set(spec.sweep_bits)) if spec.diagnostics else []
     layer_rows = [layer_diagnostics(layer.name, i, layer, stats[layer.name], fitter.samples[layer.name], fitter, b,
