@@ -210,7 +210,10 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
     table_adcs = [a for a in spec.adcs if a not in ("float", "ideal")]
     sweep_models = list(spec.sweep_adcs)
     n_sweep = len(spec.sweep_bits) * len(spec.sigmas) * spec.trials * len(sweep_models)
-    n_spice = sum(len(v.trial_errors()) for a in spice_adcs for _, v in a.by_programming())
+    def spice_trials(chips: np.ndarray) -> int:
+        return min(len(chips), spec.spice_trials) if spec.spice_trials else len(chips)
+
+    n_spice = sum(spice_trials(v.trial_errors()) for a in spice_adcs for _, v in a.by_programming())
     total = 2 + len(spec.bits) * len(table_adcs) + n_spice + n_sweep
     timings: dict[str, float] = {}
     with exact_float32(), progress(total, f"evaluate {net} on {dataset}", enabled=show_progress) as bar:
@@ -237,7 +240,6 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                 set_column(layer, column, spec.seed * 1000 + 500 + i)
             return accuracy(cim, data, dev, batch)
 
-        t_cim = time.monotonic()
         add("ideal", 0, 0.0, 0, run(None))
         bar.advance()
         t0 = time.monotonic()
@@ -254,6 +256,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                     est = estimate_s(per_image, (total - 3 - n_spice - n_sweep, len(test)),
                                      (n_spice + n_sweep, len(sweep_test)))
                     timings["estimate_after_first_table_row_s"] = est
+                    t_est = time.monotonic()
                     if show_progress:
                         print(f"evaluate: about {est:.0f} s more for {total - 3} CIM inferences "
                               f"({total - 3 - n_spice - n_sweep} of {len(test)} images, {n_spice + n_sweep} of "
@@ -272,7 +275,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
             for mode, art in whole.by_programming():
                 label = "spice" if mode in ("closed", "") else f"spice_{mode}"
                 chips = art.trial_errors()
-                for trial in range(len(chips)):
+                for trial in range(spice_trials(chips)):
                     pick = spice_chip_draws(spec.seed, bits, trial, len(base), len(chips))
                     fns = {n: adc_function(art.apply(f, chips[pick[i]]), dev, lut_range=ranges[n])
                            for i, (n, f) in enumerate(base.items())}
@@ -306,7 +309,8 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
                         bar.advance()
             checkpoint()
         timings["sweep_s"] = time.monotonic() - t0
-        timings["cim_inference_s"] = time.monotonic() - t_cim
+        if "estimate_after_first_table_row_s" in timings:
+            timings["after_first_table_row_s"] = time.monotonic() - t_est
         _set_adcs(cim, None)
     diag_bits = sorted(set(spec.bits) | set(spec.sweep_bits)) if spec.diagnostics else []
     layer_rows = [layer_diagnostics(layer.name, i, layer, stats[layer.name], fitter.samples[layer.name], fitter, b,

@@ -112,6 +112,8 @@ class EvalSpec(Spec):
     sweep_adcs: tuple[str, ...] = param(("lloyd_max", "variation_aware", "super_resolution"),
                                         "ADC models of the variation sweep")
     trials: int = param(16, "random boundary draws per sigma and resolution")
+    spice_trials: int = param(0, "SPICE chip rows per programming mode: the first N Monte Carlo chip draws "
+                              "(0 = one per Monte Carlo chip of the artifact)")
     sweep_test_images: int = param(0, "first N test images of the variation sweep and the SPICE chip rows, which "
                                    "repeat one inference per trial (0 = test_images)")
     design_sigma: float = param(0.02, "sigma that the variation_aware fit of the accuracy table is designed for")
@@ -142,6 +144,7 @@ class EvalSpec(Spec):
             check(0 < s < 0.5, "sigmas", s, "fractions of the boundary range between 0 and 0.5 (0.01 = 1 %)")
         check(self.test_images >= 1, "test_images", self.test_images, "at least 1 image")
         check(self.trials >= 1, "trials", self.trials, "at least 1 trial")
+        check(self.spice_trials >= 0, "spice_trials", self.spice_trials, "0 (one per chip) or a positive count")
         check(self.sweep_test_images >= 0, "sweep_test_images", self.sweep_test_images, "0 (all) or a positive count")
         check(0 <= self.design_sigma < 0.5, "design_sigma", self.design_sigma, "a fraction from 0 to 0.5")
         check(self.batch_size >= 0, "batch_size", self.batch_size, "0 (automatic) or a number of images")

@@ -228,7 +228,8 @@ class Study:
         ev = self.spec.evaluate
         espec = EvalSpec(bits=ev.bits, adcs=ev.adcs, test_images=ev.test_images, sigmas=ev.sigmas,
                          sweep_bits=ev.sweep_bits if ev.sigmas else (), sweep_adcs=ev.sweep_adcs, trials=ev.trials,
-                         sweep_test_images=ev.sweep_test_images, seed=self.seeds["evaluate"])
+                         sweep_test_images=ev.sweep_test_images, spice_trials=ev.spice_trials,
+                         seed=self.seeds["evaluate"])
         # the same network through the crossbar stage's column model: ideal CIM and the table's
         # uniform and Lloyd-Max converters at the study's bits (an extra table)
         cspec = EvalSpec(bits=tuple(b for b in self.spec.study.bits), adcs=("uniform_minmax", "lloyd_max"),

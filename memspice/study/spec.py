@@ -99,6 +99,8 @@ class EvaluateStage(Spec):
     sweep_bits: tuple[int, ...] = param((4,), "resolutions of the variation sweep")
     sweep_adcs: tuple[str, ...] = param(("lloyd_max", "variation_aware"), "ADC models of the sweep")
     trials: int = param(8, "variation draws per sigma")
+    spice_trials: int = param(8, "SPICE chip rows per programming mode (each draws every layer's converter from "
+                              "the ADC stage's Monte Carlo chips; 0 = one per chip)")
     sweep_test_images: int = param(500, "first N of the test images for the variation sweep and the SPICE chip rows "
                                    "(one inference per trial; 0 = test_images)")
     calibration_images: int = param(512, "training images the ADCs are fitted on")
@@ -116,6 +118,8 @@ class EvaluateStage(Spec):
                                "uniform and Lloyd-Max at 3/4/5 bits) into evaluate/paper, beside the paper's numbers")
 
     def validate(self) -> None:
+        check(self.spice_trials >= 0, "evaluate.spice_trials", self.spice_trials, "0 (one per chip) or a positive "
+              "count")
         check(self.sweep_test_images >= 0, "evaluate.sweep_test_images", self.sweep_test_images,
               "0 (all test images) or a positive count")
         check(self.column_grid_test_images >= 1, "evaluate.column_grid_test_images", self.column_grid_test_images,

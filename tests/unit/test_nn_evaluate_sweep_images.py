@@ -1,9 +1,11 @@
 """``EvalSpec.sweep_test_images``: the variation sweep and the SPICE chip rows on the first N test
-images, the accuracy table on all of them; the printed estimate."""
+images, the accuracy table on all of them; ``spice_trials``: the first N chip draws; the printed
+estimate."""
 
 from __future__ import annotations
 
 import gzip
+import json
 
 import numpy as np
 import pytest
@@ -27,9 +29,22 @@ def fashion(tmp_path_factory):
     return folder
 
 
+def _spice_adc(path, bits=3, chips=3):
+    n = 2**bits - 1
+    targets = np.linspace(0.72, 1.18, n)
+    rng = np.random.default_rng(bits)
+    path.write_text(json.dumps({
+        "bits": bits, "input_range_V": [0.70, 1.20], "targets_V": targets.tolist(),
+        "measured_V": (targets + 0.002).tolist(),
+        "mc_measured_V": [(targets + rng.normal(0, 0.01, n)).tolist() for _ in range(chips)],
+        "source": "synthetic (tests/unit/test_nn_evaluate_sweep_images.py)"}))
+    return path
+
+
 def _evaluate(fashion, out, capsys=None, **kw):
     import torch
 
+    from memspice.nn.artifacts import load_spice_adc
     from memspice.nn.evaluate import evaluate
     from memspice.nn.spec import CimSpec, EvalSpec, TrainSpec
     from memspice.nn.train import Trained, new_model
@@ -39,15 +54,18 @@ def _evaluate(fashion, out, capsys=None, **kw):
     trained = Trained(new_model(tspec).eval(), tspec, {}, out / "weights", cached=True)
     spec = EvalSpec(bits=(3,), adcs=("lloyd_max",), sigmas=(0.05,), sweep_bits=(3,), sweep_adcs=("lloyd_max",),
                     trials=2, diagnostics=False, batch_size=10, **kw)
+    out.mkdir(parents=True)
+    art = load_spice_adc(_spice_adc(out / "adc3.json"))
     return evaluate(trained, CimSpec(calibration_images=32), spec, out_dir=out, data_root=fashion,
-                    show_progress=capsys is not None)
+                    spice_adcs=[art], show_progress=capsys is not None)
 
 
 def test_sweep_runs_on_the_first_images_and_the_table_on_all(fashion, tmp_path, capsys):
-    res = _evaluate(fashion, tmp_path / "a", capsys, test_images=30, sweep_test_images=10)
+    res = _evaluate(fashion, tmp_path / "a", capsys, test_images=30, sweep_test_images=10, spice_trials=2)
     err = capsys.readouterr().err
-    assert "evaluate: about" in err and "2 of 10" in err and "ms per image" in err
-    assert res.timings["estimate_after_first_table_row_s"] > 0
+    # 2 sweep trials and 2 of the 3 SPICE chip draws on 10 images
+    assert "evaluate: about" in err and "4 of 10" in err and "ms per image" in err
+    assert res.timings["estimate_after_first_table_row_s"] > 0 and res.timings["after_first_table_row_s"] > 0
     assert res.provenance["test_images"] == 30 and res.provenance["sweep_test_images"] == 10
     sweep = res.accuracy("lloyd_max", 3, 0.05)
     assert len(sweep) == 2 and all(abs(10 * a - round(10 * a)) < 1e-9 for a in sweep)  # tenths: 10 images
@@ -56,6 +74,8 @@ def test_sweep_runs_on_the_first_images_and_the_table_on_all(fashion, tmp_path, 
     # the same draws on the same first 10 images as a run whose whole test set is those 10 images
     small = _evaluate(fashion, tmp_path / "b", test_images=10)
     assert small.accuracy("lloyd_max", 3, 0.05) == sweep
+    spice = [r["accuracy"] for r in res.rows if r["adc"] == "spice"]
+    assert len(spice) == 2 and [r["accuracy"] for r in small.rows if r["adc"] == "spice"][:2] == spice
     assert "first 10" not in (tmp_path / "b" / "tables.md").read_text()
 
 
