@@ -61,6 +61,8 @@ VARIABLES = {
 MC_CLOSED = "closed loop: each sample a chip programmed by write-verify (DC verify = static read state)"
 MC_OPEN = "open loop: the timed nominal programming applied to each sample (closed-loop verify is DC-only)"
 
+POINT_DECK_TIMEOUT_S = 4 * 3600.0
+
 OBJECTIVES = ("energy_switching_J", "energy_total_J", "area_normalised_um2", "inl_rms_lsb")
 
 
@@ -169,7 +171,10 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
     from memspice.errors import SimulationError
     from memspice.spec.device import load_card
 
-    opts = flow.RunOptions(backend=backend, show_progress=False, workers=1)
+    # the ngspice wall-clock guard is a hang guard, not a speed limit: points run side by side on a shared
+    # machine, and a 5-bit static transient (2.4 ns x 8 conversions) exceeded 600 s wall at a ~15 % CPU
+    # share, which failed a design for the machine's load
+    opts = flow.RunOptions(backend=backend, show_progress=False, workers=1, timeout_s=POINT_DECK_TIMEOUT_S)
     t0 = time.perf_counter()
     row: dict[str, Any] = {"scheme": spec.timing.scheme, "spec_hash": spec.spec_hash(), "mc_seed": seed}
     area = flow.area_um2(spec)

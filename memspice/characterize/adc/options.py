@@ -31,6 +31,7 @@ class RunOptions:
     ``workers``: Monte Carlo worker processes (None: one per core; the numbers do not depend on it).
     ``mc_cache_root``: folder of the Monte Carlo engine's chunk cache (``characterize adc`` uses
     ``OUT/mc_cache``, so an interrupted run resumes); None: a temporary folder, removed afterwards.
+    ``timeout_s``: wall-clock limit of one ngspice run of the flow's own decks.
     """
 
     backend: str = DEFAULT_BACKEND
@@ -38,6 +39,7 @@ class RunOptions:
     show_progress: bool = True
     workers: int | None = None
     mc_cache_root: Path | None = None
+    timeout_s: float = 600.0  # wall-clock guard per ngspice run (a hang guard: it is wall time, so load counts)
 
     def sim(self, deck):
-        return simulate(deck, backend=self.backend, run_root=self.run_root)
+        return simulate(deck, backend=self.backend, run_root=self.run_root, timeout_s=self.timeout_s)
