@@ -33,13 +33,13 @@ from memspice.nn.artifacts import SpiceAdc
 from memspice.nn.calibration import calibrate
 from memspice.nn.cim import (
     CimLayer,
-    ColumnModel,
     PsumStats,
     cim_layers,
     exact_float32,
     map_to_cim,
     set_column,
 )
+from memspice.nn.column import ColumnModel, NodalColumn
 from memspice.nn.data import ImageSet, load_dataset
 from memspice.nn.spec import CimSpec, EvalSpec
 from memspice.nn.train import Trained, accuracy, resolve_device, to_float
@@ -172,7 +172,7 @@ def layer_diagnostics(name: str, index: int, layer: CimLayer, st: PsumStats, x: 
 
 def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Path,
              data_root: str | Path | None = None, device: str = "cpu", spice_adcs: Sequence[SpiceAdc] = (),
-             column: ColumnModel | None = None, show_progress: bool = True) -> EvalResult:
+             column: ColumnModel | NodalColumn | None = None, show_progress: bool = True) -> EvalResult:
     """Run the accuracy study (see the module docstring) and write its outputs into ``out_dir``."""
     t_start = time.monotonic()
     dev = resolve_device(device)
@@ -310,8 +310,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         "spice_adcs": [{"path": str(a.path), "bits": a.bits, "source": a.source,
                         "mc_samples": len(a.mc_measured_V),
                         "rms_relative_error": float(np.sqrt(np.mean(a.trial_errors() ** 2)))} for a in spice_adcs],
-        "column_model": None if column is None else {"rows": column.rows, "coefficients": list(column.coefficients),
-                                                     "noise_sigma": column.noise_sigma, "source": column.source},
+        "column_model": None if column is None else column.describe(),
         "calibration": spec.calibration if column is not None else "no column model",
         "column_correction": {layer.name: None if layer.correction is None else
                               {"gain": layer.correction[0], "offset_fs": layer.correction[1]} for layer in layers},
