@@ -9,6 +9,8 @@ error (a segment missing or misplaced) shows at 1e-5 or above (one 1 ohm segment
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -139,3 +141,39 @@ def test_bad_column_parameters_are_refused():
         NodalColumn(128, 1e-6, 40e-6, 1.0, -1.0)
     with pytest.raises(ValueError, match="g_max_s"):
         NodalColumn(128, 40e-6, 1e-6, 1.0, 1.0)
+
+
+@pytest.mark.torch
+def test_grid_degrades_monotonically_with_wire_resistance():
+    """A synthetic network through the study grid's columns (vteam_array tile at 128 rows, no random
+    spread) with hardware calibration: the network's output error after the digital gain/offset
+    correction grows with the wire resistance, and its decisions drift from the ideal network's."""
+    import torch
+    from torch import nn
+
+    from memspice.nn.calibration import calibrate
+    from memspice.nn.cim import map_to_cim
+    from memspice.spec.crossbar import CrossbarSpec
+    from memspice.study.column_grid import column_gain, grid_columns
+
+    torch.manual_seed(4)
+    net = nn.Sequential(nn.Linear(128, 32, bias=False), nn.ReLU(), nn.Linear(32, 10, bias=False))
+    images = torch.rand(160, 128)
+    ideal = map_to_cim(net, CimSpec())
+    calibrate(ideal, images[:80], batch_size=80, samples=1000, seed=0)
+    with torch.inference_mode():
+        ref = ideal(images[80:])
+    columns = grid_columns(CrossbarSpec(card="vteam_array"), [128], [0.1, 1.0, 4.0, 16.0], 0.0)
+    errors, agree, gains = [], [], []
+    for col in columns:
+        hw = map_to_cim(net, CimSpec())
+        calibrate(hw, images[:80], batch_size=80, samples=1000, seed=0, column=col)
+        with torch.inference_mode():
+            out = hw(images[80:])
+        errors.append(float(((out - ref) ** 2).mean().sqrt() / ref.std()))
+        agree.append(float((out.argmax(1) == ref.argmax(1)).float().mean()))
+        gains.append(column_gain(col))
+    assert all(a < b for a, b in itertools.pairwise(errors)), errors
+    assert all(a > b for a, b in itertools.pairwise(gains)), gains
+    assert agree[0] >= agree[-1] and agree[-1] < 1.0, agree
+    assert errors[0] < 0.05 and errors[-1] > 0.3  # a column that works and one that does not (measured 0.009, 0.55)
