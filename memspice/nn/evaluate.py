@@ -118,7 +118,9 @@ class Fitter:
                 elif kind == "uniform_clipped":
                     out[name] = q.fit_uniform_clipped(x, bits, rng=rng)
                 elif kind == "lloyd_max":
-                    out[name] = q.fit_lloyd_max(x, bits, rng=rng, preprocess=self.lloyd_preprocess)
+                    st = self.stats[name]  # filter appends the calibration data's exact extremes, as ReADC does
+                    out[name] = q.fit_lloyd_max(x, bits, rng=rng, preprocess=self.lloyd_preprocess,
+                                                extremes=(st.minimum, st.maximum))
                 elif kind == "variation_aware":
                     start = self.fits("lloyd_max", bits)[name]
                     out[name] = q.fit_variation_aware(x, bits, sigma, rng=rng, start=start)
