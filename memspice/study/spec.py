@@ -121,9 +121,9 @@ class EvaluateStage(Spec):
 
     def validate(self) -> None:
         for k, n in enumerate(self.column_grid_rows):
-            check(isinstance(n, int) and 1 <= n <= 4096, f"evaluate.column_grid_rows[{k}]", n, "1 to 4096 rows")
+            check(isinstance(n, int) and 1 <= n <= 4096, f"column_grid_rows[{k}]", n, "1 to 4096 rows")
         for k, r in enumerate(self.column_grid_r_wire_ohm):
-            check(r >= 0, f"evaluate.column_grid_r_wire_ohm[{k}]", r, "a resistance >= 0 ohm")
+            check(r >= 0, f"column_grid_r_wire_ohm[{k}]", r, "a resistance >= 0 ohm")
         check(self.column_grid_test_images >= 1, "evaluate.column_grid_test_images", self.column_grid_test_images,
               "at least 1 image")
         check(self.column_grid_calibration_images >= 1, "evaluate.column_grid_calibration_images",
