@@ -87,7 +87,7 @@ def run_column_grid(study, trained, gspec, columns: Sequence, out: Path, device:
                          ("sigma_g_rel", col.sigma_g_rel), ("ideal_no_column", 100 * refs[n].accuracy("ideal")[0]),
                          ("lloyd_max_no_column", 100 * ref), ("ideal_column", 100 * res.accuracy("ideal")[0]),
                          ("lloyd_max_column", 100 * got), ("delta_points", delta),
-                         ("works", "yes" if delta >= -WORKS_WITHIN_POINTS or math.isnan(delta) else "no")):
+                         ("works", "yes" if round(delta, 9) >= -WORKS_WITHIN_POINTS or math.isnan(delta) else "no")):
                 rows_out[k].append(v)
     write_csv(out / "column_grid.csv", rows_out)
     plot_column_grid([dict(zip(keys, vals, strict=True)) for vals in zip(*rows_out.values(), strict=True)],
