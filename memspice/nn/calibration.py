@@ -12,7 +12,6 @@ from torch import nn
 
 from memspice.nn.cim import (
     CimLayer,
-    ColumnModel,
     LineFit,
     PsumStats,
     StopForward,
@@ -20,11 +19,12 @@ from memspice.nn.cim import (
     exact_float32,
     set_column,
 )
+from memspice.nn.column import ColumnModel, NodalColumn
 
 
 @torch.inference_mode()
 def calibrate(model: nn.Module, images: torch.Tensor, *, batch_size: int, samples: int, seed: int,
-              column: ColumnModel | None = None, hardware: bool = True) -> dict[str, PsumStats]:
+              column: ColumnModel | NodalColumn | None = None, hardware: bool = True) -> dict[str, PsumStats]:
     """Calibrate activation ranges, then record every layer's partial sums on ``images``.
 
     Without a column model (or with ``hardware=False``, a named different experiment): two passes
@@ -77,7 +77,7 @@ def _pass_until(model: nn.Module, layer: CimLayer, images: torch.Tensor, batch_s
 
 
 def calibrate_through_column(model: nn.Module, images: torch.Tensor, *, batch_size: int, samples: int, seed: int,
-                             column: ColumnModel) -> dict[str, PsumStats]:
+                             column: ColumnModel | NodalColumn) -> dict[str, PsumStats]:
     """Hardware-in-the-loop calibration, as a chip is calibrated through its own analog path.
 
     Layer by layer in execution order, with every earlier layer already calibrated (its column in

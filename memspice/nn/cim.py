@@ -44,34 +44,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from memspice.nn.column import ColumnModel, NodalColumn
 from memspice.nn.quantizers import LookupConverter
 from memspice.nn.spec import CimSpec
 
+__all__ = ["CimLayer", "ColumnModel", "NodalColumn", "cim_layers", "map_to_cim", "set_column"]
+
 #: An ADC applied to a tensor of partial sums (integer units); returns converted values.
 AdcFn = Callable[[torch.Tensor], torch.Tensor]
-
-
-@dataclass
-class ColumnModel:
-    """Crossbar column transfer on normalized partial sums ``s_in = psum / (rows * w_max * x_max)``:
-    ``s_out = polyval_ascending(c, s_in) + e``. The deterministic part is the polynomial; ``e`` is
-    random, zero-mean normal with variance ``noise_sigma^2 + (sigma_g_rel * sqrt(2 sum_i u_i^2) / rows)^2``:
-    a constant part and the spread of the cells' conductances (``sigma_g_rel``: programming and read
-    spread as a fraction of ``g_max - g_min``, wire attenuation included) driven by this read's own
-    inputs ``u_i = x_i / x_max`` over the sub-array's rows (two cells per row, a differential pair)."""
-
-    rows: int
-    coefficients: tuple[float, ...]
-    noise_sigma: float
-    source: str = ""
-    sigma_g_rel: float = 0.0
-
-    def transfer(self, s: torch.Tensor) -> torch.Tensor:
-        """The deterministic part ``polyval_ascending(c, s)``."""
-        out = torch.full_like(s, self.coefficients[-1])
-        for c in reversed(self.coefficients[:-1]):
-            out = out * s + c
-        return out
 
 
 class StopForward(Exception):
@@ -213,7 +193,9 @@ class CimLayer(nn.Module):
         self.observe_inputs = False
         # conversion: None = ideal (no partial-sum quantization)
         self.adc: AdcFn | None = None
-        self.column: ColumnModel | None = None
+        self.column: ColumnModel | NodalColumn | None = None
+        #: the column whose effective weights ``w_eff<i>`` are registered (a NodalColumn), else None
+        self.effective_for: NodalColumn | None = None
         self.column_generator: torch.Generator | None = None
         self.column_seed = 0
         #: digital correction of the column's output, (gain, offset) in normalized units: the
@@ -251,11 +233,17 @@ class CimLayer(nn.Module):
         return w
 
     # -- partial sums -------------------------------------------------------------------------
-    def partial_sums(self, plane: torch.Tensor, index: int | None, offset: float = 0.0) -> torch.Tensor:
+    def partial_sums(self, plane: torch.Tensor, index: int | None, offset: float = 0.0,
+                     effective: bool = False) -> torch.Tensor:
         """Partial sums of every sub-array for one input plane and weight slice, ``(N, S, Cout, ...)``
         (contiguous), plus ``offset`` (added inside the convolution or matmul: exact for integer sums
-        below 2^23). ``index=None``: every slice at once, ``(N, S, K, Cout, ...)`` (``w_all``)."""
-        wsub = getattr(self, "w_all" if index is None else f"w_sub{index}")
+        below 2^23). ``index=None``: every slice at once, ``(N, S, K, Cout, ...)`` (``w_all``).
+        ``effective``: with the weights as the column delivers them (a :class:`NodalColumn`'s IR drop;
+        one slice at a time)."""
+        if effective:
+            wsub = getattr(self, f"w_eff{index}")
+        else:
+            wsub = getattr(self, "w_all" if index is None else f"w_sub{index}")
         k = len(self.slice_factors) if index is None else 1
         cout = self.out_features * k
         n = plane.shape[0]
@@ -333,7 +321,10 @@ class CimLayer(nn.Module):
             flat = F.pad(flat, (0, pad))
         return flat.view(n, self.subarrays, self.rows).sum(2).unsqueeze(2)
 
-    def _convert(self, psum: torch.Tensor, x_max: float, plane: torch.Tensor | None = None) -> torch.Tensor:
+    def _convert(self, psum: torch.Tensor, x_max: float, plane: torch.Tensor | None = None,
+                 ideal: torch.Tensor | None = None) -> torch.Tensor:
+        """``psum`` through the column (if any), its digital correction and the ADC; ``ideal``: the
+        ideal partial sums when ``psum`` already holds the column's deterministic error (effective weights)."""
         if self.column is not None:
             norm = self.rows * self.slice_max * x_max
             s = psum / norm
@@ -349,7 +340,7 @@ class CimLayer(nn.Module):
                     sigma = torch.sqrt(sigma**2 + (col.sigma_g_rel / self.rows) ** 2 * 2 * energy)
                 out = out + sigma * torch.randn(s.shape, generator=gen, device=s.device)
             if self.line_fit is not None:
-                self.line_fit.add(s, out)
+                self.line_fit.add(s if ideal is None else ideal / norm, out)
             if self.correction is not None:
                 gain, offset = self.correction
                 out = (out - offset) / gain
@@ -404,11 +395,8 @@ class CimLayer(nn.Module):
         sum, one converter call converts them all, one sum adds the sub-arrays."""
         lut = self._fused_lookup()
         offset = lut.offset if lut is not None else 0.0
-        if self.spec.conversion == "layer":
-            psums = self.layer_sums(x_int, offset)
-        else:
-            psums = self.partial_sums(x_int, 0, offset)
-        part = lut.lookup(psums) if lut is not None else self._convert(psums, float(self.act_levels), x_int)
+        psums, ideal = self._reads(x_int, 0, offset)
+        part = lut.lookup(psums) if lut is not None else self._convert(psums, float(self.act_levels), x_int, ideal)
         return part.sum(1) if part.shape[1] > 1 else part.squeeze(1)
 
     def _batched_reads(self, x_int: torch.Tensor) -> torch.Tensor:
@@ -441,18 +429,32 @@ class CimLayer(nn.Module):
         """One read (input plane x weight slice) at a time: the column noise stream and the
         recorder's subsample see the reads in this order."""
         out = None
-        whole = self.spec.conversion == "layer"
         for factor_in, plane, x_max in self._input_planes(x_int):
             for i, factor_w in enumerate(self.slice_factors):
-                psums = self.layer_sums(plane) if whole and len(self.slice_factors) == 1 else \
-                    self.partial_sums(plane, i)
-                if whole and psums.shape[1] != 1:
-                    psums = psums.sum(1, keepdim=True)
-                part = self._convert(psums, x_max, plane).sum(1)
+                psums, ideal = self._reads(plane, i)
+                part = self._convert(psums, x_max, plane, ideal).sum(1)
                 if factor_in * factor_w != 1.0:
                     part = part * (factor_in * factor_w)
                 out = part if out is None else out + part
         return out
+
+    def _reads(self, plane: torch.Tensor, index: int, offset: float = 0.0) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One read's sums as the converter sees them and, when they carry a :class:`NodalColumn`'s
+        deterministic error (effective weights) and a line fit is running, the ideal sums beside them."""
+        whole = self.spec.conversion == "layer"
+        ideal = None
+        if self.effective_for is not None and self.column is self.effective_for:
+            psums = self.partial_sums(plane, index, offset, effective=True)  # evaluate rejects conversion='layer'
+            if self.line_fit is not None:
+                ideal = self.partial_sums(plane, index, offset)
+        elif whole and len(self.slice_factors) == 1:
+            psums = self.layer_sums(plane, offset)
+        else:
+            psums = self.partial_sums(plane, index, offset)
+        if whole and psums.shape[1] != 1:
+            psums = psums.sum(1, keepdim=True)
+            ideal = None if ideal is None else ideal.sum(1, keepdim=True)
+        return psums, ideal
 
     def _stacked_planes(self, x_int: torch.Tensor) -> tuple[torch.Tensor, list[float], float]:
         """Every read's input plane stacked along the batch ``(Z*N, ...)``, the factors ``2^z`` and
@@ -511,7 +513,33 @@ def exact_float32() -> Iterator[None]:
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
 
 
-def set_column(layer: CimLayer, column: ColumnModel | None, seed: int) -> None:
+def set_column(layer: CimLayer, column: ColumnModel | NodalColumn | None, seed: int) -> None:
+    """Put ``column`` between the layer's sub-arrays and its ADC (None: an ideal column); a
+    :class:`NodalColumn` registers the layer's effective weights once (``w_eff<i>``)."""
     layer.column = column
     layer.column_seed = seed
     layer.column_generator = None
+    if isinstance(column, NodalColumn) and layer.effective_for is not column:
+        register_effective_weights(layer, column)
+
+
+def register_effective_weights(layer: CimLayer, column: NodalColumn) -> None:
+    """``w_eff<i>`` buffers: every sub-array column of every weight slice as ``column`` delivers it.
+
+    A sub-array's physical rows are its weight rows in order (row 0 farthest from the sense); rows
+    the mapping leaves empty hold weight 0 (both cells at g_min, no input) and load the column as
+    the real array's unused rows do.
+    """
+    if column.rows != layer.rows:
+        raise ValueError(f"column model of {column.rows} rows for a layer mapped on {layer.rows}-row sub-arrays")
+    for i in range(len(layer.slice_factors)):
+        w = getattr(layer, f"w_sub{i}")
+        if layer.mapping == "channel_group":
+            cols = w.reshape(layer.subarrays, layer.out_features, -1)  # (S, Cout, group * kk)
+            used = cols.shape[-1]
+            eff = column.effective_weights(F.pad(cols, (0, layer.rows - used)), layer.slice_max)[..., :used]
+            eff = eff.reshape(w.shape)
+        else:  # (S, Cout, R)
+            eff = column.effective_weights(w, layer.slice_max)
+        layer.register_buffer(f"w_eff{i}", eff.contiguous())
+    layer.effective_for = column

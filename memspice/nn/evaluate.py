@@ -34,13 +34,13 @@ from memspice.nn.artifacts import SpiceAdc
 from memspice.nn.calibration import calibrate
 from memspice.nn.cim import (
     CimLayer,
-    ColumnModel,
     PsumStats,
     cim_layers,
     exact_float32,
     map_to_cim,
     set_column,
 )
+from memspice.nn.column import ColumnModel, NodalColumn
 from memspice.nn.data import ImageSet, load_dataset
 from memspice.nn.spec import CimSpec, EvalSpec
 from memspice.nn.train import Trained, accuracy, resolve_device, to_float
@@ -119,7 +119,9 @@ class Fitter:
                 elif kind == "uniform_clipped":
                     out[name] = q.fit_uniform_clipped(x, bits, rng=rng)
                 elif kind == "lloyd_max":
-                    out[name] = q.fit_lloyd_max(x, bits, rng=rng, preprocess=self.lloyd_preprocess)
+                    st = self.stats[name]  # filter appends the calibration data's exact extremes, as ReADC does
+                    out[name] = q.fit_lloyd_max(x, bits, rng=rng, preprocess=self.lloyd_preprocess,
+                                                extremes=(st.minimum, st.maximum))
                 elif kind == "variation_aware":
                     start = self.fits("lloyd_max", bits)[name]
                     out[name] = q.fit_variation_aware(x, bits, sigma, rng=rng, start=start)
@@ -173,7 +175,7 @@ def layer_diagnostics(name: str, index: int, layer: CimLayer, st: PsumStats, x: 
 
 def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Path,
              data_root: str | Path | None = None, device: str = "cpu", spice_adcs: Sequence[SpiceAdc] = (),
-             column: ColumnModel | None = None, show_progress: bool = True) -> EvalResult:
+             column: ColumnModel | NodalColumn | None = None, show_progress: bool = True) -> EvalResult:
     """Run the accuracy study (see the module docstring) and write its outputs into ``out_dir``."""
     t_start = time.monotonic()
     dev = resolve_device(device)
@@ -329,8 +331,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         "spice_adcs": [{"path": str(a.path), "bits": a.bits, "source": a.source,
                         "mc_samples": len(a.mc_measured_V),
                         "rms_relative_error": float(np.sqrt(np.mean(a.trial_errors() ** 2)))} for a in spice_adcs],
-        "column_model": None if column is None else {"rows": column.rows, "coefficients": list(column.coefficients),
-                                                     "noise_sigma": column.noise_sigma, "source": column.source},
+        "column_model": None if column is None else column.describe(),
         "calibration": spec.calibration if column is not None else "no column model",
         "column_correction": {layer.name: None if layer.correction is None else
                               {"gain": layer.correction[0], "offset_fs": layer.correction[1]} for layer in layers},

@@ -67,3 +67,26 @@ def plot_variation_sweep(rows: list[dict[str, Any]], path: Path) -> Path:
         axes[0][0].text(0.5, 0.5, "no variation sweep", ha="center", transform=axes[0][0].transAxes)
     out = _save(fig, path)
     return out
+
+
+def plot_column_grid(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Lloyd-Max accuracy through the column versus wire resistance, one line per row count (its
+    no-column row dashed in the same colour), one panel per bits."""
+    plt = _pyplot()
+    bits = sorted({int(r["bits"]) for r in rows}) or [0]
+    fig, axes = plt.subplots(1, len(bits), figsize=(5 * len(bits), 3.8), squeeze=False)
+    for ax, b in zip(axes[0], bits, strict=True):
+        sub = [r for r in rows if int(r["bits"]) == b]
+        for k, n in enumerate(sorted({int(r["rows"]) for r in sub})):
+            pts = sorted((float(r["r_wire_ohm"]), float(r["lloyd_max_column"])) for r in sub if int(r["rows"]) == n)
+            ref = next(float(r["lloyd_max_no_column"]) for r in sub if int(r["rows"]) == n)
+            color = f"C{k}"
+            ax.plot(*zip(*pts, strict=True), "o-", color=color, label=f"{n} rows")
+            ax.axhline(ref, ls="--", lw=1, color=color)
+        ax.set_xscale("log")
+        ax.set_xlabel("wire resistance per segment (ohm)")
+        ax.set_title(f"Lloyd-Max {b}-bit through the column (dashed: no column)", fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("test accuracy (%)")
+    axes[0][0].legend(fontsize=8)
+    return _save(fig, path)

@@ -164,11 +164,13 @@ LLOYD_PREPROCESS = ("clip", "filter")
 
 
 def lloyd_max_prepare(samples: np.ndarray, rng: np.random.Generator,
-                      max_samples: int = LLOYD_MAX_SAMPLES, preprocess: str = "clip") -> np.ndarray:
+                      max_samples: int = LLOYD_MAX_SAMPLES, preprocess: str = "clip",
+                      extremes: tuple[float, float] | None = None) -> np.ndarray:
     """Samples for Lloyd-Max, sorted. ``clip``: clipped to the 0.5-99.5 percentiles, subsampled to at
     most 8000. ``filter`` (the authors' batch code, ReADC ``optimize_quantization_boundaries``): only
     samples inside the percentiles kept, subsampled to at most 8000, then the raw min and max appended
-    (so the fit's ends are the layer's full range)."""
+    (so the fit's ends are the layer's full range). ``extremes``: the data's exact (min, max) to
+    append when ``samples`` is a subsample of it (the authors take them from the whole data file)."""
     x = _check_samples(samples)
     lo, hi = np.percentile(x, LLOYD_CLIP_PERCENTILES)
     if preprocess == "clip":
@@ -180,7 +182,8 @@ def lloyd_max_prepare(samples: np.ndarray, rng: np.random.Generator,
     if x_in.size > max_samples:
         x_in = rng.choice(x_in, max_samples, replace=False)
     if preprocess == "filter":
-        x_in = np.concatenate([x_in, [x.min(), x.max()]])
+        lo_x, hi_x = (x.min(), x.max()) if extremes is None else extremes
+        x_in = np.concatenate([x_in, [lo_x, hi_x]])
     return np.sort(x_in)
 
 
@@ -217,10 +220,10 @@ def lloyd_max_iterate(x_sorted: np.ndarray, bits: int, *, rel_tol: float = LLOYD
 
 
 def fit_lloyd_max(samples: np.ndarray, bits: int, *, rng: np.random.Generator | None = None,
-                  preprocess: str = "clip") -> AdcFit:
+                  preprocess: str = "clip", extremes: tuple[float, float] | None = None) -> AdcFit:
     """Per-layer Lloyd-Max exactly as DOMAIN.md section 4 describes (see :func:`lloyd_max_prepare`)."""
     rng = rng if rng is not None else np.random.default_rng(0)
-    return lloyd_max_iterate(lloyd_max_prepare(samples, rng, preprocess=preprocess), bits)
+    return lloyd_max_iterate(lloyd_max_prepare(samples, rng, preprocess=preprocess, extremes=extremes), bits)
 
 
 # -- variation ---------------------------------------------------------------------------------

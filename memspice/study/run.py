@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,14 +146,34 @@ class Study:
 
         self.runner.run("device", config, work)
 
+    def _crossbar_study(self):
+        from memspice.characterize.crossbar import study_for
+
+        c = self.spec.crossbar
+        overrides = {**dict(c.overrides), "study.mc": c.mc, "study.seed": self.seeds["crossbar"],
+                     "study.workers": self.spec.study.workers}
+        return study_for(self.spec.path(c.spec), overrides)
+
+    def _grid_columns(self) -> list:
+        """The column grid's nodal columns: the crossbar stage's column at every rows x wire resistance."""
+        from memspice.characterize.crossbar.flow import _variability
+        from memspice.study.column_grid import grid_columns
+
+        ev = self.spec.evaluate
+        study = self._crossbar_study()
+        rows = ev.column_grid_rows or study.study.sweep_rows
+        r_wire = ev.column_grid_r_wire_ohm or study.study.sweep_r_wire_ohm
+        try:
+            return grid_columns(study.crossbar, rows, r_wire, math.hypot(*_variability(study)))
+        except ValueError as e:
+            raise InputError(f"evaluate.column_grid: {e}; set evaluate.column_grid = false") from None
+
     def crossbar(self) -> None:
-        from memspice.characterize.crossbar import run_crossbar, study_for, write_outputs
+        from memspice.characterize.crossbar import run_crossbar, write_outputs
 
         c = self.spec.crossbar
         path = self.spec.path(c.spec)
-        overrides = {**dict(c.overrides), "study.mc": c.mc, "study.seed": self.seeds["crossbar"],
-                     "study.workers": self.spec.study.workers}
-        study = study_for(path, overrides)
+        study = self._crossbar_study()
         config = {"study": study.to_dict(), "file_hash": _file_hash(path)}
 
         def work(out: Path) -> dict:
@@ -240,9 +261,8 @@ class Study:
         if adc_res is not None and "lloyd_max" in self.spec.adc.boundary_sets:
             arts = [adc_res.dir / f"lloyd_max_{b}b" / "adc.json" for b in self.spec.study.bits if b in ev.bits]
         upstream = tuple(s for s in ("train", "crossbar", "adc") if s in self.runner.results)
-        grid_file = self.runner.results["crossbar"].dir / "column_grid.json" if "crossbar" in self.runner.results \
-            else None
-        with_grid = ev.column_grid and grid_file is not None and grid_file.exists()
+        with_grid = ev.column_grid and "crossbar" in self.runner.results
+        grid = self._grid_columns() if with_grid else []
         gspec = EvalSpec(bits=tuple(self.spec.study.bits), adcs=("lloyd_max",), test_images=ev.column_grid_test_images,
                          sigmas=(), sweep_bits=(), trials=1, seed=self.seeds["evaluate"], diagnostics=False)
         pspec = None
@@ -253,6 +273,7 @@ class Study:
         config = {"eval": espec.to_dict(), "cim": self._cim_spec().to_dict(), "spice_adcs": [str(a) for a in arts],
                   "column": cspec.to_dict() if with_column else None, "device": self.spec.study.device,
                   "grid": gspec.to_dict() if with_grid else None,
+                  "grid_columns": [c.describe() for c in grid],
                   "grid_calibration_images": ev.column_grid_calibration_images,
                   "paper": pspec.to_dict() if pspec is not None else None}
 
@@ -274,7 +295,7 @@ class Study:
             if with_grid:
                 from memspice.study.column_grid import run_column_grid
 
-                summary["column_grid"] = run_column_grid(self, trained, gspec, grid_file, out / "column_grid", str(dev))
+                summary["column_grid"] = run_column_grid(self, trained, gspec, grid, out / "column_grid", str(dev))
             if pspec is not None:
                 res = evaluate(trained, pcim, pspec, out_dir=out / "paper", data_root=self._data_root(),
                                device=str(dev), show_progress=self.show_progress)

@@ -109,9 +109,15 @@ class EvaluateStage(Spec):
                                "study's bits)")
     adc_layer: str = param("", "layer whose Lloyd-Max set the SPICE ADC is programmed with (default: the layer "
                            "with the most partial sums)")
-    column_grid: bool = param(True, "evaluate Lloyd-Max at the study's bits through every column model of the "
-                              "crossbar stage's rows x wire-resistance sweep (hardware calibration), beside the "
-                              "same rows without a column: where the column stops working")
+    column_grid: bool = param(True, "evaluate Lloyd-Max at the study's bits through the crossbar stage's column "
+                              "(the deterministic nodal IR-drop model, hardware calibration) at every rows x "
+                              "wire resistance of the grid, beside the same rows without a column: where the "
+                              "column stops working")
+    column_grid_rows: tuple[int, ...] = param((), "rows per sub-array of the column grid (empty: the crossbar "
+                                              "stage's study.sweep_rows)")
+    column_grid_r_wire_ohm: tuple[float, ...] = param((), "wire resistance per row and column segment of the column "
+                                                      "grid (empty: the crossbar stage's study.sweep_r_wire_ohm)",
+                                                      "ohm")
     column_grid_test_images: int = param(500, "test images per point of the column grid")
     column_grid_calibration_images: int = param(128, "calibration images per point of the column grid")
     paper_preset: bool = param(False, "also evaluate the paper's setting (whole-layer conversion, the authors' "
@@ -122,6 +128,10 @@ class EvaluateStage(Spec):
               "count")
         check(self.sweep_test_images >= 0, "evaluate.sweep_test_images", self.sweep_test_images,
               "0 (all test images) or a positive count")
+        for k, n in enumerate(self.column_grid_rows):
+            check(isinstance(n, int) and 1 <= n <= 4096, f"column_grid_rows[{k}]", n, "1 to 4096 rows")
+        for k, r in enumerate(self.column_grid_r_wire_ohm):
+            check(r >= 0, f"column_grid_r_wire_ohm[{k}]", r, "a resistance >= 0 ohm")
         check(self.column_grid_test_images >= 1, "evaluate.column_grid_test_images", self.column_grid_test_images,
               "at least 1 image")
         check(self.column_grid_calibration_images >= 1, "evaluate.column_grid_calibration_images",

@@ -45,6 +45,9 @@ def test_lloyd_max_filter_preprocessing_is_the_authors_batch_code():
     assert clipped.size == x.size and clipped.min() == lo and clipped.max() == hi
     fit = q.fit_lloyd_max(x, 2, preprocess="filter")
     assert (fit.lo, fit.hi) == (-500.0, 5000.0)  # the fit spans the raw range
+    # a subsample of a larger data set appends that data's exact extremes (ReADC: min/max of the file)
+    sub = q.lloyd_max_prepare(x, np.random.default_rng(0), preprocess="filter", extremes=(-900.0, 7000.0))
+    assert (sub[0], sub[-1]) == (-900.0, 7000.0) and np.array_equal(sub[1:-1], np.sort(inside))
 
 
 def test_quantize_sorted_search_puts_boundary_values_in_the_upper_cell():
