@@ -152,8 +152,8 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         can be anywhere): a sweep of the whole range at 4 steps first locates each bound, and the
         cell's window also covers what it found. A cell with a controlled bound beyond its window (it
         matches at that edge) is read again with the margin doubled (up to MAX_SWEEP_MARGIN_LSB); one that
-        matches nowhere in its window is a closed window, as in the whole-range sweep. Returns the number
-        of decks run."""
+        matches nowhere in its window (closed, or moved wholly out of it by a rewrite) is read again at
+        MAX_SWEEP_MARGIN_LSB before it is taken for closed. Returns the number of decks run."""
         from memspice.netlist.qcell_verify import offset_alters, slot_alters
 
         spec = self.spec
@@ -204,8 +204,10 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                     out = plot[f"v(out{j})"][:, None]
                     lower, upper = ex.cell_bounds(v, out, vdd)
                     has = wv[c].has[k:k + 1]
-                    if margin[c, k] < MAX_SWEEP_MARGIN_LSB and beyond_sweep(has, lower, upper, out, vdd).any():
-                        margin[c, k] = min(2 * margin[c, k], MAX_SWEEP_MARGIN_LSB)
+                    beyond = beyond_sweep(has, lower, upper, out, vdd).any()
+                    nowhere = has.any() and not np.any(out < vdd / 2)  # closed, or moved out of its window
+                    if margin[c, k] < MAX_SWEEP_MARGIN_LSB and (beyond or nowhere):
+                        margin[c, k] = MAX_SWEEP_MARGIN_LSB if nowhere else min(2 * margin[c, k], MAX_SWEEP_MARGIN_LSB)
                         again.append((c, k))
                         continue
                     bounds[c, k] = (lower[0] + off[j], upper[0] + off[j])
