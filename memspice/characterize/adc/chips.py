@@ -111,14 +111,16 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
     def _cell_window(self, tgt: np.ndarray, margin_lsb: float, seen: np.ndarray | None = None) -> tuple[int, int]:
         """Verify window of a cell with bound targets ``tgt`` (V, NaN: not controlled) and bounds ``seen``
         on a coarse read (V, optional): all of them plus ``margin_lsb`` on each side, as indices (first,
-        last) of the full transfer sweep's grid."""
+        last) of the full transfer sweep's grid; at MAX_SWEEP_MARGIN_LSB also the whole input range."""
         spec = self.spec
         start0, _, step = nq.sweep_range_v(spec)
         t = tgt[np.isfinite(tgt)]
         if seen is not None:
             t = np.concatenate([t, seen[np.isfinite(seen)]])
-        if not t.size:  # no controlled bound (not a cell of a converter with 2+ cells): the whole range
-            t = np.array([spec.input_lo_v, spec.input_hi_v])
+        if not t.size or margin_lsb >= MAX_SWEEP_MARGIN_LSB:
+            # the widest read (or no controlled bound): the whole input range plus the margin, as the
+            # whole-array sweep widened to it would read the cell
+            t = np.concatenate([t, [spec.input_lo_v, spec.input_hi_v]])
         lo = float(np.min(t)) - margin_lsb * spec.lsb_v
         hi = float(np.max(t)) + margin_lsb * spec.lsb_v
         first = int(np.floor((lo - start0) / step + 1e-9))
