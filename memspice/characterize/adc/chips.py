@@ -111,14 +111,16 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
     def _cell_window(self, tgt: np.ndarray, margin_lsb: float, seen: np.ndarray | None = None) -> tuple[int, int]:
         """Verify window of a cell with bound targets ``tgt`` (V, NaN: not controlled) and bounds ``seen``
         on a coarse read (V, optional): all of them plus ``margin_lsb`` on each side, as indices (first,
-        last) of the full transfer sweep's grid."""
+        last) of the full transfer sweep's grid; at MAX_SWEEP_MARGIN_LSB also the whole input range."""
         spec = self.spec
         start0, _, step = nq.sweep_range_v(spec)
         t = tgt[np.isfinite(tgt)]
         if seen is not None:
             t = np.concatenate([t, seen[np.isfinite(seen)]])
-        if not t.size:  # no controlled bound (not a cell of a converter with 2+ cells): the whole range
-            t = np.array([spec.input_lo_v, spec.input_hi_v])
+        if not t.size or margin_lsb >= MAX_SWEEP_MARGIN_LSB:
+            # the widest read (or no controlled bound): the whole input range plus the margin, as the
+            # whole-array sweep widened to it would read the cell
+            t = np.concatenate([t, [spec.input_lo_v, spec.input_hi_v]])
         lo = float(np.min(t)) - margin_lsb * spec.lsb_v
         hi = float(np.max(t)) + margin_lsb * spec.lsb_v
         first = int(np.floor((lo - start0) / step + 1e-9))
@@ -152,8 +154,8 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         can be anywhere): a sweep of the whole range at 4 steps first locates each bound, and the
         cell's window also covers what it found. A cell with a controlled bound beyond its window (it
         matches at that edge) is read again with the margin doubled (up to MAX_SWEEP_MARGIN_LSB); one that
-        matches nowhere in its window is a closed window, as in the whole-range sweep. Returns the number
-        of decks run."""
+        matches nowhere in its window (closed, or moved wholly out of it by a rewrite) is read again at
+        MAX_SWEEP_MARGIN_LSB before it is taken for closed. Returns the number of decks run."""
         from memspice.netlist.qcell_verify import offset_alters, slot_alters
 
         spec = self.spec
@@ -204,8 +206,10 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                     out = plot[f"v(out{j})"][:, None]
                     lower, upper = ex.cell_bounds(v, out, vdd)
                     has = wv[c].has[k:k + 1]
-                    if margin[c, k] < MAX_SWEEP_MARGIN_LSB and beyond_sweep(has, lower, upper, out, vdd).any():
-                        margin[c, k] = min(2 * margin[c, k], MAX_SWEEP_MARGIN_LSB)
+                    beyond = beyond_sweep(has, lower, upper, out, vdd).any()
+                    nowhere = has.any() and not np.any(out < vdd / 2)  # closed, or moved out of its window
+                    if margin[c, k] < MAX_SWEEP_MARGIN_LSB and (beyond or nowhere):
+                        margin[c, k] = MAX_SWEEP_MARGIN_LSB if nowhere else min(2 * margin[c, k], MAX_SWEEP_MARGIN_LSB)
                         again.append((c, k))
                         continue
                     bounds[c, k] = (lower[0] + off[j], upper[0] + off[j])
