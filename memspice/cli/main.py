@@ -81,8 +81,7 @@ def run(argv: list[str] | None = None) -> None:
         # not standalone: a usage error (unknown option, a value outside an option's choices, a missing
         # option) comes back here and is printed as one line like every other input error
         rv = app(args=argv, standalone_mode=False)
-        if isinstance(rv, int) and rv:
-            sys.exit(rv)
+        sys.exit(rv if isinstance(rv, int) else 0)  # as in standalone mode: the entry point always exits
     except SystemExit as done:
         code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         raise
