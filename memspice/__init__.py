@@ -28,12 +28,17 @@ _API: dict[str, str] = {
     # characterizations
     "DeviceStudySpec": "memspice.characterize.device",
     "ProgramSpec": "memspice.characterize.device",
-    "characterize_device": "memspice.characterize.device",
+    "DeviceResult": "memspice.characterize.device",
+    "run_device": "memspice.characterize.device",
+    "characterize_device": "memspice.characterize.device_outputs",
+    "CrossbarResult": "memspice.characterize.crossbar",
+    "run_crossbar": "memspice.characterize.crossbar",
     "characterize_crossbar": "memspice.characterize.crossbar",
     "RunOptions": "memspice.characterize.adc",
     "AdcResult": "memspice.characterize.adc",
     "run_adc": "memspice.characterize.adc",
-    "write_outputs": "memspice.characterize.adc",
+    "write_outputs": "memspice.api",
+    "PlanResult": "memspice.montecarlo.engine",
     "run_plan": "memspice.montecarlo.engine",
     "run_explore": "memspice.characterize.explore",
     "run_study": "memspice.study.run",
@@ -48,8 +53,11 @@ _RENAMED: dict[str, str] = {"ReproduceContext": "Context"}
 __all__ = [  # the keys of _API and __version__ (a test checks)
     "AdcResult",
     "AdcSpec",
+    "CrossbarResult",
+    "DeviceResult",
     "DeviceCard",
     "DeviceStudySpec",
+    "PlanResult",
     "ProgramSpec",
     "ReproduceContext",
     "RunOptions",
@@ -64,6 +72,8 @@ __all__ = [  # the keys of _API and __version__ (a test checks)
     "load_study",
     "load_study_file",
     "run_adc",
+    "run_crossbar",
+    "run_device",
     "run_explore",
     "run_plan",
     "run_reproduce",
@@ -73,11 +83,13 @@ __all__ = [  # the keys of _API and __version__ (a test checks)
 ]
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names resolve in __getattr__
-    from memspice.characterize.adc import AdcResult, RunOptions, run_adc, write_outputs
-    from memspice.characterize.crossbar import characterize_crossbar
-    from memspice.characterize.device import DeviceStudySpec, ProgramSpec, characterize_device
+    from memspice.api import write_outputs
+    from memspice.characterize.adc import AdcResult, RunOptions, run_adc
+    from memspice.characterize.crossbar import CrossbarResult, characterize_crossbar, run_crossbar
+    from memspice.characterize.device import DeviceResult, DeviceStudySpec, ProgramSpec, run_device
+    from memspice.characterize.device_outputs import characterize_device
     from memspice.characterize.explore import load_grid, run_explore
-    from memspice.montecarlo.engine import run_plan
+    from memspice.montecarlo.engine import PlanResult, run_plan
     from memspice.montecarlo.plan import load_plan
     from memspice.ngspice.engine import simulate
     from memspice.reproduce.cell import Context as ReproduceContext

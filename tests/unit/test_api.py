@@ -73,3 +73,18 @@ def test_readme_from_python_runs_as_written(tmp_path):
     for line, target in zip(lines[1:], (200, 300), strict=True):
         final = float(line.split("->")[1].split()[0])
         assert abs(final - target) <= 5.0, line  # the write-verify tolerance: 5 uS (ProgramSpec default)
+
+
+@pytest.mark.unit
+def test_write_outputs_names_the_results_it_writes():
+    with pytest.raises(TypeError, match="no writer for dict.*DeviceResult.*AdcResult"):
+        memspice.write_outputs({}, "unused")
+
+
+@pytest.mark.unit
+def test_every_writer_entry_resolves():
+    from memspice.api import WRITERS
+
+    for (module, cls), (wmod, fn) in WRITERS.items():
+        assert isinstance(getattr(importlib.import_module(module), cls), type)
+        assert callable(getattr(importlib.import_module(wmod), fn))

@@ -36,6 +36,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("system", ("system",)),  # energy and area roll-up of a network on the hardware
     ("study", ("study",)),  # the staged study chaining characterize -> nn -> system -> tables
     ("reproduce", ("reproduce",)),  # the paper's figures, built from studies and flows
+    ("api", ("api",)),  # the Python API's one write_outputs, dispatching to every flow's writer
     ("cli", ("cli", "__main__", "testing")),  # the command line and the test-suite helpers: nothing imports them
 ]
 LAYER_OF = {top: k for k, (_, tops) in enumerate(LAYERS) for top in tops}
