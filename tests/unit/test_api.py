@@ -77,7 +77,7 @@ def test_readme_from_python_runs_as_written(tmp_path):
 
 @pytest.mark.unit
 def test_write_outputs_names_the_results_it_writes():
-    with pytest.raises(TypeError, match="no writer for dict.*DeviceResult.*AdcResult"):
+    with pytest.raises(TypeError, match=r"no writer for dict.*DeviceResult.*AdcResult"):
         memspice.write_outputs({}, "unused")
 
 
