@@ -72,7 +72,8 @@ def test_characterize_crossbar_outputs(cli, tmp_path):
     assert rows[0] == ["sample", "ideal_A", "spice_A", "v_out_V"]
     assert len(rows) == 1 + 8
     model = json.loads((out / "column_model.json").read_text())
-    assert set(model) == {"rows", "coefficients", "noise_sigma", "sigma_g_rel", "source"}  # what memspice.nn loads
+    # memspice.artifacts.ColumnModelArtifact: what memspice.nn loads
+    assert set(model) == {"format_version", "rows", "coefficients", "noise_sigma", "sigma_g_rel", "source"}
     assert model["rows"] == 32 and len(model["coefficients"]) == 4
     # the random part is the cells' spread (not the fit residual): sigma_g / (g_max - g_min) x attenuation
     assert model["noise_sigma"] == 0 and 0 < model["sigma_g_rel"] < 0.1

@@ -157,7 +157,7 @@ def test_stopping_runs_kills_running_ngspice_and_refuses_new_ones():
     import time
 
     from memspice.errors import SimulationError
-    from memspice.montecarlo.engine import build_circuit
+    from memspice.characterize.registry import build_circuit
     from memspice.netlist.deck import Deck
     from memspice.ngspice import simulate
     from memspice.ngspice.engine import _LIVE, stopping_runs
