@@ -10,16 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from memspice.nn.cim import (
-    CimLayer,
-    LineFit,
-    PsumStats,
-    StopForward,
-    cim_layers,
-    exact_float32,
-    set_column,
-)
+from memspice.nn.cim import CimLayer, cim_layers, exact_float32, set_column
 from memspice.nn.column import ColumnModel, NodalColumn
+from memspice.nn.streams import LineFit, PsumStats, StopForward
 
 
 @torch.inference_mode()

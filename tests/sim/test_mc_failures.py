@@ -156,8 +156,8 @@ def test_stopping_runs_kills_running_ngspice_and_refuses_new_ones():
     import threading
     import time
 
-    from memspice.errors import SimulationError
     from memspice.characterize.registry import build_circuit
+    from memspice.errors import SimulationError
     from memspice.netlist.deck import Deck
     from memspice.ngspice import simulate
     from memspice.ngspice.engine import _LIVE, stopping_runs
