@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from memspice.cli.common import Backend, cli_log
+from memspice.cli.common import Backend, Overwrite, cli_log
 from memspice.errors import SpecError
 
 
@@ -81,11 +81,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
             typer.Option("--energy/--no-energy", help="Run the transient energy/delay study."),
         ] = True,
         figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
-        overwrite: Annotated[
-            bool,
-            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
-                                       "files (refused otherwise)."),
-        ] = False,
+        overwrite: Overwrite = False,
     ) -> None:
         """Program a Q-cell ADC and characterize it: boundaries, transfer, INL/DNL, energy, area, Monte Carlo."""
         from memspice.characterize import adc as flow

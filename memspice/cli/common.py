@@ -17,10 +17,17 @@ import shutil
 import tempfile
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from memspice.errors import InputError, SpecError
 
 MARKER = ".memspice-run.json"
+
+#: ``--overwrite``, the same on every command that writes an --out folder (default False)
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
+                                                           "files (refused otherwise).")]
 
 
 def configure_logging(*, verbose: bool = False, quiet: bool = False) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from memspice.cli.common import Backend, parse_overrides, parse_value, prepare_out_dir
+from memspice.cli.common import Backend, Overwrite, parse_overrides, parse_value, prepare_out_dir
 from memspice.errors import SpecError
 
 
@@ -62,11 +62,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
             typer.Option("--backend", help="ngspice backend (default: the spec's, subprocess)."),
         ] = None,
         figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
-        overwrite: Annotated[
-            bool,
-            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
-                                       "files (refused otherwise)."),
-        ] = False,
+        overwrite: Overwrite = False,
     ) -> None:
         """DC transfer vs the ideal dot product, IR drop vs rows and wire resistance, settling, read energy,
         Monte Carlo spread and the behavioural column model (column_model.json)."""

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from memspice.cli.common import Backend, parse_overrides, prepare_out_dir
+from memspice.cli.common import Backend, Overwrite, parse_overrides, prepare_out_dir
 from memspice.errors import ProgrammingFailed, SpecError
 
 
@@ -73,11 +73,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         backend: Annotated[Backend, typer.Option("--backend", help="ngspice backend.")] = Backend.subprocess,
         out: Annotated[Path, typer.Option("--out", help="Output folder.")] = ...,
         figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
-        overwrite: Annotated[
-            bool,
-            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
-                                       "files (refused otherwise)."),
-        ] = False,
+        overwrite: Overwrite = False,
     ) -> None:
         """Hysteresis loop, extracted R_on/R_off and thresholds, write-verify programming (and --mc)."""
         from memspice.characterize.device import DeviceStudySpec, ProgramSpec, run_device
@@ -149,11 +145,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
             Path | None,
             typer.Option("--write-card", help="Also write the fitted card to this path."),
         ] = None,
-        overwrite: Annotated[
-            bool,
-            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
-                                       "files (refused otherwise)."),
-        ] = False,
+        overwrite: Overwrite = False,
     ) -> None:
         """Fit a memristor model's parameters to measured I-V sweeps; report the residual and a figure."""
         from memspice.fit.report import run_fit

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from memspice.cli.common import check_writable, prepare_out_dir
+from memspice.cli.common import Overwrite, check_writable, prepare_out_dir
 
 
 def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
@@ -27,11 +27,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
             typer.Option("--cache", help="Cache folder of finished chunks."),
         ] = Path("runs/cache/mc"),
         out: Annotated[Path | None, typer.Option("--out", help="Output folder (default runs/mc/<plan name>).")] = None,
-        overwrite: Annotated[
-            bool,
-            typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
-                                       "files (refused otherwise)."),
-        ] = False,
+        overwrite: Overwrite = False,
     ) -> None:
         """Run a Monte Carlo plan: chunks in parallel, cached, resumable; same numbers on any worker count."""
         from memspice.characterize.registry import check_plan

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from memspice.cli.common import prepare_out_dir
+from memspice.cli.common import Overwrite, prepare_out_dir
 from memspice.errors import InputError, SpecError
 
 
@@ -271,11 +271,7 @@ def evaluate_cmd(
                                     "Lloyd-Max at 3/4/5 bits, no sweep), printed beside the paper's numbers."),
     ] = "",
     train_if_missing: Annotated[bool, typer.Option("--train", help="Train the network first when not cached.")] = False,
-    overwrite: Annotated[
-        bool,
-        typer.Option("--overwrite", help="Empty an --out folder that holds another run's "
-                                   "files (refused otherwise)."),
-    ] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Accuracy tables over ADC bits and models, and boundary-variation sweeps (accuracy.csv, figures)."""
     from memspice.nn.artifacts import load_column_model, load_spice_adc
