@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 
 import numpy as np
 import pytest
 
+from tests.idx_files import write_idx
+
 pytestmark = [pytest.mark.torch]
-
-
-def _write_idx(path, array):
-    array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(gzip.compress(header + array.tobytes()))
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +24,8 @@ def fashion(tmp_path_factory):
         for i, k in enumerate(labels):
             r, c = 2 + 8 * (k // 3), 2 + 8 * (k % 3)
             images[i, r:r + 6, c:c + 6] = 250
-        _write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
-        _write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
     return folder
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import pickle
 
 import numpy as np
@@ -10,15 +9,9 @@ import pytest
 
 from memspice.errors import DataError
 from memspice.nn import data
+from tests.idx_files import write_idx
 
 pytestmark = pytest.mark.unit
-
-
-def write_idx(path, array: np.ndarray, compress: bool = True) -> None:
-    array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    raw = header + array.tobytes()
-    path.write_bytes(gzip.compress(raw) if compress else raw)
 
 
 def make_fashion(folder, n_train: int = 20, n_test: int = 10, seed: int = 0) -> None:

@@ -4,19 +4,14 @@ estimate."""
 
 from __future__ import annotations
 
-import gzip
 import json
 
 import numpy as np
 import pytest
 
+from tests.idx_files import write_idx
+
 pytestmark = [pytest.mark.unit, pytest.mark.torch]
-
-
-def _write_idx(path, array):
-    array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(gzip.compress(header + array.tobytes()))
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +19,8 @@ def fashion(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fashion")
     rng = np.random.default_rng(0)
     for split, n in (("train", 64), ("t10k", 30)):
-        _write_idx(folder / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)))
-        _write_idx(folder / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
+        write_idx(folder / f"{split}-images-idx3-ubyte.gz", rng.integers(0, 255, (n, 28, 28)))
+        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", rng.integers(0, 10, n))
     return folder
 
 
