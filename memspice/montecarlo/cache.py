@@ -79,8 +79,9 @@ class ChunkCache:
             return None  # not a chunk this writer made: recompute it
         return record
 
-    def missing(self) -> list[int]:
-        return [k for k in range(self.plan.n_chunks) if not self.path(k).exists() or self.load(k) is None]
+    def finished(self) -> dict[int, dict[str, Any]]:
+        """Every readable finished chunk, by chunk index (each file read once)."""
+        return {k: r for k in range(self.plan.n_chunks) if (r := self.load(k)) is not None}
 
     def store(self, record: dict[str, Any]) -> None:
         """Write the chunk atomically. Its values (most of a record: samples x members) go as base64 of

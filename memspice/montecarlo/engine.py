@@ -364,24 +364,24 @@ def run_plan(plan: Plan, *, circuit: MonteCarloCircuit, workers: int | None = No
     if workers < 1:
         raise SpecError("--workers", workers, "at least 1")
     cache = ChunkCache(Path(cache_root), plan, circuit)
-    todo = cache.missing()
+    done = cache.finished()  # chunks already in the cache, read once
+    todo = [k for k in range(plan.n_chunks) if k not in done]
     workers = min(workers, max(len(todo), 1))  # no process without a chunk to run
     execute = _dask_executor(scheduler, workers) if scheduler else _local_executor(workers, plan.backend)
     t0 = time.monotonic()
-    fresh: dict[int, dict[str, Any]] = {}  # chunks computed now: as stored, without reading them back
     if todo:
         with progress(sum(len(plan.chunk_range(k)) for k in todo), f"Monte Carlo {plan.name}",
                       enabled=show_progress) as prog:
             ok = plan.samples - sum(len(plan.chunk_range(k)) for k in todo)
             for record in execute(plan, circuit, todo):
                 cache.store(record)
-                fresh[record["chunk"]] = {**record, "measures": to_jsonable(record["measures"])}  # as load() reads it
+                done[record["chunk"]] = {**record, "measures": to_jsonable(record["measures"])}  # as load() reads it
                 prog.advance(len(record["samples"]))
                 ok += sum(s == "ok" for s in record["status"])
                 if ok == 0 and record["status"]:  # the first finished chunk failed entirely: stop now
                     raise _failed(plan, [record], len(record["samples"]), cache.dir, stopped=True)
     seconds = time.monotonic() - t0
-    records = [fresh[k] if k in fresh else cache.load(k) for k in range(plan.n_chunks)]
+    records = [done.get(k) for k in range(plan.n_chunks)]
     if any(r is None for r in records):  # pragma: no cover - every chunk was just stored
         raise InputError(f"Monte Carlo cache {cache.dir}: chunks missing after the run")
     result = PlanResult(plan=plan, records=records, computed_chunks=len(todo), seconds=seconds, cache_dir=cache.dir,

@@ -379,13 +379,15 @@ def sample_alters(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g
     x_lo = np.atleast_1d(card.state_for(np.asarray(g_lower_s, dtype=float)))
     x_hi = np.atleast_1d(card.state_for(np.asarray(g_upper_s, dtype=float)))
     dv = np.asarray(delvto_v, dtype=float)
-    steps: list[Alter] = []
-    for k in range(spec.n_cells):
-        steps.append(Alter(memristor_state_source(f"ma{k}"), "dc", float(x_lo[k])))
-        steps.append(Alter(memristor_state_source(f"mb{k}"), "dc", float(x_hi[k])))
-        for name, value in zip(cell_transistor_names(k), dv[k], strict=True):
-            steps.append(Alter(name, "delvto", float(value)))
-    return steps
+    return [a for k in range(spec.n_cells) for a in cell_alters(k, x_lo[k], x_hi[k], dv[k])]
+
+
+def cell_alters(k: int, x_lower: float, x_upper: float, delvto_v: Sequence[float]) -> list[Alter]:
+    """``alter`` steps loading cell ``k``: the states of MA and MB and ``delvto`` (V) of its nine
+    transistors (in the order of :data:`CELL_DEVICES`)."""
+    return [Alter(memristor_state_source(f"ma{k}"), "dc", float(x_lower)),
+            Alter(memristor_state_source(f"mb{k}"), "dc", float(x_upper)),
+            *(Alter(name, "delvto", float(v)) for name, v in zip(cell_transistor_names(k), delvto_v, strict=True))]
 
 
 def mc_analysis(spec: AdcSpec, label: str = "sample") -> Analyze:

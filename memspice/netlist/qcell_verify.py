@@ -47,6 +47,4 @@ def slot_alters(card: DeviceCard, j: int, g_lower_s: float, g_upper_s: float, de
     transistors) into slot ``j`` of the verify deck's array, so that one sweep reads cells of several
     chips."""
     x_lo, x_hi = np.asarray(card.state_for(np.array([g_lower_s, g_upper_s], dtype=float)), dtype=float)
-    return [Alter(q.memristor_state_source(f"ma{j}"), "dc", float(x_lo)),
-            Alter(q.memristor_state_source(f"mb{j}"), "dc", float(x_hi)),
-            *(Alter(name, "delvto", float(v)) for name, v in zip(q.cell_transistor_names(j), delvto_v, strict=True))]
+    return q.cell_alters(j, x_lo, x_hi, delvto_v)
