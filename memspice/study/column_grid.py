@@ -80,10 +80,11 @@ def run_column_grid(study, trained, gspec, columns: Sequence, out: Path, device:
         res = evaluate(trained, cim, gspec, out_dir=out / f"rows{n}_r{r:g}", data_root=study._data_root(),
                        device=device, column=col, show_progress=False)
         study.log(f"    column grid {n} rows, {r:g} ohm: ideal {100 * res.accuracy('ideal')[0]:.2f} %")
+        gain = column_gain(col)
         for b in gspec.bits:
             ref, got = refs[n].accuracy("lloyd_max", b)[0], res.accuracy("lloyd_max", b)[0]
             delta = 100 * (got - ref)
-            for k, v in (("rows", n), ("r_wire_ohm", r), ("bits", b), ("column_gain", column_gain(col)),
+            for k, v in (("rows", n), ("r_wire_ohm", r), ("bits", b), ("column_gain", gain),
                          ("sigma_g_rel", col.sigma_g_rel), ("ideal_no_column", 100 * refs[n].accuracy("ideal")[0]),
                          ("lloyd_max_no_column", 100 * ref), ("ideal_column", 100 * res.accuracy("ideal")[0]),
                          ("lloyd_max_column", 100 * got), ("delta_points", delta),

@@ -17,6 +17,7 @@ so an edit recomputes the edited stage and what depends on it, nothing else.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -146,7 +147,10 @@ class Study:
 
         self.runner.run("device", config, work)
 
+    @functools.cached_property
     def _crossbar_study(self):
+        """The crossbar stage's study (its spec file with the study's overrides), loaded once for the
+        crossbar stage and the evaluate stage's column grid."""
         from memspice.characterize.crossbar import study_for
 
         c = self.spec.crossbar
@@ -160,7 +164,7 @@ class Study:
         from memspice.study.column_grid import grid_columns
 
         ev = self.spec.evaluate
-        study = self._crossbar_study()
+        study = self._crossbar_study
         rows = ev.column_grid_rows or study.study.sweep_rows
         r_wire = ev.column_grid_r_wire_ohm or study.study.sweep_r_wire_ohm
         try:
@@ -173,7 +177,7 @@ class Study:
 
         c = self.spec.crossbar
         path = self.spec.path(c.spec)
-        study = self._crossbar_study()
+        study = self._crossbar_study
         config = {"study": study.to_dict(), "file_hash": _file_hash(path)}
 
         def work(out: Path) -> dict:
