@@ -47,7 +47,8 @@ def _adc(backend: str, bits: int):
 
 
 def _device(backend: str, bits: int):
-    from memspice.characterize.device import DeviceStudySpec, ProgramSpec, characterize_device
+    from memspice.characterize.device import DeviceStudySpec, ProgramSpec
+    from memspice.characterize.device_outputs import characterize_device
     from memspice.spec.device import load_card
 
     card = load_card("vteam_paper")
