@@ -32,7 +32,4 @@ def write_outputs(result: Any, out_dir: str | Path, **options: Any) -> Any:
         known = ", ".join(name for _, name in WRITERS)
         raise TypeError(f"write_outputs: no writer for {key[1]} (from {key[0]}); results with one: {known}")
     module, name = WRITERS[key]
-    out = Path(out_dir)
-    if name == "write_outputs" and module == "memspice.montecarlo.outputs":
-        return getattr(import_module(module), name)(result, out)  # takes no options
-    return getattr(import_module(module), name)(result, out, **options)
+    return getattr(import_module(module), name)(result, Path(out_dir), **options)

@@ -70,7 +70,9 @@ def summarize(result: PlanResult) -> dict[str, Any]:
     }
 
 
-def write_outputs(result: PlanResult, out_dir: Path) -> dict[str, Any]:
+def write_outputs(result: PlanResult, out_dir: Path, *, figures: bool = True) -> dict[str, Any]:
+    """samples.csv, results.csv and summary.json; returns the summary. ``figures`` is taken as every
+    flow's writer takes it (:func:`memspice.api.write_outputs`); a plan's outputs have none."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "samples.csv", sample_table(result))
     write_csv(out_dir / "results.csv", result_table(result))
