@@ -22,7 +22,10 @@ from memspice.io import to_jsonable, write_json, write_text_atomic
 from memspice.montecarlo.circuit import MonteCarloCircuit
 from memspice.montecarlo.plan import Plan
 
-CACHE_FORMAT = 2  # 2: a chunk's drawn values stored as little-endian float64 bytes in base64 (exact, fast)
+#: 2: a chunk's drawn values stored as little-endian float64 bytes in base64 (exact, fast);
+#: 3: the crossbar's batched chunk decks write their cells inline (netlist.crossbar.CELL_FORMS; the same
+#: numbers to 1e-12, tested) -- a cache of the decks before is refused, not mixed in
+CACHE_FORMAT = 3
 
 
 def plan_key(plan: Plan, circuit: MonteCarloCircuit) -> str:

@@ -27,22 +27,27 @@ table of the sample index [idx] swept by one ``.dc``. Pure text emission.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from memspice.netlist.cards import (
+    BSource,
     Capacitor,
     Card,
     Comment,
     Include,
     Instance,
     Mosfet,
+    Param,
     Pwl,
     Resistor,
     TableSource,
     VSource,
+    ident,
 )
 from memspice.netlist.deck import Alter, Analysis, Analyze, Dc, Deck, Op, Step
 from memspice.netlist.device import memristor
@@ -262,32 +267,100 @@ def batches(spec: CrossbarSpec) -> bool:
     return spec.device == "memristor" and spec.read_model == "read"
 
 
-def batched_fixed_cards(spec: CrossbarSpec, v_in_v: np.ndarray) -> list[Card]:
+#: Batched cell forms: "inline" (default) writes each cell as its I-V B-source at top level, the card's
+#: parameters as ``.param`` lines; "subckt" instantiates the state-port subcircuit per cell (the form
+#: before; the same numbers, measured 0.0 difference: ``scripts/bench_chunk_forms.py``).
+CELL_FORMS = ("inline", "subckt")
+#: Prefix of the ``.param`` names that carry the card's parameters to inline cells.
+CELL_PARAM_PREFIX = "cellp_"
+_X_ONLY = re.compile(r"v\((p|n|x|p\s*,\s*n)\)")
+_ANY_REF = re.compile(r"\b[vi]\s*\(")
+_BRACED = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+@functools.cache
+def read_x_expression(subckt: str) -> str:
+    """The I-V expression of the state-port read variant ``subckt`` as written in models/memristor_read.lib
+    (its ``Bm p n i = ...`` line and continuations, joined): the one source of the cell equations that both
+    batched forms use. Only ``v(p,n)`` and ``v(x)`` may occur in it (checked)."""
+    lines = model_path(READ_LIB).read_text().splitlines()
+    head = next((k for k, s in enumerate(lines) if s.split()[:2] == [".subckt", subckt]), None)
+    if head is None:
+        raise ValueError(f"{READ_LIB} has no subcircuit {subckt}")
+    body: list[str] = []
+    for s in lines[head + 1:]:
+        if s.startswith(".ends"):
+            break
+        if s.startswith("+"):  # a continuation: of the header's parameters, or of the body's last line
+            if body:
+                body[-1] += " " + s[1:].strip()
+        else:
+            body.append(s)
+    cells = [s for s in body if s.startswith("Bm p n i =")]
+    if len(cells) != 1 or len([s for s in body if s.strip() and not s.startswith("*")]) != 1:
+        raise ValueError(f"{READ_LIB} {subckt}: expected one line 'Bm p n i = ...' and nothing else")
+    expr = cells[0].split("=", 1)[1].strip()
+    if len(_ANY_REF.findall(expr)) != len(_X_ONLY.findall(expr)) or re.search(r"v\((p|n)\)", expr):
+        raise ValueError(f"{READ_LIB} {subckt}: the cell expression may reference only v(p,n) and v(x)")
+    return expr
+
+
+def inline_cell(name: str, top: str, bottom: str, state: str, subckt: str) -> BSource:
+    """Cell ``name`` as the I-V B-source of ``subckt`` between [top] and [bottom] with state node [state]:
+    the library's expression with its ports renamed and each ``{param}`` read from the ``.param``
+    ``cellp_<param>`` (numparam substitutes it exactly as it does an instance parameter)."""
+    expr = read_x_expression(subckt)
+    expr = _X_ONLY.sub(lambda m: f"v({ident(state)})" if m.group(1) == "x" else f"v({ident(top)},{ident(bottom)})",
+                       expr)
+    expr = _BRACED.sub(lambda m: "{" + CELL_PARAM_PREFIX + m.group(1) + "}", expr)
+    return BSource(f"m{name}", top, bottom, "i", expr)
+
+
+def batched_fixed_cards(spec: CrossbarSpec, v_in_v: np.ndarray, cells: str = "inline") -> list[Card]:
     """The cards of a batched read that do not depend on the samples: the tile at row voltages
-    ``v_in_v`` with every cell a state-port read variant on [xs<r>_<k>], and the index source ``Vidx``."""
+    ``v_in_v`` with every cell reading its state from node [xs<r>_<k>], and the index source ``Vidx``.
+
+    ``cells="inline"``: each cell the state-port variant's I-V B-source ``Bmc<r>_<k>`` written at top level
+    (:func:`inline_cell`) with the card's parameters as ``.param cellp_<name>`` lines, so ngspice expands
+    no subcircuit and processes no instance parameters (a third of a 64-row chunk deck's ngspice time);
+    ``cells="subckt"``: each cell an instance ``Xc<r>_<k>`` of the state-port subcircuit (the form before).
+    """
     if not batches(spec):
         raise ValueError("a batched read needs memristor cells with read_model 'read'")
+    if cells not in CELL_FORMS:
+        raise ValueError(f"cells={cells!r}: one of {', '.join(CELL_FORMS)}")
     sub, sub_x = READ_SUBCKTS[spec.device_card.model], READ_X_SUBCKTS[spec.device_card.model]
     where = {cell(r, k): (r, k) for r in range(spec.rows) for k in range(spec.phys_cols)}
     any_g = np.full((spec.rows, spec.phys_cols), spec.device_card.window_s()[1])  # x0 is dropped below
     cards: list[Card] = []
+    params: dict[str, float] | None = None
     for c in tile_cards(spec, any_g, v_in_v):
         if isinstance(c, Instance) and c.subckt == sub:
             r, k = where[c.name]
-            cards.append(Instance(c.name, sub_x, [*c.nodes, f"xs{r}_{k}"],
-                                  {p: v for p, v in c.params.items() if p != "x0"}))
+            own = {p: v for p, v in c.params.items() if p != "x0"}
+            if cells == "subckt":
+                cards.append(Instance(c.name, sub_x, [*c.nodes, f"xs{r}_{k}"], own))
+                continue
+            if params is None:
+                params = own
+            elif own != params:  # pragma: no cover - every cell takes the card's parameters
+                raise ValueError("inline cells need one parameter set for all cells")
+            cards.append(inline_cell(c.name, *c.nodes, f"xs{r}_{k}", sub_x))
         else:
             cards.append(c)
+    if params is not None:
+        cards = [Param(CELL_PARAM_PREFIX + p, v) for p, v in sorted(params.items())] + cards
     return [*cards, VSource(SAMPLE_INDEX, SAMPLE_INDEX, "0", 0.0)]
 
 
 def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarray, *, title: str,
-                    header: dict[str, str] | None = None, fixed: Sequence[Card] | None = None) -> Deck:
+                    header: dict[str, str] | None = None, fixed: Sequence[Card] | None = None,
+                    cells: str = "inline") -> Deck:
     """One deck reading ``n >= 2`` samples of cell conductances ``g_samples`` (n, rows, 2 cols; S) at
     row voltages ``v_in_v``: every cell is a state-port read variant whose state node [xs<r>_<k>] is a
     table source of the sample index [idx] (``Vidx``), and one ``dc vidx 0 n-1 1`` reads sample s at
     point s (one solve per sample, no control command per sample). Only when :func:`batches`.
-    ``fixed``: :func:`batched_fixed_cards` of the same spec and voltages, e.g. rendered once
+    ``fixed``: :func:`batched_fixed_cards` of the same spec, voltages and ``cells`` form, e.g. rendered once
     (:class:`~memspice.netlist.deck.Rendered`) for all chunks.
     """
     g = np.asarray(g_samples, dtype=float)
@@ -297,7 +370,7 @@ def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarra
     states = cell_values(spec, g)  # elementwise: every sample at once
     tables = [TableSource(f"xs{r}_{k}", f"xs{r}_{k}", SAMPLE_INDEX, states[:, r, k])
               for r in range(spec.rows) for k in range(spec.phys_cols)]
-    fixed = batched_fixed_cards(spec, v_in_v) if fixed is None else fixed
+    fixed = batched_fixed_cards(spec, v_in_v, cells) if fixed is None else fixed
     sweep = Analyze(Dc(f"v{SAMPLE_INDEX}", 0, n - 1, 1), output_vectors(spec), label="samples")
     return Deck(title, [*fixed, *tables], steps=[sweep], header=header or {})
 

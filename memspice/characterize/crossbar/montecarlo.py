@@ -117,9 +117,13 @@ class CrossbarCircuit:
 
     #: False: every chunk by alter steps (the benchmark compares both paths; same numbers)
     batching = True
+    #: How a batched deck writes its cells (:data:`memspice.netlist.crossbar.CELL_FORMS`): "inline" I-V
+    #: B-sources (default) or "subckt" instances (the form before; identical numbers, slower in ngspice)
+    batch_cells = "inline"
 
     def batch(self, values: Mapping[str, np.ndarray]):
-        """The chunk as one DC sweep of a sample index (:func:`memspice.netlist.crossbar.batched_dc_deck`):
+        """The chunk as one DC sweep of a sample index (:func:`memspice.netlist.crossbar.batched_dc_deck`, cells
+        written as :attr:`batch_cells`):
         a :class:`~memspice.montecarlo.circuit.Batch`, or None for resistor cells, the full models or
         one sample. Equals the alter path to ~1e-13 of each column current (tests/sim/test_crossbar_batch.py)."""
         from memspice.errors import SimulationError
@@ -132,10 +136,12 @@ class CrossbarCircuit:
             return None
         g = self.conductances_batch(values)
         title = f"memspice crossbar tile {self.spec.rows}x{self.spec.cols} (Monte Carlo, {n} samples batched)"
-        if getattr(self, "_batch_fixed", None) is None:  # the sample-independent cards, rendered once
-            self._batch_fixed = Rendered.of(batched_fixed_cards(self.spec, self.v_in_v))
+        fixed = getattr(self, "_batch_fixed", None)
+        if fixed is None or fixed[0] != self.batch_cells:  # the sample-independent cards, rendered once
+            fixed = self._batch_fixed = (self.batch_cells,
+                                         Rendered.of(batched_fixed_cards(self.spec, self.v_in_v, self.batch_cells)))
         deck = batched_dc_deck(self.spec, g, self.v_in_v, title=title, header={"spec_hash": self.spec_hash()},
-                               fixed=[self._batch_fixed])
+                               fixed=[fixed[1]], cells=self.batch_cells)
 
         def measure(plots: Sequence[Plot]) -> list[dict[str, float]]:
             if len(plots) != 1 or plots[0].n_points != n:
