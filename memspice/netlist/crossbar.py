@@ -45,7 +45,7 @@ from memspice.netlist.cards import (
     Param,
     Pwl,
     Resistor,
-    TableSource,
+    TableSources,
     VSource,
     ident,
 )
@@ -353,6 +353,11 @@ def batched_fixed_cards(spec: CrossbarSpec, v_in_v: np.ndarray, cells: str = "in
     return [*cards, VSource(SAMPLE_INDEX, SAMPLE_INDEX, "0", 0.0)]
 
 
+@functools.cache
+def _state_nodes(rows: int, phys_cols: int) -> tuple[str, ...]:
+    return tuple(f"xs{r}_{k}" for r in range(rows) for k in range(phys_cols))
+
+
 def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarray, *, title: str,
                     header: dict[str, str] | None = None, fixed: Sequence[Card] | None = None,
                     cells: str = "inline") -> Deck:
@@ -368,8 +373,8 @@ def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarra
     if not batches(spec) or n < 2:
         raise ValueError(f"a batched read needs memristor cells with read_model 'read' and 2+ samples ({n})")
     states = cell_values(spec, g)  # elementwise: every sample at once
-    tables = [TableSource(f"xs{r}_{k}", f"xs{r}_{k}", SAMPLE_INDEX, states[:, r, k])
-              for r in range(spec.rows) for k in range(spec.phys_cols)]
+    names = _state_nodes(spec.rows, spec.phys_cols)
+    tables = [TableSources(names, names, SAMPLE_INDEX, states.reshape(n, -1).T)]  # row-major cells, as names
     fixed = batched_fixed_cards(spec, v_in_v, cells) if fixed is None else fixed
     sweep = Analyze(Dc(f"v{SAMPLE_INDEX}", 0, n - 1, 1), output_vectors(spec), label="samples")
     return Deck(title, [*fixed, *tables], steps=[sweep], header=header or {})
