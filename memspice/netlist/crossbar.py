@@ -28,14 +28,12 @@ table of the sample index [idx] swept by one ``.dc``. Pure text emission.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from memspice.netlist.cards import (
-    BSource,
     Capacitor,
     Card,
     Comment,
@@ -47,15 +45,14 @@ from memspice.netlist.cards import (
     Resistor,
     TableSources,
     VSource,
-    ident,
 )
 from memspice.netlist.deck import Alter, Analysis, Analyze, Dc, Deck, Op, Step
 from memspice.netlist.device import memristor
+from memspice.netlist.read_cells import CELL_PARAM_PREFIX, READ_LIB, inline_cell
 from memspice.resources import model_path
 from memspice.spec.crossbar import CrossbarSpec
 
 #: Frozen-read subcircuits (models/memristor_read.lib) by model name.
-READ_LIB = "memristor_read.lib"
 READ_SUBCKTS = {"vteam": "vteam_read", "yakopcic": "yakopcic_read"}
 #: Their state-port variants (same library): ports p n x, no x0 (the state is v(x), driven from outside).
 READ_X_SUBCKTS = {"vteam": "vteam_read_x", "yakopcic": "yakopcic_read_x"}
@@ -268,62 +265,19 @@ def batches(spec: CrossbarSpec) -> bool:
 
 
 #: Batched cell forms: "inline" (default) writes each cell as its I-V B-source at top level, the card's
-#: parameters as ``.param`` lines; "subckt" instantiates the state-port subcircuit per cell (the form
-#: before; the same numbers, measured 0.0 difference: ``scripts/bench_chunk_forms.py``).
+#: parameters as ``.param`` lines, mode switches folded; "subckt" instantiates the state-port subcircuit
+#: per cell (the form before; the same numbers, measured 0.0 difference: ``scripts/bench_chunk_forms.py``).
 CELL_FORMS = ("inline", "subckt")
-#: Prefix of the ``.param`` names that carry the card's parameters to inline cells.
-CELL_PARAM_PREFIX = "cellp_"
-_X_ONLY = re.compile(r"v\((p|n|x|p\s*,\s*n)\)")
-_ANY_REF = re.compile(r"\b[vi]\s*\(")
-_BRACED = re.compile(r"\{([a-z][a-z0-9_]*)\}")
-
-
-@functools.cache
-def read_x_expression(subckt: str) -> str:
-    """The I-V expression of the state-port read variant ``subckt`` as written in models/memristor_read.lib
-    (its ``Bm p n i = ...`` line and continuations, joined): the one source of the cell equations that both
-    batched forms use. Only ``v(p,n)`` and ``v(x)`` may occur in it (checked)."""
-    lines = model_path(READ_LIB).read_text().splitlines()
-    head = next((k for k, s in enumerate(lines) if s.split()[:2] == [".subckt", subckt]), None)
-    if head is None:
-        raise ValueError(f"{READ_LIB} has no subcircuit {subckt}")
-    body: list[str] = []
-    for s in lines[head + 1:]:
-        if s.startswith(".ends"):
-            break
-        if s.startswith("+"):  # a continuation: of the header's parameters, or of the body's last line
-            if body:
-                body[-1] += " " + s[1:].strip()
-        else:
-            body.append(s)
-    cells = [s for s in body if s.startswith("Bm p n i =")]
-    if len(cells) != 1 or len([s for s in body if s.strip() and not s.startswith("*")]) != 1:
-        raise ValueError(f"{READ_LIB} {subckt}: expected one line 'Bm p n i = ...' and nothing else")
-    expr = cells[0].split("=", 1)[1].strip()
-    if len(_ANY_REF.findall(expr)) != len(_X_ONLY.findall(expr)) or re.search(r"v\((p|n)\)", expr):
-        raise ValueError(f"{READ_LIB} {subckt}: the cell expression may reference only v(p,n) and v(x)")
-    return expr
-
-
-def inline_cell(name: str, top: str, bottom: str, state: str, subckt: str) -> BSource:
-    """Cell ``name`` as the I-V B-source of ``subckt`` between [top] and [bottom] with state node [state]:
-    the library's expression with its ports renamed and each ``{param}`` read from the ``.param``
-    ``cellp_<param>`` (numparam substitutes it exactly as it does an instance parameter)."""
-    expr = read_x_expression(subckt)
-    expr = _X_ONLY.sub(lambda m: f"v({ident(state)})" if m.group(1) == "x" else f"v({ident(top)},{ident(bottom)})",
-                       expr)
-    expr = _BRACED.sub(lambda m: "{" + CELL_PARAM_PREFIX + m.group(1) + "}", expr)
-    return BSource(f"m{name}", top, bottom, "i", expr)
-
-
 def batched_fixed_cards(spec: CrossbarSpec, v_in_v: np.ndarray, cells: str = "inline") -> list[Card]:
     """The cards of a batched read that do not depend on the samples: the tile at row voltages
     ``v_in_v`` with every cell reading its state from node [xs<r>_<k>], and the index source ``Vidx``.
 
     ``cells="inline"``: each cell the state-port variant's I-V B-source ``Bmc<r>_<k>`` written at top level
-    (:func:`inline_cell`) with the card's parameters as ``.param cellp_<name>`` lines, so ngspice expands
-    no subcircuit and processes no instance parameters (a third of a 64-row chunk deck's ngspice time);
-    ``cells="subckt"``: each cell an instance ``Xc<r>_<k>`` of the state-port subcircuit (the form before).
+    (:func:`~memspice.netlist.read_cells.inline_cell`) with the card's parameters as ``.param cellp_<name>``
+    lines and its mode switch (VTEAM ``{iv}``) folded to the branch the card selects, so ngspice builds one
+    branch's derivative per cell instead of both (a quarter of a 64-row chunk deck's ngspice CPU) and
+    expands no subcircuit; ``cells="subckt"``: each cell an instance ``Xc<r>_<k>`` of the state-port
+    subcircuit (the form before). Both give the same numbers (tests/sim/test_crossbar_batch.py).
     """
     if not batches(spec):
         raise ValueError("a batched read needs memristor cells with read_model 'read'")
@@ -345,7 +299,7 @@ def batched_fixed_cards(spec: CrossbarSpec, v_in_v: np.ndarray, cells: str = "in
                 params = own
             elif own != params:  # pragma: no cover - every cell takes the card's parameters
                 raise ValueError("inline cells need one parameter set for all cells")
-            cards.append(inline_cell(c.name, *c.nodes, f"xs{r}_{k}", sub_x))
+            cards.append(inline_cell(c.name, *c.nodes, f"xs{r}_{k}", sub_x, own))
         else:
             cards.append(c)
     if params is not None:

@@ -181,7 +181,7 @@ def test_batched_deck_tables_every_cell_state_by_sample_index():
 def test_inline_cell_expression_is_the_librarys():
     """Inline cells take their I-V expression from models/memristor_read.lib's state-port variants (the one
     source of the equations), ports and parameters renamed; a library line it cannot rename is refused."""
-    import memspice.netlist.crossbar as xb
+    import memspice.netlist.read_cells as xb
 
     for model, sub in READ_X_SUBCKTS.items():
         expr = xb.read_x_expression(sub)
@@ -193,6 +193,25 @@ def test_inline_cell_expression_is_the_librarys():
         assert "v(r1_0,b0_1)" in card and "v(xs1_0)" in card and model
     with pytest.raises(ValueError, match="no subcircuit"):
         xb.read_x_expression("no_such")
+
+
+def test_parameter_mode_switches_are_folded():
+    """VTEAM's ``({iv} < 0.5) ? (linear) : (exponential)`` becomes the branch the card selects (a B-source
+    would build both branches' derivatives per cell); a condition on a voltage, a parameter not given or a
+    choice that is not a whole operand stays as written."""
+    from memspice.netlist.read_cells import fold_parameter_choices, read_x_expression
+
+    expr = read_x_expression("vteam_read_x")
+    linear, expo = fold_parameter_choices(expr, {"iv": 0}), fold_parameter_choices(expr, {"iv": 1})
+    assert "?" not in linear and "?" not in expo and "exp(" in expo and "exp(" not in linear
+    assert linear.replace(" ", "") == "v(p,n)/((((" + "{ron})+(({roff})-({ron}))*min(max(v(x),0),1))))"
+    assert fold_parameter_choices(expr, {}) == expr
+    yak = read_x_expression("yakopcic_read_x")
+    assert fold_parameter_choices(yak, {"a1": 1.0, "a2": 2.0}) == yak  # its condition is on v(p,n)
+    assert fold_parameter_choices("x + ({iv} < 0.5) ? (1) : (2)", {"iv": 0}) == "x + ({iv} < 0.5) ? (1) : (2)"
+    assert fold_parameter_choices("(({iv} < 0.5) ? 1 : (2))", {"iv": 0}) == "(({iv} < 0.5) ? 1 : (2))"
+    assert fold_parameter_choices("(({a} >= 1e-3) ? (v(b)) : (3)) * (({c} < 2) ? (4) : (5))",
+                                  {"a": 1e-3, "c": 2}) == "((v(b))) * ((5))"
 
 
 def test_fixed_part_rendered_once_gives_the_same_deck():
