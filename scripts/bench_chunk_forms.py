@@ -5,9 +5,10 @@ The circuit and samples are those of ``scripts/bench_montecarlo.py``: ``circuits
 ``--rows`` rows (default 64; one signed column, G+/G- pair of 1R cells read by TIAs), pattern 0 of its DC
 transfer, the card's programming error and read noise, drawn by the engine's own sampling
 (``montecarlo.sampling.draw_chunk``, chunks of ``--chunk-size``). Every deck is written before timing and run
-by ``ngspice -b`` one at a time (no Python while ngspice runs); the forms alternate ``--repeat`` times and
-each figure is the median. CPU time (user + system of the ngspice process, ``RUSAGE_CHILDREN``) is the
-figure that other jobs on the machine move least; wall time is printed beside it with the load.
+by ``ngspice -b`` one at a time in the engine's environment (HOME, OpenMP passive wait; no Python while
+ngspice runs); the forms alternate ``--repeat`` times and each figure is the median. CPU time (user +
+system of the ngspice process, ``RUSAGE_CHILDREN``) is the figure that other jobs on the machine move
+least; wall time is printed beside it with the load.
 
 Forms (one deck per chunk unless said):
 
@@ -60,6 +61,7 @@ from memspice.montecarlo.sampling import draw_chunk
 from memspice.netlist.cards import Instance, Param, fmt
 from memspice.netlist.crossbar import READ_SUBCKTS, batched_dc_deck, cell_values, output_vectors, tile_cards
 from memspice.netlist.deck import Analyze, Command, Deck, Op
+from memspice.ngspice.engine import OPENMP_ENV
 from memspice.ngspice.locate import find_ngspice
 from memspice.raw import read_raw
 
@@ -180,6 +182,14 @@ def fuse_tables(text: str) -> str:
     return re.sub(r"v\(xs(\d+_\d+)\)", lambda m: tables[m.group(1)], text)
 
 
+def engine_env(run_dir: Path) -> dict[str, str]:
+    """The environment the engine runs ngspice in: HOME in the run folder, OpenMP's passive wait."""
+    env = {**os.environ, "HOME": str(run_dir)}
+    for key, value in OPENMP_ENV.items():
+        env.setdefault(key, value)
+    return env
+
+
 def run(job: Job, exe: str) -> tuple[float, float]:
     """Wall and CPU seconds of ngspice -b on the job's deck (its raw file removed first)."""
     raw = job.deck.parent / "out.raw"
@@ -188,7 +198,7 @@ def run(job: Job, exe: str) -> tuple[float, float]:
     t0 = time.perf_counter()
     with open(job.deck.parent / "log.txt", "wb") as log:
         code = subprocess.run([exe, "-b", job.deck.name], cwd=job.deck.parent, stdout=log, stderr=subprocess.STDOUT,
-                              check=False).returncode
+                              check=False, env=engine_env(job.deck.parent)).returncode
     wall = time.perf_counter() - t0
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if code != 0 or not raw.exists():

@@ -68,6 +68,7 @@ from memspice.characterize.crossbar import CrossbarCircuit, run_mc, study_for
 from memspice.netlist.crossbar import tile_cards
 from memspice.netlist.deck import Deck
 from memspice.ngspice import simulate
+from memspice.ngspice.engine import OPENMP_ENV
 from memspice.ngspice.locate import find_ngspice
 from memspice.spec.crossbar import CrossbarStudy
 
@@ -148,8 +149,20 @@ def chunk_decks(circuit: CrossbarCircuit, records: list[dict], batched: bool, ce
     return out
 
 
+def engine_env(run_dir: Path) -> dict[str, str]:
+    """The environment the engine runs ``ngspice -b`` in (``memspice.ngspice.engine._run_subprocess``): HOME
+    in the run folder and OpenMP's passive wait (ngspice 39 is built with OpenMP; its threads' default
+    spin-wait took cores from the other worker: the limit measured without it was up to 3x slower in
+    wall time on the loaded machine)."""
+    env = {**os.environ, "HOME": str(run_dir)}
+    for key, value in OPENMP_ENV.items():
+        env.setdefault(key, value)
+    return env
+
+
 def run_ngspice_alone(decks: list[tuple[Deck, int]], workers: int, root: Path) -> float:
-    """Seconds for ``ngspice -b`` to run every deck (written before timing), ``workers`` at a time."""
+    """Seconds for ``ngspice -b`` to run every deck (written before timing), ``workers`` at a time, in the
+    engine's environment."""
     exe = str(find_ngspice())
     dirs = []
     for k, (deck, _) in enumerate(decks):
@@ -160,7 +173,8 @@ def run_ngspice_alone(decks: list[tuple[Deck, int]], workers: int, root: Path) -
 
     def one(d: Path) -> int:
         with open(d / "stdout.txt", "wb") as out, open(d / "stderr.txt", "wb") as err:
-            return subprocess.run([exe, "-b", "deck.cir"], cwd=d, stdout=out, stderr=err, check=False).returncode
+            return subprocess.run([exe, "-b", "deck.cir"], cwd=d, stdout=out, stderr=err, check=False,
+                                  env=engine_env(d)).returncode
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
