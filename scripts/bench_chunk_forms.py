@@ -198,7 +198,8 @@ def run(job: Job, exe: str) -> tuple[float, float]:
     t0 = time.perf_counter()
     with open(job.deck.parent / "log.txt", "wb") as log:
         code = subprocess.run([exe, "-b", job.deck.name], cwd=job.deck.parent, stdout=log, stderr=subprocess.STDOUT,
-                              check=False, env=engine_env(job.deck.parent)).returncode
+                              check=False, env=engine_env(job.deck.parent), stdin=subprocess.DEVNULL,
+                              start_new_session=True).returncode  # as the engine starts it
     wall = time.perf_counter() - t0
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if code != 0 or not raw.exists():

@@ -152,8 +152,10 @@ def chunk_decks(circuit: CrossbarCircuit, records: list[dict], batched: bool, ce
 def engine_env(run_dir: Path) -> dict[str, str]:
     """The environment the engine runs ``ngspice -b`` in (``memspice.ngspice.engine._run_subprocess``): HOME
     in the run folder and OpenMP's passive wait (ngspice 39 is built with OpenMP; its threads' default
-    spin-wait took cores from the other worker: the limit measured without it was up to 3x slower in
-    wall time on the loaded machine)."""
+    spin-wait burns CPU). Like the engine, the limit also starts each ngspice in a new session: with the
+    kernel's scheduler autogroups (``/proc/sys/kernel/sched_autogroup_enabled``) a new session is its own
+    group with its own share of a loaded machine's CPU, so a limit run inside this process's session got
+    2-3x less wall-clock CPU than the engine's runs and the wall fraction came out above 1."""
     env = {**os.environ, "HOME": str(run_dir)}
     for key, value in OPENMP_ENV.items():
         env.setdefault(key, value)
@@ -174,7 +176,7 @@ def run_ngspice_alone(decks: list[tuple[Deck, int]], workers: int, root: Path) -
     def one(d: Path) -> int:
         with open(d / "stdout.txt", "wb") as out, open(d / "stderr.txt", "wb") as err:
             return subprocess.run([exe, "-b", "deck.cir"], cwd=d, stdout=out, stderr=err, check=False,
-                                  env=engine_env(d)).returncode
+                                  env=engine_env(d), stdin=subprocess.DEVNULL, start_new_session=True).returncode
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
