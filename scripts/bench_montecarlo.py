@@ -14,7 +14,8 @@ start of its pool to the last result (worker start-up included):
    tables of a sample index swept by one ``.dc`` (``netlist.crossbar.batched_dc_deck``).
 3. **simulator limit, alter decks**: exactly the chunk decks of (1) (same samples), written to disk
    before timing and run by ``ngspice -b`` alone (a pool of ``--workers`` threads each waiting on
-   one ngspice process): what the alter path could reach with no Python at all.
+   one ngspice process, started as the engine starts it: its environment, a new session):
+   what the alter path could reach with no Python at all.
 4. **simulator limit, batched decks**: the same for the chunk decks of (2); beside it (4b) the same
    samples' batched decks with the cells written as before issue 16's chunk-form work (an instance of
    the state-port subcircuit per cell, ``cells="subckt"``), alternating with (4): how far the inline
