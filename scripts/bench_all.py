@@ -94,6 +94,10 @@ def table(res: dict, args) -> list[str]:
             f"| engine (alter, before) vs ngspice -b alone on its chunk decks | {a:.1f} | {la:.1f} | {a / la:.2f} | "
             ">= 0.9 |",
             f"| simulator limit: batched vs alter chunk decks | {lb:.1f} | {la:.1f} | {lb / la:.2f} | move it |",
+            *([f"| simulator limit: batched decks, inline cells vs subckt cells (before) | {lb:.1f} | "
+               f"{r['ngspice -b alone, batched, subckt cells']:.1f} | {mc['inline_over_subckt_simulator_limit']:.2f} "
+               f"(CPU {mc['cpu_inline_over_subckt_simulator_limit']:.2f}) | move it |"]
+              if "inline_over_subckt_simulator_limit" in mc else []),
             f"| engine batched vs engine alter path | {b:.1f} | {a:.1f} | {b / a:.2f} | - |",
         ]
     inf = res["inference"]

@@ -14,8 +14,12 @@ start of its pool to the last result (worker start-up included):
    tables of a sample index swept by one ``.dc`` (``netlist.crossbar.batched_dc_deck``).
 3. **simulator limit, alter decks**: exactly the chunk decks of (1) (same samples), written to disk
    before timing and run by ``ngspice -b`` alone (a pool of ``--workers`` threads each waiting on
-   one ngspice process): what the alter path could reach with no Python at all.
-4. **simulator limit, batched decks**: the same for the chunk decks of (2).
+   one ngspice process, started as the engine starts it: its environment, a new session):
+   what the alter path could reach with no Python at all.
+4. **simulator limit, batched decks**: the same for the chunk decks of (2); beside it (4b) the same
+   samples' batched decks with the cells written as before issue 16's chunk-form work (an instance of
+   the state-port subcircuit per cell, ``cells="subckt"``), alternating with (4): how far the inline
+   cells moved the limit (``inline_over_subckt_simulator_limit``, wall, and its CPU-time twin).
 5. **one ngspice -b process per sample**: a complete deck per sample with that sample's
    conductances written into the cell instances, run by ``memspice.ngspice.simulate(deck,
    backend="subprocess")`` (parse included), in a process pool of the same size.
@@ -34,7 +38,9 @@ the batched path with the alter path to 1e-9 of full scale (measured ~2e-14), or
 The last lines are ``fraction_of_simulator_limit: X`` (the default engine over the limit of its own
 decks), ``cpu_fraction_of_simulator_limit: X``, ``fraction_of_alter_simulator_limit: X`` (alter
 engine over alter decks),
-``batched_over_alter_simulator_limit: X`` (how far batching moved the limit) and
+``batched_over_alter_simulator_limit: X`` (how far batching moved the limit),
+``inline_over_subckt_simulator_limit: X`` and ``cpu_inline_over_subckt_simulator_limit: X`` (how far
+the inline cells moved it) and
 ``speedup_vs_process_per_sample: X`` (the default engine over (5)). ``--json PATH`` also writes
 the figures as JSON (``scripts/bench_all.py`` reads it).
 
@@ -63,6 +69,7 @@ from memspice.characterize.crossbar import CrossbarCircuit, run_mc, study_for
 from memspice.netlist.crossbar import tile_cards
 from memspice.netlist.deck import Deck
 from memspice.ngspice import simulate
+from memspice.ngspice.engine import OPENMP_ENV
 from memspice.ngspice.locate import find_ngspice
 from memspice.spec.crossbar import CrossbarStudy
 
@@ -117,15 +124,21 @@ def run_per_sample(circuit: CrossbarCircuit, values: Mapping[str, np.ndarray], n
 
 # -- the simulator alone ----------------------------------------------------------------------
 
-def chunk_decks(circuit: CrossbarCircuit, records: list[dict], batched: bool) -> list[tuple[Deck, int]]:
-    """Each chunk's deck as the engine writes it (alter steps, or the batch) and its sample count."""
+def chunk_decks(circuit: CrossbarCircuit, records: list[dict], batched: bool, cells: str = "inline"
+                ) -> list[tuple[Deck, int]]:
+    """Each chunk's deck as the engine writes it (alter steps, or the batch with ``cells`` written
+    "inline" as now or as "subckt" instances as before) and its sample count."""
     base = circuit.deck()
     out = []
     for rec in records:
         values = {g: np.asarray(v, dtype=float) for g, v in rec["values"].items()}
         n = len(rec["samples"])
         if batched:
-            made = circuit.batch(values)
+            circuit.batch_cells = cells
+            try:
+                made = circuit.batch(values)
+            finally:
+                circuit.batch_cells = "inline"
             if made is None:
                 raise SystemExit("error: the circuit did not batch a chunk")
             out.append((made.deck, n))
@@ -137,8 +150,22 @@ def chunk_decks(circuit: CrossbarCircuit, records: list[dict], batched: bool) ->
     return out
 
 
+def engine_env(run_dir: Path) -> dict[str, str]:
+    """The environment the engine runs ``ngspice -b`` in (``memspice.ngspice.engine._run_subprocess``): HOME
+    in the run folder and OpenMP's passive wait (ngspice 39 is built with OpenMP; its threads' default
+    spin-wait burns CPU). Like the engine, the limit also starts each ngspice in a new session: with the
+    kernel's scheduler autogroups (``/proc/sys/kernel/sched_autogroup_enabled``) a new session is its own
+    group with its own share of a loaded machine's CPU, so a limit run inside this process's session got
+    2-3x less wall-clock CPU than the engine's runs and the wall fraction came out above 1."""
+    env = {**os.environ, "HOME": str(run_dir)}
+    for key, value in OPENMP_ENV.items():
+        env.setdefault(key, value)
+    return env
+
+
 def run_ngspice_alone(decks: list[tuple[Deck, int]], workers: int, root: Path) -> float:
-    """Seconds for ``ngspice -b`` to run every deck (written before timing), ``workers`` at a time."""
+    """Seconds for ``ngspice -b`` to run every deck (written before timing), ``workers`` at a time, in the
+    engine's environment."""
     exe = str(find_ngspice())
     dirs = []
     for k, (deck, _) in enumerate(decks):
@@ -149,7 +176,8 @@ def run_ngspice_alone(decks: list[tuple[Deck, int]], workers: int, root: Path) -
 
     def one(d: Path) -> int:
         with open(d / "stdout.txt", "wb") as out, open(d / "stderr.txt", "wb") as err:
-            return subprocess.run([exe, "-b", "deck.cir"], cwd=d, stdout=out, stderr=err, check=False).returncode
+            return subprocess.run([exe, "-b", "deck.cir"], cwd=d, stdout=out, stderr=err, check=False,
+                                  env=engine_env(d), stdin=subprocess.DEVNULL, start_new_session=True).returncode
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -227,23 +255,30 @@ def main() -> int:
               flush=True)
         return res, seconds
 
-    cpu: dict[str, list[float]] = {"engine batched": [], "engine alter": [], "limit batched": []}
+    cpu: dict[str, list[float]] = {"engine batched": [], "engine alter": [], "limit batched": [],
+                                   "limit subckt": []}
     mc_alter, t_alter = engine(False)
     with tempfile.TemporaryDirectory(prefix="bench-mc-limit-") as tmp:
         t_lim_alter = run_ngspice_alone(chunk_decks(circuit, mc_alter.records, False), args.workers, Path(tmp) / "a")
         print(f"ngspice -b alone, alter chunk decks done: {args.samples} samples in {t_lim_alter:.2f} s", flush=True)
-        t_mcs, t_lims = [], []
-        for rep in range(args.repeat):  # alternating, so that both see the same spells of load
+        t_mcs, t_lims, t_subs = [], [], []
+        for rep in range(args.repeat):  # alternating, so that all three see the same spells of load
             mc, t = engine(True)
             t_mcs.append(t)
-            c0 = cpu_s()
             decks = chunk_decks(circuit, mc.records, True)
+            old = chunk_decks(circuit, mc.records, True, cells="subckt")
+            c0 = cpu_s()
             t_lims.append(run_ngspice_alone(decks, args.workers, Path(tmp) / f"b{rep}"))
-            cpu["limit batched"].append(cpu_s()[1] - c0[1])
-            print(f"ngspice -b alone, batched chunk decks done: {args.samples} samples in {t_lims[-1]:.2f} s "
-                  f"(run {rep + 1} of {args.repeat})", flush=True)
-    t_mc, t_lim_batch = float(np.median(t_mcs)), float(np.median(t_lims))
+            c1 = cpu_s()
+            t_subs.append(run_ngspice_alone(old, args.workers, Path(tmp) / f"s{rep}"))
+            cpu["limit batched"].append(c1[1] - c0[1])
+            cpu["limit subckt"].append(cpu_s()[1] - c1[1])
+            print(f"ngspice -b alone, batched chunk decks done: {args.samples} samples in {t_lims[-1]:.2f} s, "
+                  f"the same with subckt cells (before) {t_subs[-1]:.2f} s (run {rep + 1} of {args.repeat})",
+                  flush=True)
+    t_mc, t_lim_batch, t_lim_sub = float(np.median(t_mcs)), float(np.median(t_lims)), float(np.median(t_subs))
     cpu_engine, cpu_limit = float(np.median(cpu["engine batched"])), float(np.median(cpu["limit batched"]))
+    cpu_sub = float(np.median(cpu["limit subckt"]))
     i_mc = mc.measure(key)
     i_alter = mc_alter.measure(key)
     values = {g: mc.values(g) for g in circuit.param_groups()}
@@ -256,10 +291,11 @@ def main() -> int:
             ("memspice, batched (default)", args.samples, t_mc),
             ("ngspice -b alone, alter chunk decks", args.samples, t_lim_alter),
             ("ngspice -b alone, batched chunk decks", args.samples, t_lim_batch),
+            ("ngspice -b alone, batched, subckt cells", args.samples, t_lim_sub),
             ("ngspice -b, one process per sample", n_base, t_proc),
             ("PySpice shared, reload per sample", n_base, t_shared)]
     rate = {name: n / t for name, n, t in rows}
-    r_alter, r_mc, r_lim_alter, r_lim_batch, r_proc, r_shared = (rate[name] for name, _, _ in rows)
+    r_alter, r_mc, r_lim_alter, r_lim_batch, r_lim_sub, r_proc, r_shared = (rate[name] for name, _, _ in rows)
     print()
     print(f"{'method':<40} {'samples':>8} {'seconds':>9} {'samples/s':>10} {'ms/sample/worker':>17}")
     for name, n, t in rows:
@@ -279,7 +315,8 @@ def main() -> int:
     print(f"batched engine and its limit over {args.repeat} alternating runs: engine "
           f"{', '.join(f'{t:.2f}' for t in t_mcs)} s, limit {', '.join(f'{t:.2f}' for t in t_lims)} s (medians above)")
     print(f"CPU time (median): engine {cpu_engine:.2f} s (this process and its ngspice children), ngspice alone "
-          f"{cpu_limit:.2f} s")
+          f"{cpu_limit:.2f} s, ngspice alone on the subckt-cell decks {cpu_sub:.2f} s; load now "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"ratio memspice alter path / ngspice -b per sample (before): {r_alter / r_proc:.2f}")
     print(f"ratio memspice / PySpice reload per sample: {r_mc / r_shared:.2f}")
     print(f"ratio PySpice reload / ngspice -b per sample: {r_shared / r_proc:.2f}")
@@ -292,8 +329,11 @@ def main() -> int:
         "samples_per_s": rate, "batched_vs_alter_max_diff_of_full_scale": d_batch_fs,
         "fraction_of_simulator_limit": r_mc / r_lim_batch,
         "cpu_fraction_of_simulator_limit": cpu_limit / cpu_engine,
-        "cpu_s": {"engine batched": cpu_engine, "limit batched": cpu_limit}, "repeat": args.repeat,
-        "seconds_runs": {"engine batched": t_mcs, "limit batched": t_lims},
+        "cpu_s": {"engine batched": cpu_engine, "limit batched": cpu_limit, "limit subckt": cpu_sub},
+        "repeat": args.repeat,
+        "seconds_runs": {"engine batched": t_mcs, "limit batched": t_lims, "limit subckt": t_subs},
+        "inline_over_subckt_simulator_limit": r_lim_batch / r_lim_sub,
+        "cpu_inline_over_subckt_simulator_limit": cpu_sub / cpu_limit,
         "fraction_of_alter_simulator_limit": r_alter / r_lim_alter,
         "batched_over_alter_simulator_limit": r_mc / r_lim_alter,
         "speedup_vs_process_per_sample": r_mc / r_proc,
@@ -306,6 +346,8 @@ def main() -> int:
     print(f"cpu_fraction_of_simulator_limit: {figures['cpu_fraction_of_simulator_limit']:.2f}")
     print(f"fraction_of_alter_simulator_limit: {figures['fraction_of_alter_simulator_limit']:.2f}")
     print(f"batched_over_alter_simulator_limit: {figures['batched_over_alter_simulator_limit']:.2f}")
+    print(f"inline_over_subckt_simulator_limit: {figures['inline_over_subckt_simulator_limit']:.2f}")
+    print(f"cpu_inline_over_subckt_simulator_limit: {figures['cpu_inline_over_subckt_simulator_limit']:.2f}")
     print(f"speedup_vs_process_per_sample: {figures['speedup_vs_process_per_sample']:.2f}")
     return 0
 

@@ -22,7 +22,10 @@ from memspice.io import to_jsonable, write_json, write_text_atomic
 from memspice.montecarlo.circuit import MonteCarloCircuit
 from memspice.montecarlo.plan import Plan
 
-CACHE_FORMAT = 2  # 2: a chunk's drawn values stored as little-endian float64 bytes in base64 (exact, fast)
+#: 2: a chunk's drawn values stored as little-endian float64 bytes in base64 (exact, fast);
+#: 3: the crossbar's batched chunk decks write their cells inline (netlist.crossbar.CELL_FORMS; the same
+#: numbers to 1e-12, tested) -- a cache of the decks before is refused, not mixed in
+CACHE_FORMAT = 3
 
 
 def plan_key(plan: Plan, circuit: MonteCarloCircuit) -> str:
@@ -83,13 +86,15 @@ class ChunkCache:
         """Every readable finished chunk, by chunk index (each file read once)."""
         return {k: r for k in range(self.plan.n_chunks) if (r := self.load(k)) is not None}
 
-    def store(self, record: dict[str, Any]) -> None:
-        """Write the chunk atomically. Its values (most of a record: samples x members) go as base64 of
-        their float64 bytes and the rest as compact JSON: 2 ms for a 50-sample, 256-member chunk where
-        indented JSON of the floats took 75 ms (more than a third of that chunk's ngspice run)."""
-        data = {**to_jsonable({k: v for k, v in record.items() if k != "values"}),
-                "values": {g: _encode_values(v) for g, v in record["values"].items()}}
+    def store(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Write the chunk atomically and return its measures as :meth:`load` reads them back (NaN as None).
+        Its values (most of a record: samples x members) go as base64 of their float64 bytes and the rest
+        as compact JSON: 2 ms for a 50-sample, 256-member chunk where indented JSON of the floats took 75 ms
+        (more than a third of that chunk's ngspice run)."""
+        rest = to_jsonable({k: v for k, v in record.items() if k != "values"})
+        data = {**rest, "values": {g: _encode_values(v) for g, v in record["values"].items()}}
         write_text_atomic(self.path(record["chunk"]), json.dumps(data, separators=(",", ":"), sort_keys=True) + "\n")
+        return rest["measures"]
 
 
 def _encode_values(rows: Any) -> dict[str, Any]:

@@ -54,7 +54,6 @@ from memspice.errors import (
     SimulationError,
     SpecError,
 )
-from memspice.io import to_jsonable
 from memspice.montecarlo.cache import CACHE_FORMAT, ChunkCache, _safe, estimate_mb, plan_key  # noqa: F401
 from memspice.montecarlo.circuit import MonteCarloCircuit
 from memspice.montecarlo.plan import Plan
@@ -374,8 +373,7 @@ def run_plan(plan: Plan, *, circuit: MonteCarloCircuit, workers: int | None = No
                       enabled=show_progress) as prog:
             ok = plan.samples - sum(len(plan.chunk_range(k)) for k in todo)
             for record in execute(plan, circuit, todo):
-                cache.store(record)
-                done[record["chunk"]] = {**record, "measures": to_jsonable(record["measures"])}  # as load() reads it
+                done[record["chunk"]] = {**record, "measures": cache.store(record)}  # measures as load() reads them
                 prog.advance(len(record["samples"]))
                 ok += sum(s == "ok" for s in record["status"])
                 if ok == 0 and record["status"]:  # the first finished chunk failed entirely: stop now

@@ -27,6 +27,7 @@ table of the sample index [idx] swept by one ``.dc``. Pure text emission.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,18 +40,19 @@ from memspice.netlist.cards import (
     Include,
     Instance,
     Mosfet,
+    Param,
     Pwl,
     Resistor,
-    TableSource,
+    TableSources,
     VSource,
 )
 from memspice.netlist.deck import Alter, Analysis, Analyze, Dc, Deck, Op, Step
 from memspice.netlist.device import memristor
+from memspice.netlist.read_cells import CELL_PARAM_PREFIX, READ_LIB, inline_cell
 from memspice.resources import model_path
 from memspice.spec.crossbar import CrossbarSpec
 
 #: Frozen-read subcircuits (models/memristor_read.lib) by model name.
-READ_LIB = "memristor_read.lib"
 READ_SUBCKTS = {"vteam": "vteam_read", "yakopcic": "yakopcic_read"}
 #: Their state-port variants (same library): ports p n x, no x0 (the state is v(x), driven from outside).
 READ_X_SUBCKTS = {"vteam": "vteam_read_x", "yakopcic": "yakopcic_read_x"}
@@ -262,32 +264,62 @@ def batches(spec: CrossbarSpec) -> bool:
     return spec.device == "memristor" and spec.read_model == "read"
 
 
-def batched_fixed_cards(spec: CrossbarSpec, v_in_v: np.ndarray) -> list[Card]:
+#: Batched cell forms: "inline" (default) writes each cell as its I-V B-source at top level, the card's
+#: parameters as ``.param`` lines, mode switches folded; "subckt" instantiates the state-port subcircuit
+#: per cell (the form before; the same numbers, measured 0.0 difference: ``scripts/bench_chunk_forms.py``).
+CELL_FORMS = ("inline", "subckt")
+def batched_fixed_cards(spec: CrossbarSpec, v_in_v: np.ndarray, cells: str = "inline") -> list[Card]:
     """The cards of a batched read that do not depend on the samples: the tile at row voltages
-    ``v_in_v`` with every cell a state-port read variant on [xs<r>_<k>], and the index source ``Vidx``."""
+    ``v_in_v`` with every cell reading its state from node [xs<r>_<k>], and the index source ``Vidx``.
+
+    ``cells="inline"``: each cell the state-port variant's I-V B-source ``Bmc<r>_<k>`` written at top level
+    (:func:`~memspice.netlist.read_cells.inline_cell`) with the card's parameters as ``.param cellp_<name>``
+    lines and its mode switch (VTEAM ``{iv}``) folded to the branch the card selects, so ngspice builds one
+    branch's derivative per cell instead of both (a quarter of a 64-row chunk deck's ngspice CPU) and
+    expands no subcircuit; ``cells="subckt"``: each cell an instance ``Xc<r>_<k>`` of the state-port
+    subcircuit (the form before). Both give the same numbers (tests/sim/test_crossbar_batch.py).
+    """
     if not batches(spec):
         raise ValueError("a batched read needs memristor cells with read_model 'read'")
+    if cells not in CELL_FORMS:
+        raise ValueError(f"cells={cells!r}: one of {', '.join(CELL_FORMS)}")
     sub, sub_x = READ_SUBCKTS[spec.device_card.model], READ_X_SUBCKTS[spec.device_card.model]
     where = {cell(r, k): (r, k) for r in range(spec.rows) for k in range(spec.phys_cols)}
     any_g = np.full((spec.rows, spec.phys_cols), spec.device_card.window_s()[1])  # x0 is dropped below
     cards: list[Card] = []
+    params: dict[str, float] | None = None
     for c in tile_cards(spec, any_g, v_in_v):
         if isinstance(c, Instance) and c.subckt == sub:
             r, k = where[c.name]
-            cards.append(Instance(c.name, sub_x, [*c.nodes, f"xs{r}_{k}"],
-                                  {p: v for p, v in c.params.items() if p != "x0"}))
+            own = {p: v for p, v in c.params.items() if p != "x0"}
+            if cells == "subckt":
+                cards.append(Instance(c.name, sub_x, [*c.nodes, f"xs{r}_{k}"], own))
+                continue
+            if params is None:
+                params = own
+            elif own != params:  # pragma: no cover - every cell takes the card's parameters
+                raise ValueError("inline cells need one parameter set for all cells")
+            cards.append(inline_cell(c.name, *c.nodes, f"xs{r}_{k}", sub_x, own))
         else:
             cards.append(c)
+    if params is not None:
+        cards = [Param(CELL_PARAM_PREFIX + p, v) for p, v in sorted(params.items())] + cards
     return [*cards, VSource(SAMPLE_INDEX, SAMPLE_INDEX, "0", 0.0)]
 
 
+@functools.cache
+def _state_nodes(rows: int, phys_cols: int) -> tuple[str, ...]:
+    return tuple(f"xs{r}_{k}" for r in range(rows) for k in range(phys_cols))
+
+
 def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarray, *, title: str,
-                    header: dict[str, str] | None = None, fixed: Sequence[Card] | None = None) -> Deck:
+                    header: dict[str, str] | None = None, fixed: Sequence[Card] | None = None,
+                    cells: str = "inline") -> Deck:
     """One deck reading ``n >= 2`` samples of cell conductances ``g_samples`` (n, rows, 2 cols; S) at
     row voltages ``v_in_v``: every cell is a state-port read variant whose state node [xs<r>_<k>] is a
     table source of the sample index [idx] (``Vidx``), and one ``dc vidx 0 n-1 1`` reads sample s at
     point s (one solve per sample, no control command per sample). Only when :func:`batches`.
-    ``fixed``: :func:`batched_fixed_cards` of the same spec and voltages, e.g. rendered once
+    ``fixed``: :func:`batched_fixed_cards` of the same spec, voltages and ``cells`` form, e.g. rendered once
     (:class:`~memspice.netlist.deck.Rendered`) for all chunks.
     """
     g = np.asarray(g_samples, dtype=float)
@@ -295,9 +327,9 @@ def batched_dc_deck(spec: CrossbarSpec, g_samples: np.ndarray, v_in_v: np.ndarra
     if not batches(spec) or n < 2:
         raise ValueError(f"a batched read needs memristor cells with read_model 'read' and 2+ samples ({n})")
     states = cell_values(spec, g)  # elementwise: every sample at once
-    tables = [TableSource(f"xs{r}_{k}", f"xs{r}_{k}", SAMPLE_INDEX, states[:, r, k])
-              for r in range(spec.rows) for k in range(spec.phys_cols)]
-    fixed = batched_fixed_cards(spec, v_in_v) if fixed is None else fixed
+    names = _state_nodes(spec.rows, spec.phys_cols)
+    tables = [TableSources(names, names, SAMPLE_INDEX, states.reshape(n, -1).T)]  # row-major cells, as names
+    fixed = batched_fixed_cards(spec, v_in_v, cells) if fixed is None else fixed
     sweep = Analyze(Dc(f"v{SAMPLE_INDEX}", 0, n - 1, 1), output_vectors(spec), label="samples")
     return Deck(title, [*fixed, *tables], steps=[sweep], header=header or {})
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from memspice import __version__
 from memspice.errors import UnsafeTextError
-from memspice.netlist.cards import Card, Comment, Options, Raw, Subckt, TableSource, fmt, ident
+from memspice.netlist.cards import Card, Comment, Options, Raw, Subckt, TableSource, TableSources, fmt, ident
 
 # The writer generates every line break and control block of a deck itself; it refuses any other.
 # Tabs are plain whitespace to ngspice; multi-line cards (verbatim model text, comments,
@@ -35,7 +35,7 @@ def one_line(text: str, what: str) -> str:
 def check_card(card: Card, text: str) -> str:
     """The rendered ``text`` of ``card`` if it adds no line or control block the writer did not make."""
     what = f"deck card {type(card).__name__}"
-    if type(card) is TableSource:
+    if type(card) is TableSource or type(card) is TableSources:
         # safe by construction: ident()-sanitised names, float reprs and fixed punctuation; a Monte Carlo
         # chunk deck holds hundreds of these, scanning them was a tenth of the chunk's Python time
         return text

@@ -26,6 +26,7 @@ from memspice.characterize.crossbar import CrossbarCircuit, run_mc
 from memspice.montecarlo.circuit import Batch
 from memspice.montecarlo.engine import run_chunk
 from memspice.montecarlo.plan import Plan, Variation
+from memspice.montecarlo.sampling import draw_chunk
 from memspice.netlist.deck import Deck
 from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, CrossbarStudySpec
 
@@ -132,3 +133,56 @@ def test_circuits_that_do_not_batch():
     assert _circuit(rows=6, read_model="full").batch(values) is None
     one = {k: v[:1] for k, v in values.items()}
     assert _circuit(rows=6).batch(one) is None
+
+
+@pytest.mark.parametrize("kw", [
+    dict(card="vteam_paper", cols=2),
+    dict(card="yakopcic_paper", cell="1T1R"),
+])
+def test_inline_cells_give_the_subckt_form_numbers(kw):
+    """The default batched deck writes each cell as the library's I-V B-source at top level with the card's
+    parameters as .param lines; the form before instantiated the state-port subcircuit per cell. Same
+    equations, same numparam substitution of the parameters, same solve: identical to 1e-12 relative
+    (measured 0.0 on a 64-row VTEAM column; a parameter written with Python's repr instead of through
+    numparam moved the output by 1e-11, so this tolerance sees a changed parameter path)."""
+    c = _circuit(rows=8, **kw)
+    plan = _plan(c)
+    inline = run_chunk(plan, 0, c)
+    c.batch_cells = "subckt"
+    try:
+        sub = run_chunk(plan, 0, c)
+    finally:
+        c.batch_cells = "inline"
+    assert inline["batched"] is True and sub["batched"] is True
+    assert inline["status"] == sub["status"] == ["ok"] * 6
+    for name in c.measure_names():
+        a, b = np.array(sub["measures"][name], float), np.array(inline["measures"][name], float)
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=0, err_msg=name)  # nan (no TIA) equals nan
+    made = c.batch(draw_chunk(plan, c.param_groups(), 0))
+    text = made.deck.render()
+    assert "vteam_read_x" not in text and "yakopcic_read_x" not in text and ".param cellp_" in text
+
+
+def test_folded_exponential_cell_equals_the_library_subcircuit():
+    """VTEAM's exponential I-V mode (iv=1, no paper card uses it): the inline cell, its mode switch folded
+    to the exponential branch, gives the library subcircuit's current at every state of a sweep, to 1e-12
+    relative; the linear branch would differ by orders of magnitude."""
+    from memspice.netlist.cards import Include, Instance, Param, VSource
+    from memspice.netlist.crossbar import READ_X_SUBCKTS
+    from memspice.netlist.deck import Analyze, Dc, Deck
+    from memspice.netlist.read_cells import CELL_PARAM_PREFIX, READ_LIB, inline_cell
+    from memspice.ngspice import simulate
+    from memspice.resources import model_path
+
+    params = {**CrossbarSpec(rows=2, card="vteam_paper").device_card.spice_params(), "iv": 1}
+    sub = READ_X_SUBCKTS["vteam"]
+    cards = [Include(str(model_path(READ_LIB))), *(Param(CELL_PARAM_PREFIX + k, v) for k, v in params.items()),
+             VSource("x", "x", "0", 0.5), VSource("a", "a", "0", 0.2), VSource("b", "b", "0", 0.2),
+             Instance("lib", sub, ["a", "0", "x"], params), inline_cell("inl", "b", "0", "x", sub, params)]
+    deck = Deck("folded cell", cards, steps=[Analyze(Dc("vx", 0.0, 1.0, 0.125), ("i(va)", "i(vb)"))])
+    (plot,) = simulate(deck).plots
+    lib, inl = np.asarray(plot["i(va)"]), np.asarray(plot["i(vb)"])
+    np.testing.assert_allclose(inl, lib, rtol=1e-12, atol=0)
+    ron, roff = params["ron"], params["roff"]
+    np.testing.assert_allclose(-lib, 0.2 / (ron * np.exp(np.log(roff / ron) * np.arange(0, 1.0001, 0.125))),
+                               rtol=1e-9)  # the exponential relation itself (independent reference)

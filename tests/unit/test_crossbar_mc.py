@@ -62,6 +62,25 @@ def test_measure_reads_the_plot():
     assert m["ideal_A"] == pytest.approx(float((c.v_in_v @ c.g_nominal)[0] - (c.v_in_v @ c.g_nominal)[1]))
 
 
+@pytest.mark.parametrize("cols, sense", [(1, "tia"), (2, "tia"), (2, "ammeter")])
+def test_measure_points_equals_measuring_each_point(cols, sense):
+    """The batched chunk's measurements come from the whole sweep at once; every value equals what
+    measure() gives that point's one-point plot, exactly (the same subtractions elementwise)."""
+    c = _circuit(cols=cols, sense={"kind": sense})
+    rng = np.random.default_rng(4)
+    vecs = {f"i(vcs{k})": rng.normal(0, 1e-4, 5) for k in range(2 * cols)}
+    if sense == "tia":
+        vecs.update({f"v(o{k})": rng.normal(0, 0.1, 5) for k in range(2 * cols)})
+    plot = Plot("dc1", "dc", "v-sweep", {"v-sweep": np.arange(5.0), **vecs})
+    points = c.measure_points(plot)
+    assert len(points) == 5
+    for s, got in enumerate(points):
+        one = Plot("dc1", "dc", "v-sweep", {k: v[s:s + 1] for k, v in plot.vectors.items()})
+        want = c.measure([one])
+        assert list(got) == list(want)
+        assert all(got[k] == want[k] or (np.isnan(got[k]) and np.isnan(want[k])) for k in want)
+
+
 def test_sampling_is_seeded_and_separate_from_execution():
     """The engine draws the crossbar's samples from the plan alone: same seed, same values; the
     programming error is clipped to the card window, the read offset is not."""

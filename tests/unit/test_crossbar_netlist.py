@@ -156,7 +156,14 @@ def test_batched_deck_tables_every_cell_state_by_sample_index():
     g = rng.uniform(lo, hi, size=(4, 3, 2))
     text = batched_dc_deck(spec, g, np.array([0.1, 0.2, 0.3]), title="t").render()
     assert "alter" not in text and "dc vidx 0 3 1" in text and "Vidx idx 0 dc 0" in text
-    assert len(re.findall(r"^Xc\d+_\d+ .* vteam_read_x ", text, re.M)) == 6 and "x0=" not in text
+    # every cell the library's I-V B-source inline, reading its state node; the card's parameters once
+    cells = re.findall(r"^Bmc(\d+)_(\d+) r\1_\2 b\2_\1 i=v\(r\1_\2,b\2_\1\) / .*v\(xs\1_\2\)", text, re.M)
+    assert len(cells) == 6 and "x0=" not in text and "vteam_read_x" not in text
+    ron = spec.device_card.spice_params()["ron"]
+    assert re.findall(r"^\.param cellp_ron=(.*)$", text, re.M) == [repr(float(ron)).removesuffix(".0")]
+    assert "{cellp_ron}" in text and "{ron}" not in text
+    sub = batched_dc_deck(spec, g, np.array([0.1, 0.2, 0.3]), title="t", cells="subckt").render()
+    assert len(re.findall(r"^Xc\d+_\d+ .* vteam_read_x ", sub, re.M)) == 6 and "cellp_" not in sub
     for r in range(3):
         for k in range(2):
             m = re.search(rf"^Bxs{r}_{k} xs{r}_{k} 0 v=pwl\(v\(idx\),(.*?)\)$", text, re.M | re.S)
@@ -167,6 +174,44 @@ def test_batched_deck_tables_every_cell_state_by_sample_index():
         batched_dc_deck(spec, g[:1], np.zeros(3), title="t")
     with pytest.raises(ValueError, match="read_model"):
         batched_dc_deck(spec.replace(device="resistor"), g, np.zeros(3), title="t")
+    with pytest.raises(ValueError, match="cells='x'"):
+        batched_dc_deck(spec, g, np.zeros(3), title="t", cells="x")
+
+
+def test_inline_cell_expression_is_the_librarys():
+    """Inline cells take their I-V expression from models/memristor_read.lib's state-port variants (the one
+    source of the equations), ports and parameters renamed; a library line it cannot rename is refused."""
+    import memspice.netlist.read_cells as xb
+
+    for model, sub in READ_X_SUBCKTS.items():
+        expr = xb.read_x_expression(sub)
+        lib = (project_root() / "memspice" / "data" / "models" / "memristor_read.lib").read_text()
+        block = lib[lib.index(f".subckt {sub} "):lib.index(f".ends {sub}")]
+        assert " ".join(block[block.index("Bm p n i =") + 10:].replace("\n+", " ").split()) == " ".join(expr.split())
+        card = xb.inline_cell("c1_0", "r1_0", "b0_1", "xs1_0", sub).render()
+        assert card.startswith("Bmc1_0 r1_0 b0_1 i=") and "v(p" not in card and "v(x)" not in card
+        assert "v(r1_0,b0_1)" in card and "v(xs1_0)" in card and model
+    with pytest.raises(ValueError, match="no subcircuit"):
+        xb.read_x_expression("no_such")
+
+
+def test_parameter_mode_switches_are_folded():
+    """VTEAM's ``({iv} < 0.5) ? (linear) : (exponential)`` becomes the branch the card selects (a B-source
+    would build both branches' derivatives per cell); a condition on a voltage, a parameter not given or a
+    choice that is not a whole operand stays as written."""
+    from memspice.netlist.read_cells import fold_parameter_choices, read_x_expression
+
+    expr = read_x_expression("vteam_read_x")
+    linear, expo = fold_parameter_choices(expr, {"iv": 0}), fold_parameter_choices(expr, {"iv": 1})
+    assert "?" not in linear and "?" not in expo and "exp(" in expo and "exp(" not in linear
+    assert linear.replace(" ", "") == "v(p,n)/((((" + "{ron})+(({roff})-({ron}))*min(max(v(x),0),1))))"
+    assert fold_parameter_choices(expr, {}) == expr
+    yak = read_x_expression("yakopcic_read_x")
+    assert fold_parameter_choices(yak, {"a1": 1.0, "a2": 2.0}) == yak  # its condition is on v(p,n)
+    assert fold_parameter_choices("x + ({iv} < 0.5) ? (1) : (2)", {"iv": 0}) == "x + ({iv} < 0.5) ? (1) : (2)"
+    assert fold_parameter_choices("(({iv} < 0.5) ? 1 : (2))", {"iv": 0}) == "(({iv} < 0.5) ? 1 : (2))"
+    assert fold_parameter_choices("(({a} >= 1e-3) ? (v(b)) : (3)) * (({c} < 2) ? (4) : (5))",
+                                  {"a": 1e-3, "c": 2}) == "((v(b))) * ((5))"
 
 
 def test_fixed_part_rendered_once_gives_the_same_deck():
@@ -184,6 +229,9 @@ def test_fixed_part_rendered_once_gives_the_same_deck():
     plain = batched_dc_deck(spec, g, v, title="t").render()
     fixed = [Rendered.of(batched_fixed_cards(spec, v))]
     assert batched_dc_deck(spec, g, v, title="t", fixed=fixed).render() == plain
-    assert "yakopcic_read_x" in plain and "dc vidx 0 2 1" in plain
+    assert "{cellp_a1}" in plain and "yakopcic_read_x" not in plain and "dc vidx 0 2 1" in plain
+    sub = [Rendered.of(batched_fixed_cards(spec, v, "subckt"))]
+    assert batched_dc_deck(spec, g, v, title="t", fixed=sub, cells="subckt").render() == batched_dc_deck(
+        spec, g, v, title="t", cells="subckt").render()
     with pytest.raises(UnsafeTextError):
         Rendered.of([Raw("x\n.control\nshell echo hi\n.endc")])

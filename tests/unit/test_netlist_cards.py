@@ -92,3 +92,22 @@ def test_long_vector_lists_are_split():
     cmds = save_commands(vecs)
     assert len(cmds) > 1 and all(len(c) <= 400 for c in cmds)
     assert [v for c in cmds for v in c.split()[1:]] == list(vecs)
+
+
+def test_table_sources_render_as_each_table_source():
+    """A chunk's state tables rendered as one block are the text of each TableSource card, joined; the
+    sample index and the round-trip repr of every entry are in it; a non-finite entry is refused."""
+    import numpy as np
+
+    from memspice.netlist.cards import TableSource, TableSources
+
+    rng = np.random.default_rng(3)
+    tables = rng.uniform(0, 1, (5, 11))
+    tables[1, 3], tables[2, 0], tables[4, 10] = 1e-05, 1.0, 0.1 + 0.2
+    names = [f"xs{j}_{j % 2}" for j in range(5)]
+    block = TableSources(names, names, "idx", tables).render()
+    assert block == "\n".join(TableSource(n, n, "idx", tables[j]).render() for j, n in enumerate(names))
+    assert "Bxs1_1 xs1_1 0 v=pwl(v(idx)," in block and "3, 1e-05" in block and "10, 0.30000000000000004)" in block
+    for bad in (np.where(np.arange(55).reshape(5, 11) == 7, np.nan, tables), tables[:, :1], tables[:4]):
+        with pytest.raises(ValueError, match="table sources"):
+            TableSources(names, names, "idx", bad).render()

@@ -14,7 +14,7 @@ import numpy as np
 
 from memspice.characterize.crossbar.reads import STREAM_TRANSFER, draw_patterns, ideal_output_a, logical_outputs
 from memspice.montecarlo.circuit import ParamGroup
-from memspice.netlist.crossbar import cell_steps, read_analyses, tile_cards
+from memspice.netlist.crossbar import cell_steps, column_current, out_node, read_analyses, tile_cards
 from memspice.netlist.deck import Analyze, Deck, Op, Step
 from memspice.raw import Plot
 from memspice.spec.crossbar import CrossbarSpec, CrossbarStudy, CrossbarStudySpec, load_study
@@ -117,9 +117,13 @@ class CrossbarCircuit:
 
     #: False: every chunk by alter steps (the benchmark compares both paths; same numbers)
     batching = True
+    #: How a batched deck writes its cells (:data:`memspice.netlist.crossbar.CELL_FORMS`): "inline" I-V
+    #: B-sources (default) or "subckt" instances (the form before; identical numbers, slower in ngspice)
+    batch_cells = "inline"
 
     def batch(self, values: Mapping[str, np.ndarray]):
-        """The chunk as one DC sweep of a sample index (:func:`memspice.netlist.crossbar.batched_dc_deck`):
+        """The chunk as one DC sweep of a sample index (:func:`memspice.netlist.crossbar.batched_dc_deck`, cells
+        written as :attr:`batch_cells`):
         a :class:`~memspice.montecarlo.circuit.Batch`, or None for resistor cells, the full models or
         one sample. Equals the alter path to ~1e-13 of each column current (tests/sim/test_crossbar_batch.py)."""
         from memspice.errors import SimulationError
@@ -132,19 +136,42 @@ class CrossbarCircuit:
             return None
         g = self.conductances_batch(values)
         title = f"memspice crossbar tile {self.spec.rows}x{self.spec.cols} (Monte Carlo, {n} samples batched)"
-        if getattr(self, "_batch_fixed", None) is None:  # the sample-independent cards, rendered once
-            self._batch_fixed = Rendered.of(batched_fixed_cards(self.spec, self.v_in_v))
+        fixed = getattr(self, "_batch_fixed", None)
+        if fixed is None or fixed[0] != self.batch_cells:  # the sample-independent cards, rendered once
+            fixed = self._batch_fixed = (self.batch_cells,
+                                         Rendered.of(batched_fixed_cards(self.spec, self.v_in_v, self.batch_cells)))
         deck = batched_dc_deck(self.spec, g, self.v_in_v, title=title, header={"spec_hash": self.spec_hash()},
-                               fixed=[self._batch_fixed])
+                               fixed=[fixed[1]], cells=self.batch_cells)
 
         def measure(plots: Sequence[Plot]) -> list[dict[str, float]]:
             if len(plots) != 1 or plots[0].n_points != n:
                 raise SimulationError(f"batched read gave {[p.n_points for p in plots]} points for {n} samples")
-            p = plots[0]
-            return [self.measure([Plot(p.name, p.title, p.scale, {k: v[s:s + 1] for k, v in p.vectors.items()},
-                                       dict(p.kinds))]) for s in range(n)]
+            return self.measure_points(plots[0])
 
         return Batch(deck, measure)
+
+    def measure_points(self, plot: Plot) -> list[dict[str, float]]:
+        """:meth:`measure` of every point of a batched sweep at once (the same arithmetic, elementwise):
+        one dict per point, equal to measuring each point's one-point plot."""
+        spec = self.spec
+        i_phys = np.stack([np.asarray(plot[column_current(k)], dtype=float) for k in range(spec.phys_cols)], axis=1)
+        i_log = i_phys[:, 0::2] - i_phys[:, 1::2]
+        if spec.sense.kind == "tia":
+            v_phys = np.stack([np.asarray(plot[f"v({out_node(k)})"], dtype=float) for k in range(spec.phys_cols)],
+                              axis=1)
+            v_log = -(v_phys[:, 0::2] - v_phys[:, 1::2])
+        else:
+            v_log = np.full(i_log.shape, np.nan)
+        ideal = ideal_output_a(self.g_nominal, self.v_in_v).tolist()
+        names = [("i_out_A", "v_out_V", "ideal_A")] if spec.cols == 1 else [
+            (f"i_out_A_c{j}", f"v_out_V_c{j}", f"ideal_A_c{j}") for j in range(spec.cols)]
+        out = []
+        for i_row, v_row in zip(i_log.tolist(), v_log.tolist(), strict=True):
+            meas: dict[str, float] = {}
+            for j, (ni, nv, nd) in enumerate(names):
+                meas[ni], meas[nv], meas[nd] = i_row[j], v_row[j], ideal[j]
+            out.append(meas)
+        return out
 
     def measure_names(self) -> list[str]:
         names = ("i_out_A", "v_out_V", "ideal_A")
