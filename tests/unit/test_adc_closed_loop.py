@@ -102,3 +102,38 @@ def test_adc_json_carries_both_modes_and_closed_is_the_default_row(tmp_path):
     del data["mc"], data["mc_programming"]
     path.write_text(json.dumps(data))
     assert [m for m, _ in load_spice_adc(path).by_programming()] == [""]
+
+
+def test_a_saturated_reading_steers_the_bound_back_not_outwards():
+    """A controlled upper bound beyond the widest verify sweep (the cell matches at its top edge) is
+    read as that edge: the next write lowers that conductance (towards the target). Read as missing
+    (NaN), the same cell was taken for a closed window and its upper bound pushed further out."""
+    from memspice.characterize.adc.programming import WriteVerify
+
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    g0, g1 = card.window_s()
+    g = np.linspace(g0, g1, 11)
+    slope = 2.2e3  # V/S, a straight map rising with conductance on both branches
+    pmap = ProgrammingMap(g_s=g, lower_v=0.3 + slope * (g - g0), upper_v=0.35 + slope * (g - g0))
+    targets = spec.targets_v()
+
+    def controller():
+        return WriteVerify(spec, card, pmap, targets, aim_v=spec.mc.band_v, rewrite_all=False)
+
+    wv = controller()
+    k = 1  # a middle cell: both bounds controlled
+    lower, upper = wv.tgt[:, 0].copy(), wv.tgt[:, 1].copy()
+    edge = spec.input_hi_v + 8 * spec.lsb_v
+    before = wv.x[k, 1]
+    sat = upper.copy()
+    sat[k] = edge
+    clamped = np.zeros((spec.n_cells, 2), bool)
+    clamped[k, 1] = True
+    assert not wv.update(1, lower, sat, clamped=clamped)
+    assert wv.x[k, 1] < before  # moved back towards the target
+    old = controller()
+    missing = upper.copy()
+    missing[k] = np.nan
+    assert not old.update(1, lower, missing)
+    assert old.x[k, 1] > before  # the closed-window rule: outwards

@@ -44,7 +44,13 @@ from memspice.characterize.adc.montecarlo import (
     monte_carlo,
 )
 from memspice.characterize.adc.options import RunOptions
-from memspice.characterize.adc.programming import MAX_SWEEP_MARGIN_LSB, Programming, WriteVerify, beyond_sweep
+from memspice.characterize.adc.programming import (
+    MAX_SWEEP_MARGIN_LSB,
+    Programming,
+    WriteVerify,
+    beyond_sweep,
+    edge_matches,
+)
 from memspice.errors import SpecError
 from memspice.extract import adc as ex
 from memspice.montecarlo.circuit import ParamGroup
@@ -142,7 +148,8 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         return simulate(deck, backend=backend, timeout_s=timeout_s).plots
 
     def _verify(self, todo: dict[int, np.ndarray], x: np.ndarray, dv: np.ndarray, wv: Sequence[WriteVerify],
-                bounds: np.ndarray, backend: str, timeout_s: float, locate: bool = False) -> int:
+                bounds: np.ndarray, backend: str, timeout_s: float, locate: bool = False,
+                clamped: np.ndarray | None = None) -> int:
         """Verify the cells ``todo[chip]`` (bool per cell) of every chip in one deck per reading and store
         their bounds (V) in ``bounds[chip]`` (cells, 2); the other cells were not rewritten, so their last
         reading stands.
@@ -162,6 +169,9 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         spec = self.spec
         n = spec.n_cells
         vdd = spec.cell.vdd_v
+        clamped = np.zeros(bounds.shape, bool) if clamped is None else clamped
+        for c, cells in todo.items():
+            clamped[c, cells] = False
         start0, stop0, step = nq.sweep_range_v(spec)
         vectors = nq.dc_vectors(spec, encoder=False)
         decks = 0
@@ -213,7 +223,16 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                         margin[c, k] = MAX_SWEEP_MARGIN_LSB if nowhere else min(2 * margin[c, k], MAX_SWEEP_MARGIN_LSB)
                         again.append((c, k))
                         continue
-                    bounds[c, k] = (lower[0] + off[j], upper[0] + off[j])
+                    lo_v, up_v = lower[0] + off[j], upper[0] + off[j]
+                    if beyond:  # at the widest read the bound still lies beyond the sweep (the cell matches at
+                        # that edge): a saturated reading - the bound is at least that edge - so the controller
+                        # moves it back instead of taking an open window for a closed one
+                        first, last = edge_matches(out, vdd)
+                        if has[0, 0] and not np.isfinite(lo_v) and first[0]:
+                            lo_v, clamped[c, k, 0] = v[0] + off[j], True
+                        if has[0, 1] and not np.isfinite(up_v) and last[0]:
+                            up_v, clamped[c, k, 1] = v[-1] + off[j], True
+                    bounds[c, k] = (lo_v, up_v)
             pending = again
         return decks
 
@@ -238,15 +257,16 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                            rewrite_all=False) for s in range(m)]
         x = first.copy()
         bounds = np.full((m, n, 2), np.nan)
+        clamped = np.zeros((m, n, 2), bool)  # bounds read as the widest sweep's edge (saturated readings)
         iters = np.zeros(m, int)
         done = np.zeros(m, bool)
         todo = {c: np.ones(n, bool) for c in range(m)}  # cells to verify: all at first, then the rewritten ones
         for it in range(1, mc.max_iter + 1):
-            self._verify(todo, x, dv, ctl, bounds, backend, timeout_s, locate=it == 1)
+            self._verify(todo, x, dv, ctl, bounds, backend, timeout_s, locate=it == 1, clamped=clamped)
             nxt = {}
             for c in todo:
                 iters[c] = it
-                if ctl[c].update(it, bounds[c, :, 0].copy(), bounds[c, :, 1].copy()):
+                if ctl[c].update(it, bounds[c, :, 0].copy(), bounds[c, :, 1].copy(), clamped=clamped[c]):
                     done[c] = True
                     continue
                 if it == mc.max_iter:
