@@ -247,6 +247,10 @@ class MonteCarloSpec(Spec):
     band_v: float = param(5e-3, "closed loop: write-verify accepts a dominant bound within +- this of its target",
                           "V")
     max_iter: int = param(20, "closed loop: write-verify iterations (verify sweeps) per sample at most")
+    write_band_frac: float = param(0.5, "closed loop: each rewrite is a device-level write-verify (pulse, read the "
+                                   "conductance with the card's read noise, repeat) accepting a conductance within "
+                                   "write_band_frac * band_v / |dV/dG| of its request (dV/dG: the programming map's "
+                                   "local slope); 0: one unverified write per rewrite (error sigma program_sigma_s)")
     open_reference: bool = param(True, "closed loop: also run the open-loop Monte Carlo of the same samples (what "
                                  "calibration buys; adc.json carries both)")
     v_pu_shift_v: float = param(0.0, "after programming: shift of the match-line pull-up bias V_PU during use", "V")
@@ -265,6 +269,8 @@ class MonteCarloSpec(Spec):
         check(math.isfinite(self.band_v) and 0 < self.band_v <= 0.1, "band_v", self.band_v,
               "an acceptance band in (0, 0.1] V")
         check(1 <= self.max_iter <= 100, "max_iter", self.max_iter, "from 1 to 100 write-verify iterations")
+        check(math.isfinite(self.write_band_frac) and 0 <= self.write_band_frac <= 1, "write_band_frac",
+              self.write_band_frac, "a fraction of band_v from 0 (no device-level verify) to 1")
         check(math.isfinite(self.v_pu_shift_v) and abs(self.v_pu_shift_v) <= 0.2, "v_pu_shift_v", self.v_pu_shift_v,
               "a bias shift from -0.2 to 0.2 V")
         check(math.isfinite(self.drift_s) and abs(self.drift_s) <= 1e-4, "drift_s", self.drift_s,

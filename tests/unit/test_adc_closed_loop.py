@@ -20,6 +20,7 @@ from memspice.spec.device import load_card
     ({"mc.max_iter": 0}, "mc.max_iter"),
     ({"mc.v_pu_shift_v": 0.5}, "mc.v_pu_shift_v"),
     ({"mc.drift_sigma_s": -1e-6}, "mc.drift_sigma_s"),
+    ({"mc.write_band_frac": 1.5}, "mc.write_band_frac"),
 ])
 def test_bad_programming_knobs_name_the_field(changes, field):
     with pytest.raises(SpecError) as info:
@@ -45,6 +46,31 @@ def test_a_band_below_the_read_noise_floor_is_refused():
     with pytest.raises(SpecError) as info:
         chips.check_band(spec.with_overrides({"mc.band_v": 0.5 * floor}), card, pmap)
     assert info.value.field == "mc.band_v"
+    with pytest.raises(SpecError) as info:  # a device-level band below the floor cannot be verified either
+        chips.check_band(spec.with_overrides({"mc.write_band_frac": 0.5 * floor / spec.mc.band_v}), card, pmap)
+    assert info.value.field == "mc.write_band_frac"
+
+
+@pytest.mark.parametrize("band_s", [1.0e-6, 2.5e-6, 5e-6])
+def test_a_verified_write_is_the_pulse_and_read_loop(band_s):
+    """The device-level write-verify's error, drawn quantile for quantile from one N(0, sigma) draw,
+    against the loop itself (pulse + N(0, sigma), read + N(0, s_r), repeat until within the band),
+    run by brute force on another generator: spread and pulses per rewrite within 5 % (4000 samples:
+    the standard error of a std is ~1.1 %)."""
+    sigma, sr = 2.8e-6, 0.2e-6
+    z = np.random.default_rng(0).normal(0.0, sigma, 4000)
+    got = np.array([chips.verified_write_error_s(v, band_s, sigma, sr) for v in z])
+    rng = np.random.default_rng(1)
+    kept, pulses = [], 0
+    while len(kept) < 4000:
+        e = rng.normal(0.0, sigma)
+        pulses += 1
+        if abs(e + rng.normal(0.0, sr)) <= band_s:
+            kept.append(e)
+    assert np.std(got) == pytest.approx(np.std(kept), rel=0.05)
+    assert np.max(np.abs(got)) <= band_s + 6 * sr
+    assert 1 / chips.write_accept_probability(band_s, sigma, sr) == pytest.approx(pulses / 4000, rel=0.05)
+    assert chips.verified_write_error_s(1e-6, np.inf, sigma, sr) == 1e-6  # no device-level verify: the draw
 
 
 def test_a_bound_beyond_the_sweep_is_told_from_a_closed_window():
@@ -76,3 +102,38 @@ def test_adc_json_carries_both_modes_and_closed_is_the_default_row(tmp_path):
     del data["mc"], data["mc_programming"]
     path.write_text(json.dumps(data))
     assert [m for m, _ in load_spice_adc(path).by_programming()] == [""]
+
+
+def test_a_saturated_reading_steers_the_bound_back_not_outwards():
+    """A controlled upper bound beyond the widest verify sweep (the cell matches at its top edge) is
+    read as that edge: the next write lowers that conductance (towards the target). Read as missing
+    (NaN), the same cell was taken for a closed window and its upper bound pushed further out."""
+    from memspice.characterize.adc.programming import WriteVerify
+
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    g0, g1 = card.window_s()
+    g = np.linspace(g0, g1, 11)
+    slope = 2.2e3  # V/S, a straight map rising with conductance on both branches
+    pmap = ProgrammingMap(g_s=g, lower_v=0.3 + slope * (g - g0), upper_v=0.35 + slope * (g - g0))
+    targets = spec.targets_v()
+
+    def controller():
+        return WriteVerify(spec, card, pmap, targets, aim_v=spec.mc.band_v, rewrite_all=False)
+
+    wv = controller()
+    k = 1  # a middle cell: both bounds controlled
+    lower, upper = wv.tgt[:, 0].copy(), wv.tgt[:, 1].copy()
+    edge = spec.input_hi_v + 8 * spec.lsb_v
+    before = wv.x[k, 1]
+    sat = upper.copy()
+    sat[k] = edge
+    clamped = np.zeros((spec.n_cells, 2), bool)
+    clamped[k, 1] = True
+    assert not wv.update(1, lower, sat, clamped=clamped)
+    assert wv.x[k, 1] < before  # moved back towards the target
+    old = controller()
+    missing = upper.copy()
+    missing[k] = np.nan
+    assert not old.update(1, lower, missing)
+    assert old.x[k, 1] > before  # the closed-window rule: outwards

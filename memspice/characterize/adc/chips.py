@@ -39,11 +39,18 @@ from memspice.characterize.adc.montecarlo import (
     McSamples,
     QcellAdcCircuit,
     mc_result,
+    mc_sigmas,
     mc_variations,
     monte_carlo,
 )
 from memspice.characterize.adc.options import RunOptions
-from memspice.characterize.adc.programming import MAX_SWEEP_MARGIN_LSB, Programming, WriteVerify, beyond_sweep
+from memspice.characterize.adc.programming import (
+    MAX_SWEEP_MARGIN_LSB,
+    Programming,
+    WriteVerify,
+    beyond_sweep,
+    edge_matches,
+)
 from memspice.errors import SpecError
 from memspice.extract import adc as ex
 from memspice.montecarlo.circuit import ParamGroup
@@ -85,7 +92,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
     def spec_hash(self) -> str:
         mc = self.spec.mc
         h = hashlib.sha256(super().spec_hash().encode())
-        h.update(repr((self.kind, mc.band_v, mc.max_iter, mc.v_pu_shift_v)).encode())
+        h.update(repr((self.kind, mc.band_v, mc.max_iter, mc.v_pu_shift_v, mc.write_band_frac)).encode())
         h.update(np.ascontiguousarray(self.pmap.g_s).tobytes())
         h.update(np.ascontiguousarray(self.pmap.lower_v).tobytes())
         h.update(np.ascontiguousarray(self.pmap.upper_v).tobytes())
@@ -141,7 +148,8 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         return simulate(deck, backend=backend, timeout_s=timeout_s).plots
 
     def _verify(self, todo: dict[int, np.ndarray], x: np.ndarray, dv: np.ndarray, wv: Sequence[WriteVerify],
-                bounds: np.ndarray, backend: str, timeout_s: float, locate: bool = False) -> int:
+                bounds: np.ndarray, backend: str, timeout_s: float, locate: bool = False,
+                clamped: np.ndarray | None = None) -> int:
         """Verify the cells ``todo[chip]`` (bool per cell) of every chip in one deck per reading and store
         their bounds (V) in ``bounds[chip]`` (cells, 2); the other cells were not rewritten, so their last
         reading stands.
@@ -161,6 +169,9 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         spec = self.spec
         n = spec.n_cells
         vdd = spec.cell.vdd_v
+        clamped = np.zeros(bounds.shape, bool) if clamped is None else clamped
+        for c, cells in todo.items():
+            clamped[c, cells] = False
         start0, stop0, step = nq.sweep_range_v(spec)
         vectors = nq.dc_vectors(spec, encoder=False)
         decks = 0
@@ -212,7 +223,16 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                         margin[c, k] = MAX_SWEEP_MARGIN_LSB if nowhere else min(2 * margin[c, k], MAX_SWEEP_MARGIN_LSB)
                         again.append((c, k))
                         continue
-                    bounds[c, k] = (lower[0] + off[j], upper[0] + off[j])
+                    lo_v, up_v = lower[0] + off[j], upper[0] + off[j]
+                    if beyond:  # at the widest read the bound still lies beyond the sweep (the cell matches at
+                        # that edge): a saturated reading - the bound is at least that edge - so the controller
+                        # moves it back instead of taking an open window for a closed one
+                        first, last = edge_matches(out, vdd)
+                        if has[0, 0] and not np.isfinite(lo_v) and first[0]:
+                            lo_v, clamped[c, k, 0] = v[0] + off[j], True
+                        if has[0, 1] and not np.isfinite(up_v) and last[0]:
+                            up_v, clamped[c, k, 1] = v[-1] + off[j], True
+                    bounds[c, k] = (lo_v, up_v)
             pending = again
         return decks
 
@@ -232,26 +252,28 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         noise = np.stack([np.stack([o.get("write_lower", np.zeros(mc.max_iter * n)).reshape(mc.max_iter, n),
                                     o.get("write_upper", np.zeros(mc.max_iter * n)).reshape(mc.max_iter, n)],
                                    axis=2) for o in one])  # (m, iterations, n, 2)
+        sig = mc_sigmas(spec, card)
         ctl = [WriteVerify(spec, card, self.pmap, self.targets_v, start_s=first[s], aim_v=mc.band_v,
                            rewrite_all=False) for s in range(m)]
         x = first.copy()
         bounds = np.full((m, n, 2), np.nan)
+        clamped = np.zeros((m, n, 2), bool)  # bounds read as the widest sweep's edge (saturated readings)
         iters = np.zeros(m, int)
         done = np.zeros(m, bool)
         todo = {c: np.ones(n, bool) for c in range(m)}  # cells to verify: all at first, then the rewritten ones
         for it in range(1, mc.max_iter + 1):
-            self._verify(todo, x, dv, ctl, bounds, backend, timeout_s, locate=it == 1)
+            self._verify(todo, x, dv, ctl, bounds, backend, timeout_s, locate=it == 1, clamped=clamped)
             nxt = {}
             for c in todo:
                 iters[c] = it
-                if ctl[c].update(it, bounds[c, :, 0].copy(), bounds[c, :, 1].copy()):
+                if ctl[c].update(it, bounds[c, :, 0].copy(), bounds[c, :, 1].copy(), clamped=clamped[c]):
                     done[c] = True
                     continue
                 if it == mc.max_iter:
                     continue  # the cap: the last verify read this state, nothing more is written
                 req = ctl[c].x
                 rewritten = req != x[c]
-                x[c] = np.clip(np.where(rewritten, req + noise[c, it - 1], x[c]), g0, g1)
+                x[c] = np.clip(np.where(rewritten, req + self.write_error_s(req, noise[c, it - 1], sig), x[c]), g0, g1)
                 ctl[c].x = x[c].copy()  # the controller reads back what the write gave
                 if rewritten.any():  # (nothing rewritten and not accepted: stuck, counted at the cap)
                     nxt[c] = rewritten.any(axis=1)
@@ -277,6 +299,26 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
             results.append(meas)
         return results
 
+    def write_band_s(self, req_s: np.ndarray) -> np.ndarray:
+        """Device-level acceptance band (S) of each requested conductance (cells, 2): ``write_band_frac *
+        band_v`` through the programming map's local slope there (inf: no device-level verify)."""
+        frac = self.spec.mc.write_band_frac
+        if frac <= 0:
+            return np.full(req_s.shape, np.inf)
+        slope = np.stack([np.abs(self.pmap.slope_v_per_s(side, req_s[:, j]))
+                          for j, side in enumerate(("lower", "upper"))], axis=1)
+        with np.errstate(divide="ignore"):
+            return np.where(slope > 0, frac * self.spec.mc.band_v / slope, np.inf)
+
+    def write_error_s(self, req_s: np.ndarray, z_s: np.ndarray, sig: Mapping[str, float]) -> np.ndarray:
+        """Conductance error (S) of each rewrite (cells, 2): a device-level write-verify into
+        :meth:`write_band_s` (:func:`verified_write_error_s`) of the rewrite's seeded draw ``z_s``."""
+        band = self.write_band_s(req_s)
+        out = np.asarray(z_s, dtype=float).copy()
+        for idx in zip(*np.nonzero(np.isfinite(band)), strict=True):
+            out[idx] = verified_write_error_s(out[idx], band[idx], sig["program_sigma_s"], sig["read_sigma_s"])
+        return out
+
     def _diagnose(self, wv: WriteVerify, done: bool, x: np.ndarray) -> tuple[int, int, float]:
         """(reason, boundary index or -1, worst dominant error in V at the last verify).
 
@@ -301,10 +343,45 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         return (WINDOW_EDGE if at_edge else ITERATION_CAP), boundary, worst
 
 
+def verified_write_error_s(z_s: float, band_s: float, sigma_s: float, read_sigma_s: float) -> float:
+    """Conductance error (S) left by a device-level write-verify, from one N(0, ``sigma_s``) draw ``z_s``.
+
+    The loop (as the paper's devices are programmed, DOMAIN.md 3): a pulse lands at the request plus
+    N(0, ``sigma_s``); a conductance read (plus N(0, ``read_sigma_s``)) accepts it within +-``band_s`` of
+    the request, otherwise the device is pulsed again. The accepted error e has the density
+    phi(e / sigma) [Phi((b - e) / s_r) - Phi((-b - e) / s_r)] (normalised); ``z_s`` is mapped onto it
+    quantile for quantile (u = Phi(z / sigma)), so the result is an exact, seeded sample of the loop's
+    outcome (one draw per rewrite, as without the loop). Pulses per rewrite: 1 / P(accept)
+    (:func:`write_accept_probability`)."""
+    from scipy.special import ndtr
+
+    if sigma_s <= 0 or not np.isfinite(band_s):
+        return float(z_s)
+    sr = max(read_sigma_s, 1e-6 * sigma_s)
+    e = np.linspace(-min(band_s + 6 * sr, 8 * sigma_s), min(band_s + 6 * sr, 8 * sigma_s), 2001)
+    dens = np.exp(-0.5 * (e / sigma_s) ** 2) * (ndtr((band_s - e) / sr) - ndtr((-band_s - e) / sr))
+    cdf = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(e))])
+    cdf /= cdf[-1]
+    return float(np.interp(float(ndtr(z_s / sigma_s)), cdf, e))
+
+
+def write_accept_probability(band_s: float, sigma_s: float, read_sigma_s: float) -> float:
+    """Chance that one pulse of :func:`verified_write_error_s`'s loop is accepted (pulses per rewrite:
+    its inverse)."""
+    from scipy.special import ndtr
+
+    if sigma_s <= 0 or not np.isfinite(band_s):
+        return 1.0
+    e = np.linspace(-8 * sigma_s, 8 * sigma_s, 4001)
+    sr = max(read_sigma_s, 1e-6 * sigma_s)
+    dens = np.exp(-0.5 * (e / sigma_s) ** 2) / (sigma_s * np.sqrt(2 * np.pi))
+    acc = ndtr((band_s - e) / sr) - ndtr((-band_s - e) / sr)
+    return float(np.trapezoid(dens * acc, e))
+
+
 def closed_variations(spec: AdcSpec, card: DeviceCard) -> list[dict[str, Any]]:
     """The open loop's variations (fabrication and first write: drawn first, in the same order, so a
     sample is the same chip in both modes) plus each rewrite's programming error and the drift."""
-    from memspice.characterize.adc.montecarlo import mc_sigmas
 
     out = mc_variations(spec, card)
     sig = mc_sigmas(spec, card)
@@ -320,7 +397,6 @@ def closed_variations(spec: AdcSpec, card: DeviceCard) -> list[dict[str, Any]]:
 
 def read_noise_floor_v(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap) -> float:
     """The read-noise floor of a bound (V): the card's read sigma through the steepest map slope."""
-    from memspice.characterize.adc.montecarlo import mc_sigmas
 
     sig = mc_sigmas(spec, card)["read_sigma_s"]
     slopes = [np.max(np.abs(pmap.slope_v_per_s(side, pmap.g_s))) for side in ("lower", "upper")]
@@ -334,6 +410,11 @@ def check_band(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap) -> None
         raise SpecError("mc.band_v", spec.mc.band_v,
                         f"an acceptance band >= the read-noise floor {floor:.3g} V (card {card.name}'s read sigma "
                         "through the steepest programming-map slope)")
+    frac = spec.mc.write_band_frac
+    if 0 < frac and frac * spec.mc.band_v < floor:
+        raise SpecError("mc.write_band_frac", frac,
+                        f"0, or a device-level band write_band_frac * band_v >= the read-noise floor {floor:.3g} V "
+                        f"(at least {floor / spec.mc.band_v:.3g})")
 
 
 def chip_monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: RunOptions = RunOptions(),

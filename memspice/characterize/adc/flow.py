@@ -172,7 +172,8 @@ def summary(result: AdcResult) -> dict:
                                         and result.mc_open.seconds > 0 else None),
         "mc_knobs": ({"programming": spec.mc.programming, "band_V": spec.mc.band_v, "max_iter": spec.mc.max_iter,
                       "v_pu_shift_V": spec.mc.v_pu_shift_v, "drift_S": spec.mc.drift_s,
-                      "drift_sigma_S": spec.mc.drift_sigma_s} if stats else None),
+                      "drift_sigma_S": spec.mc.drift_sigma_s, "write_band_frac": spec.mc.write_band_frac}
+                     if stats else None),
         "paper": {k: v for k, v in PAPER.items() if k != "linearity_lsb"},
         "spec_hash": spec.spec_hash(),
         "memspice_version": __version__,

@@ -207,6 +207,7 @@ class WriteVerify:
         self.jac = jac
         self.prev_x = self.prev_y = None
         self.prev_ok = np.zeros(n, bool)
+        self.prev_sat = np.zeros(n, bool)  # the cell's last reading was saturated (see update)
         self.last_ok = np.full((n, 2), np.nan)  # last conductances at which the cell's window was open
         self.scale = np.ones(n)  # per-cell step scale, halved after a step that closed the window
         self.max_step = 2 * lsb  # in volts of bound movement per iteration
@@ -220,9 +221,11 @@ class WriteVerify:
         return ~self.has | (np.isfinite(self.err) & (np.abs(self.err) <= tol))
 
     def update(self, it: int, lower: np.ndarray, upper: np.ndarray,
-               log: Callable[[str], None] | None = None) -> bool:
+               log: Callable[[str], None] | None = None, clamped: np.ndarray | None = None) -> bool:
         """Record measurement ``it`` (bounds in V, NaN where absent); True when programming is done,
-        otherwise :attr:`x` holds the next conductances (S) to write."""
+        otherwise :attr:`x` holds the next conductances (S) to write. ``clamped`` (cells, 2): bounds read
+        as the sweep's edge because they lie beyond it (saturated readings: they steer the step, but do
+        not update the cell's learnt Jacobian)."""
         spec, n, has, dom, lsb, jac = self.spec, self.n, self.has, self.dom, self.lsb, self.jac
         x = self.x
         prog = self.prog
@@ -261,7 +264,8 @@ class WriteVerify:
                         new_x[k, 1] += 0.5 * lsb / jac[k, 1, 1]
                 continue
             idx = np.nonzero(h)[0]
-            if self.prev_x is not None and self.prev_ok[k]:
+            sat = clamped is not None and bool(np.any(clamped[k]))
+            if self.prev_x is not None and self.prev_ok[k] and not sat and not self.prev_sat[k]:
                 dx = (x[k] - self.prev_x[k])[idx]
                 dy = (y[k] - self.prev_y[k])[idx]
                 if np.dot(dx, dx) > 0:
@@ -279,6 +283,7 @@ class WriteVerify:
             keep = self.accepted() & ok[:, None]
             new_x[keep] = x[keep]
         self.prev_ok = ok.copy()
+        self.prev_sat = np.zeros(n, bool) if clamped is None else np.any(clamped, axis=1)
         self.prev_x, self.prev_y = x.copy(), y.copy()
         self.x = np.clip(new_x, self.g0, self.g1)
         return False
