@@ -27,13 +27,15 @@ SWEEP_V = (0.75, 1.30, 0.001)
 
 @dataclass(frozen=True)
 class Context:
-    """How a reproduction runs: ``quick`` (smaller sample counts), ngspice backend, workers, seed."""
+    """How a reproduction runs: ``quick`` (smaller sample counts), ngspice backend, workers, seed, and the
+    inputs a user may add: CIFAR-10 batches (``data``) and a design explorer's output (``explore``)."""
 
     quick: bool = False
     backend: str = "subprocess"
     workers: int | None = None
     seed: int = 2025
     data: Path | None = None  # CIFAR-10 python batches (Fig. 5), when the user has them
+    explore: Path | None = None  # a `memspice explore adc` output folder (Fig. 6's best-design row)
 
 
 def run_fig2b(ctx: Context, folder: Path) -> Outcome:
