@@ -59,7 +59,13 @@ def _opts(ctx: Context, folder: Path):
     from memspice.characterize import adc as flow
 
     return flow.RunOptions(backend=ctx.backend, show_progress=False,
-                           workers=ctx.workers, mc_cache_root=folder / "mc_cache")
+                           workers=ctx.workers, mc_cache_root=_mc_cache(folder))
+
+
+def _mc_cache(folder: Path) -> Path:
+    """The Monte Carlo chunk cache: beside the figures' stage folders (``<out>/mc_cache``), not inside the
+    stage's temporary folder, so an interrupted Fig. 4 resumes from its finished chunks."""
+    return folder.parent / "mc_cache"
 
 
 def run_fig4(ctx: Context, folder: Path) -> Outcome:
