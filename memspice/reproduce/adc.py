@@ -249,18 +249,10 @@ def run_fig6(ctx: Context, folder: Path) -> Outcome:
     explorer = _explorer_best(ctx.explore)
     if explorer is not None:
         best, where, variables = explorer
-        e_sw, e_tot, a28 = (float(best[k]) for k in ("energy_switching_J", "energy_total_J", "area_normalised_um2"))
-        label = f"explorer best (point {best.get('point', '?')})"
-        delay = float(best.get("delay_s") or en.delay_s)
-        designs[f"Q-cell {label}, switching"] = AdcCost("qe", spec.bits, e_sw, a28, delay, float(spec.bits))
-        deltas += [
-            Delta(f"{label}: energy per conversion, switching", "J", cost.energy_J, e_sw,
-                  "switching (C V^2); the explorer's row, not re-run"),
-            Delta(f"{label}: energy per conversion, total", "J", cost.energy_J, e_tot,
-                  "memspice total (DC counted) vs paper switching: different bases"),
-            Delta(f"{label}: area normalised to 28 nm", "m^2", cost.area_m2, a28 * 1e-12,
-                  "device-count layout model scaled (28/45)^2"),
-        ]
+        label, ex_cost, ex_deltas = explorer_design(best, cost, spec.bits, en.delay_s)
+        e_sw, e_tot, a28 = ex_cost.energy_J, ex_deltas[1].memspice, ex_cost.area_um2
+        designs[f"Q-cell {label}, switching"] = ex_cost
+        deltas += ex_deltas
     sys_rows = []
     for name, adc in designs.items():
         bd = system_breakdown(PAPER_VGG8, adc, periphery)
@@ -333,6 +325,26 @@ def run_fig6(ctx: Context, folder: Path) -> Outcome:
         notes.append(f"Explorer best design: read from {where} (not re-run); best = lowest switching energy "
                      "(the paper's basis) among the front's points with status ok.")
     return Outcome("6", "energy and area per conversion", deltas, sentences, plots, tables, notes)
+
+
+def explorer_design(best: dict, cost: paper.AdcCost, bits: int, delay_s: float):
+    """The explorer's best row as (label, its switching-basis cost for the system model, its delta rows
+    against the paper's 5-bit converter). The explorer's rows do not record the resolution: ``bits`` is
+    the default design's; a row without a delay takes ``delay_s``."""
+    from memspice.system.cost import AdcCost
+
+    e_sw, e_tot, a28 = (float(best[k]) for k in ("energy_switching_J", "energy_total_J", "area_normalised_um2"))
+    label = f"explorer best (point {best.get('point', '?')})"
+    delay = float(best.get("delay_s") or delay_s)
+    deltas = [
+        Delta(f"{label}: energy per conversion, switching", "J", cost.energy_J, e_sw,
+              "switching (C V^2); the explorer's row, not re-run"),
+        Delta(f"{label}: energy per conversion, total", "J", cost.energy_J, e_tot,
+              "memspice total (DC counted) vs paper switching: different bases"),
+        Delta(f"{label}: area normalised to 28 nm", "m^2", cost.area_m2, a28 * 1e-12,
+              "device-count layout model scaled (28/45)^2"),
+    ]
+    return label, AdcCost("qe", bits, e_sw, a28, delay, float(bits)), deltas
 
 
 def explorer_front(folder: Path | None) -> Path | None:

@@ -142,3 +142,19 @@ def test_explorer_front_is_read_from_its_folder_and_keys_the_stage(tmp_path, mon
     write_csv(folder / "pareto.csv", {"point": [0], "status": ["ok"], "energy_switching_J": [5.76e-14],
                                       "energy_total_J": [6.8e-12], "area_normalised_um2": [29.8]})
     assert explorer_fingerprint(folder) != key  # a new front reruns Fig. 6
+
+
+def test_explorer_best_row_becomes_deltas_against_the_papers_converter():
+    from memspice.reproduce.adc import explorer_design
+
+    cost = paper.fig6()
+    row = {"point": "3", "energy_switching_J": "2.5e-14", "energy_total_J": "1.8e-12",
+           "area_normalised_um2": "48.58", "delay_s": ""}
+    label, adc, deltas = explorer_design(row, cost, 5, 1.5e-9)
+    assert label == "explorer best (point 3)"
+    assert (adc.energy_J, adc.area_um2, adc.delay_s, adc.bits) == (2.5e-14, 48.58, 1.5e-9, 5)
+    sw, total, area = deltas
+    assert sw.paper == cost.energy_J == pytest.approx(12.58e-15)
+    assert sw.ratio == pytest.approx(2.5e-14 / cost.energy_J) and total.memspice == 1.8e-12
+    assert area.paper == cost.area_m2 and area.ratio == pytest.approx(48.58 / 24.29, rel=1e-3)
+    assert "different bases" in total.basis and "switching" in sw.basis
