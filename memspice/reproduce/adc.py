@@ -181,7 +181,7 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
 
 def fig4_plan(quick: bool) -> dict[int, int]:
     """Chips per (resolution, variation) point of Fig. 4c/d: resolution -> chips. The full run covers
-    the paper's 2-6 bits; a closed-loop chip costs ~65 s CPU at 5 bits (8-20 verify sweeps of 32 cells)
+    the paper's 2-6 bits; a closed-loop chip costs ~40 s CPU at 5 bits (8-20 verify sweeps of 32 cells)
     and more at 6 bits, so 5 and 6 bits run 8 and 4 chips per point (docs/reproduce.md)."""
     return dict(FIG4_QUICK if quick else FIG4_FULL)
 
