@@ -20,6 +20,9 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
                                                  "runs/<paper>_quick with --quick).")] = None,
         data: Annotated[Path | None, typer.Option("--data", help="CIFAR-10 python batches for Fig. 5 "
                                                   "(default: Fashion-MNIST, available offline).")] = None,
+        explore: Annotated[Path | None, typer.Option("--explore", help="A `memspice explore adc` output "
+                                                     "folder: Fig. 6 adds its best design (default: "
+                                                     "runs/explore when it holds pareto.csv).")] = None,
         seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 2025,
         workers: Annotated[int | None, typer.Option("--workers", help="Monte Carlo worker processes "
                                                     "(default: one per core).")] = None,
@@ -40,9 +43,11 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
             raise SpecError("--workers", workers, "at least 1")
         if data is not None and not data.is_dir():
             raise SpecError("--data", str(data), "a folder holding the CIFAR-10 python batches")
+        if explore is not None and not (explore / "pareto.csv").is_file():
+            raise SpecError("--explore", str(explore), "a `memspice explore adc` output folder holding pareto.csv")
         chosen = parse_figures(figures)
         folder = out or Path("runs") / (f"{paper}_quick" if quick else paper)
-        ctx = Context(quick=quick, workers=workers, seed=seed, data=data)
+        ctx = Context(quick=quick, workers=workers, seed=seed, data=data, explore=explore)
         result = run_reproduce(folder, ctx, chosen, progress=typer.echo)
         for o in result.outcomes:
             typer.echo(f"Fig. {o.figure}: {len(o.deltas)} compared quantities"

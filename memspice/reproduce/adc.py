@@ -19,6 +19,9 @@ static match line, the explorer's chosen sizes; uniform boundaries over 0.70-1.2
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +30,14 @@ from memspice.io import write_csv
 from memspice.papers import hong2025 as paper
 from memspice.report.tables import Table
 from memspice.reproduce.cell import Context
-from memspice.reproduce.compare import Delta, rms_of_max_abs, shares
+from memspice.reproduce.compare import Delta, best_design, rms_of_max_abs, shares
 from memspice.reproduce.outcome import Outcome
 
 DESIGN = "qcell_adc_design.toml"
+EXPLORE_OUT = Path("runs/explore")  # `memspice explore adc --out` as docs/adc.md section 5c runs it
 VARIATIONS = (0.0, 0.01, 0.025)  # memristor programming sigma, fraction of the card window
+FIG4_FULL = {2: 16, 3: 16, 4: 16, 5: 8, 6: 4}  # resolution -> chips per point (the paper's 2-6 bits)
+FIG4_QUICK = {3: 8, 4: 8}
 BAND_V = 5e-3  # closed-loop acceptance band (QIM's programming example)
 PAPER_SPLIT = {  # Fig. 6b rows -> memspice's switching groups (extract.energy / characterize.adc.energy)
     "Source Driver": "source/input driver",
@@ -53,7 +59,13 @@ def _opts(ctx: Context, folder: Path):
     from memspice.characterize import adc as flow
 
     return flow.RunOptions(backend=ctx.backend, show_progress=False,
-                           workers=ctx.workers, mc_cache_root=folder / "mc_cache")
+                           workers=ctx.workers, mc_cache_root=_mc_cache(folder))
+
+
+def _mc_cache(folder: Path) -> Path:
+    """The Monte Carlo chunk cache: beside the figures' stage folders (``<out>/mc_cache``), not inside the
+    stage's temporary folder, so an interrupted Fig. 4 resumes from its finished chunks."""
+    return folder.parent / "mc_cache"
 
 
 def run_fig4(ctx: Context, folder: Path) -> Outcome:
@@ -62,8 +74,8 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
     from memspice.extract import adc as ex
     from memspice.spec.device import load_card
 
-    bits_list = (3, 4) if ctx.quick else (2, 3, 4, 5)
-    samples = 8 if ctx.quick else 16
+    plan = fig4_plan(ctx.quick)
+    bits_list = tuple(plan)
     opts = _opts(ctx, folder)
     inl_paper, dnl_paper = paper.fig4cd()
     rows, deltas = [], []
@@ -81,7 +93,7 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
         if bits == 4:
             runs.append(("card", card.variability.program_sigma_s))
         for var, sigma_s in runs:
-            n = 10 if var == "card" else samples
+            n = 10 if var == "card" else plan[bits]
             spec = base.with_overrides({"mc.samples": n, "mc.seed": ctx.seed, "mc.band_v": BAND_V,
                                         "mc.program_sigma_s": sigma_s, "mc.chunk": 4})
             for mode in ("closed", "open"):
@@ -160,10 +172,22 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
     plots = [("fig4c_overlay.png", "Fig. 4c: RMS max |INL| vs variation, paper (dashed) and memspice closed "
               "(solid) / open loop (dotted)")]
     _plot4(folder / plots[0][0], inl_paper, series, bits_list)
-    notes = [] if not ctx.quick else ["--quick: 3 and 4 bits, 8 chips per point (the full run: 2-5 bits, 16 chips)"]
-    notes.append("6 bits not run: closed-loop write-verify of 64 cells needs ~30 verify sweeps per chip "
-                 "(docs/adc.md section 7c)")
+    notes = [f"chips per point: {_plan_text(plan)}; the RMS of {min(plan.values())} chips' maxima is known to "
+             f"about +-{100 / np.sqrt(2 * min(plan.values())):.0f} % (one sigma, Gaussian maxima)"]
+    if ctx.quick:
+        notes.append(f"--quick: {_plan_text(plan)} (the full run: {_plan_text(fig4_plan(False))})")
     return Outcome("4", "linearity under variation", deltas, sentences, plots, tables, notes)
+
+
+def fig4_plan(quick: bool) -> dict[int, int]:
+    """Chips per (resolution, variation) point of Fig. 4c/d: resolution -> chips. The full run covers
+    the paper's 2-6 bits; a closed-loop chip costs ~40 s CPU at 5 bits (8-20 verify sweeps of 32 cells)
+    and more at 6 bits, so 5 and 6 bits run 8 and 4 chips per point (docs/reproduce.md)."""
+    return dict(FIG4_QUICK if quick else FIG4_FULL)
+
+
+def _plan_text(plan: dict[int, int]) -> str:
+    return ", ".join(f"{b} bits x {n} chips" for b, n in plan.items())
 
 
 def _paper_at(curve: paper.LinearityCurve, bits: int, pct: float) -> float:
@@ -222,6 +246,13 @@ def run_fig6(ctx: Context, folder: Path) -> Outcome:
                "Q-cell memspice, switching": AdcCost("qs", 5, en.switching_j, area_28, en.delay_s, float(spec.bits)),
                "Q-cell memspice, total": AdcCost("qt", 5, en.energy_per_conversion_j, area_28, en.delay_s,
                                                  float(spec.bits))}
+    explorer = _explorer_best(ctx.explore)
+    if explorer is not None:
+        best, where, variables = explorer
+        label, ex_cost, ex_deltas = explorer_design(best, cost, spec.bits, en.delay_s)
+        e_sw, e_tot, a28 = ex_cost.energy_J, ex_deltas[1].memspice, ex_cost.area_um2
+        designs[f"Q-cell {label}, switching"] = ex_cost
+        deltas += ex_deltas
     sys_rows = []
     for name, adc in designs.items():
         bd = system_breakdown(PAPER_VGG8, adc, periphery)
@@ -238,20 +269,25 @@ def run_fig6(ctx: Context, folder: Path) -> Outcome:
         Delta("VGG8 ADC area share, Q-cell", "%", PAPER_SHARES["area"][1], share["Q-cell memspice, switching"][4],
               "area normalised to 28 nm"),
     ]
+    if explorer is not None:
+        ex_share = share[f"Q-cell {label}, switching"]
+        deltas.append(Delta(f"VGG8 ADC energy share, Q-cell {label}", "%", PAPER_SHARES["energy"][1], ex_share[3],
+                            "switching basis (the paper's)"))
     top_static = max(st, key=st.get)
+    g_all = np.concatenate([np.ravel(res.prog.g_lower_s), np.ravel(res.prog.g_upper_s)])
     sentences = [
         f"On the paper's basis (switching, C V^2) the simulated 5-bit converter costs "
         f"{en.switching_j * 1e15:.1f} fJ against 12.58 fJ ({en.switching_j / cost.energy_J:.1f}x); per group "
         + ", ".join(f"{g} {sw.get(g, 0.0) / cost.energy_split_J[p]:.1f}x" for p, g in PAPER_SPLIT.items())
-        + " the paper's, so the excess is spread over every node group rather than one (a 45 nm predictive card "
-        "at 1.0 V here, the paper's 28 nm core there).",
+        + f" the paper's, so the excess is spread over every node group rather than one (transistor card "
+        f"{spec.cell.transistors} at {spec.cell.vdd_v:g} V here, the paper's 28 nm core there).",
         f"The total ({en.energy_per_conversion_j * 1e15:.0f} fJ) is "
         f"{en.energy_per_conversion_j / en.switching_j:.0f}x the switching energy: "
         f"{100 * st[top_static] / en.energy_per_conversion_j:.0f} % is the {top_static}' DC current through "
-        f"100-400 uS memristors during the {en.read_s * 1e9:.2f} ns read, which a C V^2 figure does not count; "
-        "comparing it with 12.58 fJ mixes bases.",
+        f"{1e6 * g_all.min():.0f}-{1e6 * g_all.max():.0f} uS memristors during the {en.read_s * 1e9:.2f} ns read, "
+        f"which a C V^2 figure does not count; comparing it with {cost.energy_J * 1e15:.2f} fJ mixes bases.",
         f"Area {res.area['total_um2']:.1f} um^2 at 45 nm is {area_28:.1f} um^2 scaled to 28 nm against "
-        f"24.29 um^2; the layout model is device-count based (docs/adc.md), so the split "
+        f"{cost.area_m2 * 1e12:.2f} um^2; the layout model is device-count based (docs/adc.md), so the split "
         f"(cell array {100 * m_area['ADC Core']:.0f} % vs the paper's {100 * p_area['ADC Core']:.0f} %) reflects "
         "its per-device pitch, not a drawn layout.",
         f"With the paper's VGG8 counts the ADC's share of system energy is {share['SAR 5 b (NeuroSim model)'][3]:.1f} "
@@ -270,9 +306,72 @@ def run_fig6(ctx: Context, folder: Path) -> Outcome:
     ]
     plots = [("fig6b_overlay.png", "Fig. 6b: switching energy per conversion by group, paper vs memspice")]
     _plot6(folder / plots[0][0], cost, sw)
-    notes = ["The explorer's best design is not re-run here (memspice explore adc); the default design is the "
-             "point the explorer chose (docs/adc.md)."]
+    if explorer is not None:
+        sentences.append(
+            f"The explorer's best design ({where}: point {best.get('point', '?')}, "
+            + ", ".join(f"{v} = {best.get(v, '?')}" for v in variables)
+            + f"; the lowest switching energy of its Pareto front) costs {e_sw * 1e15:.1f} fJ switching "
+            f"({e_sw / cost.energy_J:.1f}x the paper's) and {e_tot * 1e15:.0f} fJ total, {a28:.1f} um^2 at 28 nm, "
+            f"RMS max|INL| {float(best.get('inl_rms_lsb') or 'nan'):.3f} LSB ({best.get('mc_experiment', 'n/a')}); "
+            f"its VGG8 ADC energy share is {ex_share[3]:.1f} % (paper 22.5 %), against "
+            f"{share['Q-cell memspice, switching'][3]:.1f} % for the default design.")
+    sc = spec.cell
+    notes = [f"Default design: circuits/{DESIGN} as it stands ({spec.bits} bits, {spec.timing.scheme} match line, "
+             f"input device {sc.input.w_m * 1e6:g}/{sc.input.l_m * 1e6:g} um, {sc.transistors}, card {spec.card})."]
+    if explorer is None:
+        notes.append(f"No design explorer output ({EXPLORE_OUT}/pareto.csv, or --explore DIR): the explorer's best "
+                     "design is not compared; run `memspice explore adc` first to add its row.")
+    else:
+        notes.append(f"Explorer best design: read from {where} (not re-run); best = lowest switching energy "
+                     "(the paper's basis) among the front's points with status ok.")
     return Outcome("6", "energy and area per conversion", deltas, sentences, plots, tables, notes)
+
+
+def explorer_design(best: dict, cost: paper.AdcCost, bits: int, delay_s: float):
+    """The explorer's best row as (label, its switching-basis cost for the system model, its delta rows
+    against the paper's 5-bit converter). The explorer's rows do not record the resolution: ``bits`` is
+    the default design's; a row without a delay takes ``delay_s``."""
+    from memspice.system.cost import AdcCost
+
+    e_sw, e_tot, a28 = (float(best[k]) for k in ("energy_switching_J", "energy_total_J", "area_normalised_um2"))
+    label = f"explorer best (point {best.get('point', '?')})"
+    delay = float(best.get("delay_s") or delay_s)
+    deltas = [
+        Delta(f"{label}: energy per conversion, switching", "J", cost.energy_J, e_sw,
+              "switching (C V^2); the explorer's row, not re-run"),
+        Delta(f"{label}: energy per conversion, total", "J", cost.energy_J, e_tot,
+              "memspice total (DC counted) vs paper switching: different bases"),
+        Delta(f"{label}: area normalised to 28 nm", "m^2", cost.area_m2, a28 * 1e-12,
+              "device-count layout model scaled (28/45)^2"),
+    ]
+    return label, AdcCost("qe", bits, e_sw, a28, delay, float(bits)), deltas
+
+
+def explorer_front(folder: Path | None) -> Path | None:
+    """``pareto.csv`` of a design explorer output: in ``folder`` when given, else in runs/explore (the
+    explorer's documented output) when that holds one; None when there is none."""
+    path = (EXPLORE_OUT if folder is None else folder) / "pareto.csv"
+    return path if path.is_file() else None
+
+
+def explorer_fingerprint(folder: Path | None) -> str | None:
+    """What Fig. 6's stage key records of the explorer output: its path and a hash of its front."""
+    path = explorer_front(folder)
+    return None if path is None else f"{path.resolve()}:{hashlib.sha256(path.read_bytes()).hexdigest()[:16]}"
+
+
+def _explorer_best(folder: Path | None) -> tuple[dict, str, list[str]] | None:
+    path = explorer_front(folder)
+    if path is None:
+        return None
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    best = best_design(rows)
+    if best is None:
+        return None
+    meta = path.with_name("explore.json")
+    variables = json.loads(meta.read_text(encoding="utf-8")).get("variables", []) if meta.is_file() else []
+    return best, str(path), list(variables)
 
 
 def _plot6(path: Path, cost: paper.AdcCost, sw: dict[str, float]) -> None:

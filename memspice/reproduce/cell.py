@@ -23,17 +23,20 @@ from memspice.reproduce.outcome import Outcome
 
 WINDOW_V = (0.920, 1.132)
 SWEEP_V = (0.75, 1.30, 0.001)
+CELL_TOL_V = 2e-4  # write-verify tolerance of each window edge (program_cell's default)
 
 
 @dataclass(frozen=True)
 class Context:
-    """How a reproduction runs: ``quick`` (smaller sample counts), ngspice backend, workers, seed."""
+    """How a reproduction runs: ``quick`` (smaller sample counts), ngspice backend, workers, seed, and the
+    inputs a user may add: CIFAR-10 batches (``data``) and a design explorer's output (``explore``)."""
 
     quick: bool = False
     backend: str = "subprocess"
     workers: int | None = None
     seed: int = 2025
     data: Path | None = None  # CIFAR-10 python batches (Fig. 5), when the user has them
+    explore: Path | None = None  # a `memspice explore adc` output folder (Fig. 6's best-design row)
 
 
 def run_fig2b(ctx: Context, folder: Path) -> Outcome:
@@ -46,7 +49,7 @@ def run_fig2b(ctx: Context, folder: Path) -> Outcome:
     card = load_card(spec.card)
     opts = flow.RunOptions(backend=ctx.backend, show_progress=False)
     pmap = flow.programming_map(spec, card, opts)
-    g_lo, g_hi, lo, hi = flow.program_cell(spec, card, pmap, *WINDOW_V, opts)
+    g_lo, g_hi, lo, hi = flow.program_cell(spec, card, pmap, *WINDOW_V, opts, tol_v=CELL_TOL_V)
     start, stop, step = SWEEP_V
     deck = nq.cells_sweep_deck(spec, card, [g_lo], [g_hi], start, stop, step,
                                extra_vectors=("v(a0)", "v(xc0.ib)"))
@@ -63,9 +66,9 @@ def run_fig2b(ctx: Context, folder: Path) -> Outcome:
     deltas = [
         Delta("window lower edge", "V", p_lo, m_lo, "output crossing half its swing"),
         Delta("window upper edge", "V", p_hi, m_hi, "output crossing half its swing"),
-        Delta("node A high (sweep start)", "V", pa[1], ma[1], "0.75 V input"),
-        Delta("node A low (sweep end)", "V", pa[0], ma[0], "1.30 V input"),
-        Delta("node B after inverter, high", "V", pb[1], mb[1], "1.30 V input"),
+        Delta("node A high (sweep start)", "V", pa[1], ma[1], f"{SWEEP_V[0]:g} V input"),
+        Delta("node A low (sweep end)", "V", pa[0], ma[0], f"{SWEEP_V[1]:.2f} V input"),
+        Delta("node B after inverter, high", "V", pb[1], mb[1], f"{SWEEP_V[1]:.2f} V input"),
         Delta("output high (mismatch)", "V", float(np.max(ref.out_v)), float(np.max(out)), "outside the window"),
     ]
     # divider ratio G_T/G_M = V_R / V_A - 1 at the sweep start, from each side's node A (V_R of ours;
@@ -76,9 +79,11 @@ def run_fig2b(ctx: Context, folder: Path) -> Outcome:
     sentences = [
         f"The window edges agree to {1e3 * max(abs(m_lo - p_lo), abs(m_hi - p_hi)):.1f} mV because write-verify "
         f"programs them (conductances {g_lo * 1e6:.1f} / {g_hi * 1e6:.1f} uS, edges {lo:.4f} / {hi:.4f} V at the "
-        "0.2 mV verify tolerance); what differs is the node swings, which belong to the transistors.",
-        f"Node A starts at {ma[1]:.3f} V here against {pa[1]:.3f} V in the paper: at 0.75 V input the 45 nm PTM "
-        f"input transistor already conducts G_T/G_M = {ratio_m:.3f} of its memristor, against {ratio_p:.4f} implied "
+        f"{1e3 * CELL_TOL_V:g} mV verify tolerance); what differs is the node swings, which belong to the "
+        "transistors.",
+        f"Node A starts at {ma[1]:.3f} V here against {pa[1]:.3f} V in the paper: at {SWEEP_V[0]:g} V input the "
+        f"{spec.cell.transistors} input transistor already conducts G_T/G_M = {ratio_m:.3f} of its memristor, "
+        f"against {ratio_p:.4f} implied "
         f"by the paper's trace (with the same {v_r:g} V read supply), so the paper's input device sits closer to its "
         f"threshold; node A bottoms out at {ma[0]:.3f} V vs {pa[0]:.3f} V.",
     ]

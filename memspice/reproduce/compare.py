@@ -102,3 +102,20 @@ def shares(parts: dict[str, float]) -> dict[str, float]:
     if total <= 0:
         raise ValueError("parts must have a positive sum")
     return {k: v / total for k, v in parts.items()}
+
+
+def best_design(rows: Sequence[dict], objective: str = "energy_switching_J") -> dict | None:
+    """The design explorer's best row: among rows with status ``ok`` and a finite ``objective``, the one
+    with the smallest ``objective`` (ties: the first). Values may be strings (read from a CSV). None when
+    no row qualifies."""
+    best, best_v = None, math.inf
+    for row in rows:
+        if str(row.get("status", "")).strip() != "ok":
+            continue
+        try:
+            v = float(row.get(objective, "nan"))
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v) and v < best_v:
+            best, best_v = row, v
+    return best

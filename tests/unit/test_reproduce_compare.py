@@ -1,6 +1,7 @@
 """Comparison arithmetic of ``memspice reproduce`` on inputs with known answers; the paper's data loaders."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,3 +95,66 @@ def test_fig4_reads_the_paper_curve_at_our_variation_and_fig6_maps_every_paper_r
     assert _paper_at(inl, 4, 1.1) == pytest.approx(lo + 0.4 * (hi - lo))
     assert set(PAPER_SPLIT) == set(paper.fig6().energy_split_J)
     assert set(PAPER_SPLIT.values()) == set(SWITCHING_GROUPS.values())
+
+
+def test_fig4_full_run_covers_the_papers_two_to_six_bits():
+    from memspice.reproduce.adc import fig4_plan
+
+    inl, dnl = paper.fig4cd()
+    full = fig4_plan(False)
+    assert sorted(full) == sorted(inl.rms_lsb) == sorted(dnl.rms_lsb) == [2, 3, 4, 5, 6]
+    assert all(n >= 4 for n in full.values()) and full[2] == full[3] == full[4] == 16
+    quick = fig4_plan(True)
+    assert set(quick) < set(full) and all(quick[b] <= full[b] for b in quick)
+
+
+def test_best_design_is_the_lowest_switching_energy_among_ok_rows():
+    from memspice.reproduce.compare import best_design
+
+    rows = [{"point": "0", "status": "ok", "energy_switching_J": "5.0e-14"},
+            {"point": "1", "status": "codes wrong", "energy_switching_J": "1.0e-15"},  # not ok: never chosen
+            {"point": "2", "status": "ok", "energy_switching_J": "3.0e-14"},
+            {"point": "3", "status": "ok", "energy_switching_J": ""},  # not measured
+            {"point": "4", "status": "ok", "energy_switching_J": "nan"},
+            {"point": "5", "status": "ok", "energy_switching_J": "3.0e-14"}]  # a tie: the first wins
+    assert best_design(rows)["point"] == "2"
+    assert best_design(rows, "missing") is None
+    assert best_design([r for r in rows if r["point"] in ("1", "3")]) is None
+
+
+def test_explorer_front_is_read_from_its_folder_and_keys_the_stage(tmp_path, monkeypatch):
+    from memspice.io import write_csv, write_json
+    from memspice.reproduce.adc import _explorer_best, explorer_fingerprint, explorer_front
+
+    monkeypatch.chdir(tmp_path)
+    assert explorer_front(None) is None and explorer_fingerprint(None) is None  # no runs/explore here
+    folder = tmp_path / "runs" / "explore"
+    write_csv(folder / "pareto.csv", {"point": [0, 3], "cell.input": ["0.15/0.1", "0.6/0.4"],
+                                      "status": ["ok", "ok"], "energy_switching_J": [5.76e-14, 4.0e-14],
+                                      "energy_total_J": [6.8e-12, 1.8e-12], "area_normalised_um2": [29.8, 44.8]})
+    write_json(folder / "explore.json", {"variables": ["cell.input"]})
+    assert explorer_front(None) == Path("runs/explore/pareto.csv")  # the explorer's documented output
+    best, where, variables = _explorer_best(None)
+    assert where == "runs/explore/pareto.csv"
+    assert best["point"] == "3" and float(best["area_normalised_um2"]) == 44.8 and variables == ["cell.input"]
+    key = explorer_fingerprint(folder)
+    assert key == explorer_fingerprint(None)
+    write_csv(folder / "pareto.csv", {"point": [0], "status": ["ok"], "energy_switching_J": [5.76e-14],
+                                      "energy_total_J": [6.8e-12], "area_normalised_um2": [29.8]})
+    assert explorer_fingerprint(folder) != key  # a new front reruns Fig. 6
+
+
+def test_explorer_best_row_becomes_deltas_against_the_papers_converter():
+    from memspice.reproduce.adc import explorer_design
+
+    cost = paper.fig6()
+    row = {"point": "3", "energy_switching_J": "2.5e-14", "energy_total_J": "1.8e-12",
+           "area_normalised_um2": "48.58", "delay_s": ""}
+    label, adc, deltas = explorer_design(row, cost, 5, 1.5e-9)
+    assert label == "explorer best (point 3)"
+    assert (adc.energy_J, adc.area_um2, adc.delay_s, adc.bits) == (2.5e-14, 48.58, 1.5e-9, 5)
+    sw, total, area = deltas
+    assert sw.paper == cost.energy_J == pytest.approx(12.58e-15)
+    assert sw.ratio == pytest.approx(2.5e-14 / cost.energy_J) and total.memspice == 1.8e-12
+    assert area.paper == cost.area_m2 and area.ratio == pytest.approx(48.58 / 24.29, rel=1e-3)
+    assert "different bases" in total.basis and "switching" in sw.basis
