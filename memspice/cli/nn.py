@@ -258,8 +258,9 @@ def evaluate_cmd(
     ] = Conversion.subarray,
     lloyd_preprocess: Annotated[
         LloydPreprocess,
-        typer.Option("--lloyd-preprocess", help="Lloyd-Max samples: clip (to 0.5-99.5 %) or filter (the authors' "
-                                              "batch code: drop outside, append min and max)."),
+        typer.Option("--lloyd-preprocess", help="Lloyd-Max samples: clip (to 0.5-99.5 %, iterated to convergence) "
+                                              "or filter (the authors' batch code: drop outside, append min and "
+                                              "max, their 100-500 iterations)."),
     ] = LloydPreprocess.clip,
     calibration: Annotated[
         Calibration,

@@ -288,7 +288,8 @@ class Study:
                   "grid": gspec.to_dict() if with_grid else None,
                   "grid_columns": [c.describe() for c in grid],
                   "grid_calibration_images": ev.column_grid_calibration_images,
-                  "paper": pspec.to_dict() if pspec is not None else None}
+                  "paper": pspec.to_dict() if pspec is not None else None,
+                  "paper_lloyd_iteration": "readc" if pspec is not None else None}  # changed in session 3
 
         def work(out: Path) -> dict:
             from memspice.nn.artifacts import load_spice_adc
