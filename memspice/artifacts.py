@@ -5,7 +5,10 @@
   (:func:`memspice.nn.artifacts.load_spice_adc`) and the study.
 - a crossbar column model (:class:`ColumnModelArtifact`): ``column_model.json`` and every point of
   ``column_grid.json``, written by ``characterize crossbar``, read by
-  :func:`memspice.nn.artifacts.load_column_model` and the study's column grid.
+  :func:`memspice.nn.artifacts.load_column_model` and the study's column grid; or the nodal
+  column (:class:`NodalColumnArtifact`, ``"kind": "nodal"``): the column's conductance window and
+  wires, from which the network computes every column's IR drop (written by the study's evaluate
+  stage beside the accuracy_column table, read by the same loader).
 - the partial-sum <-> volt mapping of a converter's input range (:class:`PsumVoltMap`): the study's
   calibrate stage maps a layer's Lloyd-Max boundaries to volts with it, and the evaluate stage maps
   the SPICE boundary errors (volts) back onto each layer's boundaries (partial sums) with it.
@@ -31,6 +34,7 @@ from memspice.errors import DataError
 
 ADC_FORMAT_VERSION = 1
 COLUMN_MODEL_FORMAT_VERSION = 1
+NODAL_COLUMN_FORMAT_VERSION = 1
 PSUM_VOLT_MAP_FORMAT_VERSION = 1
 
 
@@ -188,7 +192,9 @@ class ColumnModelArtifact:
         if not isinstance(data, Mapping):
             raise DataError(f"{source}: expected a JSON object")
         version = _version(data, source, COLUMN_MODEL_FORMAT_VERSION)
-        _check_keys(data, {"rows", "coefficients", "noise_sigma", "sigma_g_rel", "source"}, source)
+        _check_keys(data, {"kind", "rows", "coefficients", "noise_sigma", "sigma_g_rel", "source"}, source)
+        if data.get("kind", "polynomial") != "polynomial":
+            raise DataError(f"{source}: kind must be 'polynomial' or 'nodal'; got {data.get('kind')!r}")
         rows = data.get("rows")
         if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
             raise DataError(f"{source}: rows must be a positive integer; got {rows!r}")
@@ -203,6 +209,58 @@ class ColumnModelArtifact:
     @classmethod
     def read(cls, path: str | Path) -> ColumnModelArtifact:
         return cls.from_json(read_json_object(path, "column model"), str(path))
+
+
+@dataclass(frozen=True)
+class NodalColumnArtifact:
+    """A crossbar column as its linear resistive network (see :class:`memspice.nn.column.NodalColumn`):
+    ``{"kind": "nodal", "rows", "g_min_S", "g_max_S", "r_row_ohm", "r_col_ohm", "r_driver_ohm",
+    "sigma_g_rel", "noise_sigma", "source", "format_version"}``."""
+
+    rows: int
+    g_min_S: float
+    g_max_S: float
+    r_row_ohm: float
+    r_col_ohm: float
+    r_driver_ohm: float = 0.0
+    sigma_g_rel: float = 0.0
+    noise_sigma: float = 0.0
+    source: str = ""
+    format_version: int = NODAL_COLUMN_FORMAT_VERSION
+
+    FIELDS = ("g_min_S", "g_max_S", "r_row_ohm", "r_col_ohm", "r_driver_ohm", "sigma_g_rel", "noise_sigma")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format_version": NODAL_COLUMN_FORMAT_VERSION, "kind": "nodal", "rows": self.rows,
+                **{k: float(getattr(self, k)) for k in self.FIELDS}, "source": self.source}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], source: str = "nodal column") -> NodalColumnArtifact:
+        if not isinstance(data, Mapping):
+            raise DataError(f"{source}: expected a JSON object")
+        if data.get("kind") != "nodal":
+            raise DataError(f"{source}: kind must be 'nodal'; got {data.get('kind')!r}")
+        version = _version(data, source, NODAL_COLUMN_FORMAT_VERSION)
+        _check_keys(data, {"kind", "rows", "source", *cls.FIELDS}, source)
+        rows = data.get("rows")
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 1:
+            raise DataError(f"{source}: rows must be a positive integer; got {rows!r}")
+        missing = [k for k in cls.FIELDS[:4] if k not in data]
+        if missing:
+            raise DataError(f"{source}: missing keys {missing}")
+        vals = {k: _nonnegative(data, k, source) for k in cls.FIELDS}
+        if not vals["g_max_S"] > vals["g_min_S"]:
+            raise DataError(f"{source}: g_max_S must be above g_min_S; got {vals['g_max_S']!r} <= {vals['g_min_S']!r}")
+        return cls(rows=rows, **vals, source=str(data.get("source", "")), format_version=version)
+
+
+def read_column_artifact(path: str | Path) -> ColumnModelArtifact | NodalColumnArtifact:
+    """A column-model file of either kind: ``"kind": "nodal"`` or the polynomial (``kind`` absent or
+    ``"polynomial"``)."""
+    data = read_json_object(path, "column model")
+    if data.get("kind") == "nodal":
+        return NodalColumnArtifact.from_json(data, str(path))
+    return ColumnModelArtifact.from_json(data, str(path))
 
 
 # -- partial sums <-> volts -------------------------------------------------------------------------

@@ -245,7 +245,12 @@ def evaluate_cmd(
         list[Path] | None,
         typer.Option("--spice-adc", help="SPICE-characterized ADC (adc.json); repeat for several bits."),
     ] = None,
-    column_model: Annotated[Path | None, typer.Option("--column-model", help="Crossbar column model JSON.")] = None,
+    column_model: Annotated[
+        Path | None,
+        typer.Option("--column-model", help="Crossbar column model JSON: the polynomial column_model.json of "
+                                          "characterize crossbar, or a nodal column (kind 'nodal', as the study "
+                                          "writes in evaluate/column/column_model.json)."),
+    ] = None,
     conversion: Annotated[
         Conversion,
         typer.Option("--conversion", help="subarray (each sub-array partial sum, the hardware) or layer (whole-layer "
@@ -253,8 +258,9 @@ def evaluate_cmd(
     ] = Conversion.subarray,
     lloyd_preprocess: Annotated[
         LloydPreprocess,
-        typer.Option("--lloyd-preprocess", help="Lloyd-Max samples: clip (to 0.5-99.5 %) or filter (the authors' "
-                                              "batch code: drop outside, append min and max)."),
+        typer.Option("--lloyd-preprocess", help="Lloyd-Max samples: clip (to 0.5-99.5 %, iterated to convergence) "
+                                              "or filter (the authors' batch code: drop outside, append min and "
+                                              "max, their 100-500 iterations)."),
     ] = LloydPreprocess.clip,
     calibration: Annotated[
         Calibration,

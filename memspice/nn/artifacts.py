@@ -21,7 +21,10 @@ linearly onto the layer's boundary range (the column voltage is a linear functio
 sum over the converter's window).
 
 ``column_model.json``: ``{"rows": 128, "coefficients": [c0, c1, c2, c3], "noise_sigma": s,
-"sigma_g_rel": r}`` (``sigma_g_rel`` optional, 0 by default); see :class:`memspice.nn.cim.ColumnModel`.
+"sigma_g_rel": r}`` (``sigma_g_rel`` optional, 0 by default); see :class:`memspice.nn.column.ColumnModel`.
+Or a nodal column (``{"kind": "nodal", "rows", "g_min_S", "g_max_S", "r_row_ohm", "r_col_ohm",
+"r_driver_ohm", "sigma_g_rel", "noise_sigma", "source"}``, :class:`memspice.artifacts.NodalColumnArtifact`):
+the network computes every column's IR drop from it (:class:`memspice.nn.column.NodalColumn`).
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from memspice.artifacts import AdcArtifact, ColumnModelArtifact, PsumVoltMap
+from memspice.artifacts import AdcArtifact, ColumnModelArtifact, NodalColumnArtifact, PsumVoltMap, read_column_artifact
 from memspice.errors import InputError
+from memspice.nn.column import ColumnModel, NodalColumn
 from memspice.nn.quantizers import AdcFit
 
 
@@ -95,13 +99,25 @@ def load_spice_adc(path: str | Path) -> SpiceAdc:
                     art.mc_programming or "", art.mode_rows())
 
 
-def load_column_model(path: str | Path):
-    """Read and check a ``column_model.json`` artifact (:class:`memspice.artifacts.ColumnModelArtifact`)."""
-    return column_model(ColumnModelArtifact.read(path))
+def load_column_model(path: str | Path) -> ColumnModel | NodalColumn:
+    """Read and check a column-model file of either kind (:func:`memspice.artifacts.read_column_artifact`):
+    the polynomial ``column_model.json`` or a nodal column (``"kind": "nodal"``)."""
+    art = read_column_artifact(path)
+    return nodal_column(art) if isinstance(art, NodalColumnArtifact) else column_model(art)
 
 
-def column_model(art: ColumnModelArtifact):
-    """The network's :class:`~memspice.nn.cim.ColumnModel` of a column-model artifact."""
-    from memspice.nn.cim import ColumnModel
-
+def column_model(art: ColumnModelArtifact) -> ColumnModel:
+    """The network's :class:`~memspice.nn.column.ColumnModel` of a polynomial column-model artifact."""
     return ColumnModel(art.rows, art.coefficients, art.noise_sigma, art.source, art.sigma_g_rel)
+
+
+def nodal_column(art: NodalColumnArtifact) -> NodalColumn:
+    """The network's :class:`~memspice.nn.column.NodalColumn` of a nodal column artifact."""
+    return NodalColumn(art.rows, art.g_min_S, art.g_max_S, art.r_row_ohm, art.r_col_ohm, art.r_driver_ohm,
+                       art.sigma_g_rel, art.noise_sigma, art.source)
+
+
+def nodal_artifact(column: NodalColumn) -> NodalColumnArtifact:
+    """The artifact of ``column`` (what :func:`load_column_model` reads back)."""
+    return NodalColumnArtifact(column.rows, column.g_min_s, column.g_max_s, column.r_row_ohm, column.r_col_ohm,
+                               column.r_driver_ohm, column.sigma_g_rel, column.noise_sigma, column.source)

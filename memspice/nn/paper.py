@@ -3,8 +3,10 @@
 The preset ``paper`` is the authors' experiment, not the hardware: every layer's WHOLE output is
 converted once (``conversion = 'layer'``; ReADC's accuracy code quantizes ``F.linear(input,
 weight)``), with the authors' baselines: ``uniform_minmax`` (ReADC ``linear_quantization_boundaries``)
-and ``lloyd_max`` with the authors' batch preprocessing (``lloyd_preprocess = 'filter'``), at 3, 4 and
-5 bits, no boundary variation. The paper's numbers are VGG8 on CIFAR-10 (DOMAIN.md section 1.1);
+and ``lloyd_max`` with the authors' batch preprocessing and iteration (``lloyd_preprocess = 'filter'``:
+ReADC ``optimize_quantization_boundaries`` and ``lloyd_max_algorithm``), every layer converted (as
+NeuroSim's whole-output ``inference == 1`` branch that ReADC's README modifies), at 3, 4 and 5 bits, no
+boundary variation. The paper's numbers are VGG8 on CIFAR-10 (DOMAIN.md section 1.1);
 ours are for whatever network and data set are evaluated, and the comparison says so.
 """
 

@@ -20,9 +20,10 @@ Fitting is numpy (on calibration samples); applying is torch (:func:`quantize`,
 - ``uniform_clipped``: a uniform grid on a clipped range chosen to minimise the mean squared error
   on the calibration samples (CrossSim-style calibration), outputs at bin centres;
 - ``lloyd_max``: the authors' per-layer Lloyd-Max (DOMAIN.md section 4); preprocessing ``clip``
-  (samples clipped to the 0.5-99.5 percentiles) or ``filter`` (the authors' batch code, ReADC
-  ``optimize_quantization_boundaries``: samples outside the percentiles dropped, at most 8000 kept,
-  then the raw minimum and maximum appended);
+  (samples clipped to the 0.5-99.5 percentiles, iterated to convergence) or ``filter`` (the authors'
+  batch code, ReADC ``optimize_quantization_boundaries``: samples outside the percentiles dropped, at
+  most 8000 kept, then the raw minimum and maximum appended, and their ``lloyd_max_algorithm``
+  iteration, :func:`lloyd_max_readc`);
 - ``variation_aware``: boundaries and levels minimising the EXPECTED squared error when every
   internal boundary moves by ``e ~ N(0, (sigma * range)^2)`` truncated at 2 sigma.
 """
@@ -219,11 +220,57 @@ def lloyd_max_iterate(x_sorted: np.ndarray, bits: int, *, rel_tol: float = LLOYD
     return AdcFit("lloyd_max", bits, internal, levels, lo, hi, iterations=it)
 
 
+READC_MIN_ITER, READC_MAX_ITER = 100, 500
+
+
+def lloyd_max_readc(x_sorted: np.ndarray, bits: int, *, min_iter: int = READC_MIN_ITER,
+                    max_iter: int = READC_MAX_ITER, rel_tol: float = LLOYD_REL_TOL) -> AdcFit:
+    """The authors' iteration, step for step (MIKEHHQ/ReADC, ``ReADC/adaptive_optimization.py``,
+    ``lloyd_max_algorithm``): uniform boundaries on ``[min, max]``; per iteration every cell
+    ``[b_i, b_{i+1})`` (so the sample equal to ``max`` is in no cell) takes the mean of its samples or,
+    when empty, keeps its previous level; boundaries are the midpoints of neighbouring levels with the
+    ends fixed at ``min``, ``max``; stop when the relative MSE change is below ``rel_tol`` but not before
+    iteration ``min_iter`` (100), and after at most ``max_iter`` (500). On stopping the fit is the one
+    the convergence test was made against (the authors return before updating). Their 60 s time limit
+    is left out (it binds only on a slow machine; a wall-time limit would make the fit depend on load)."""
+    _check_bits(bits)
+    x = np.asarray(x_sorted, dtype=np.float64)
+    n_levels = 2 ** bits
+    lo, hi = float(x[0]), float(x[-1])
+    cs1 = np.concatenate([[0.0], np.cumsum(x)])
+    cs2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    edges = np.linspace(lo, hi, n_levels + 1)
+    levels = (edges[:-1] + edges[1:]) / 2
+    mse = np.inf
+    it = 0
+    while it < max_iter:
+        at = np.searchsorted(x, edges, side="left")  # samples below each edge
+        cnt = np.maximum(at[1:] - at[:-1], 0)  # [b_i, b_{i+1}): an inverted cell is empty
+        lo_i, hi_i = at[:-1], np.maximum(at[1:], at[:-1])
+        s1, s2 = cs1[hi_i] - cs1[lo_i], cs2[hi_i] - cs2[lo_i]
+        new_levels = np.where(cnt > 0, s1 / np.maximum(cnt, 1), levels)
+        mse_new = float(np.sum(np.where(cnt > 0, s2 - 2 * new_levels * s1 + cnt * new_levels**2, 0.0)) / x.size)
+        if it >= min_iter and abs(mse - mse_new) / (mse + 1e-10) < rel_tol:
+            break
+        edges = np.concatenate([[lo], (new_levels[:-1] + new_levels[1:]) / 2, [hi]])
+        levels, mse = new_levels, mse_new
+        it += 1
+    return AdcFit("lloyd_max", bits, edges[1:-1], levels, lo, hi, iterations=it)
+
+
 def fit_lloyd_max(samples: np.ndarray, bits: int, *, rng: np.random.Generator | None = None,
-                  preprocess: str = "clip", extremes: tuple[float, float] | None = None) -> AdcFit:
-    """Per-layer Lloyd-Max exactly as DOMAIN.md section 4 describes (see :func:`lloyd_max_prepare`)."""
+                  preprocess: str = "clip", extremes: tuple[float, float] | None = None,
+                  schedule: str | None = None) -> AdcFit:
+    """Per-layer Lloyd-Max as DOMAIN.md section 4 describes (see :func:`lloyd_max_prepare`).
+    ``schedule``: ``converge`` (:func:`lloyd_max_iterate`) or ``readc`` (:func:`lloyd_max_readc`, the
+    authors' iteration); by default ``readc`` with the authors' ``filter`` preprocessing (their batch
+    code runs their iteration) and ``converge`` with ``clip``."""
     rng = rng if rng is not None else np.random.default_rng(0)
-    return lloyd_max_iterate(lloyd_max_prepare(samples, rng, preprocess=preprocess, extremes=extremes), bits)
+    schedule = schedule or ("readc" if preprocess == "filter" else "converge")
+    if schedule not in ("converge", "readc"):
+        raise SpecError("lloyd_schedule", schedule, "converge or readc")
+    x = lloyd_max_prepare(samples, rng, preprocess=preprocess, extremes=extremes)
+    return lloyd_max_readc(x, bits) if schedule == "readc" else lloyd_max_iterate(x, bits)
 
 
 # -- variation ---------------------------------------------------------------------------------

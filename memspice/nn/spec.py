@@ -121,7 +121,7 @@ class EvalSpec(Spec):
     seed: int = param(0, "seed of calibration-image choice, fits and variation draws")
     lloyd_preprocess: Literal["clip", "filter"] = param(
         "clip", "Lloyd-Max samples: 'clip' to the 0.5-99.5 percentiles, or 'filter' as the authors' batch code "
-        "(drop samples outside them, then append the min and max)")
+        "(drop samples outside them, then append the min and max; their 100-500 Lloyd-Max iterations)")
     diagnostics: bool = param(True, "write layers.csv (per-layer statistics and every converter's fit, "
                               "variation_aware included: slow)")
     preset: Literal["", "paper"] = param("", "named setting this evaluation follows ('paper': see memspice.nn.paper); "

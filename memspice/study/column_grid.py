@@ -33,31 +33,42 @@ def column_gain(column) -> float:
     return float(t.sum() / (column.rows * (column.g_max_s - column.g_min_s)))
 
 
+def _check_linear(spec, what: str) -> None:
+    card = spec.device_card
+    linear = spec.device == "resistor" or (card.model == "vteam" and card.params.get("iv", "linear") == "linear")
+    if spec.cell != "1R" or not linear:
+        raise ValueError(f"{what} needs 1R cells with a linear I-V; the crossbar spec has "
+                         f"cell {spec.cell!r}, card {spec.device_card.name!r}")
+
+
+def nodal_column(spec, sigma_g_s: float):
+    """The :class:`NodalColumn` of crossbar spec ``spec`` as it is (its rows, row and column segment
+    resistances, driver, card window); the cells' spread ``sigma_g_s`` (S) as a fraction of the window,
+    attenuated by the column's gain. A ValueError for a card without a linear I-V."""
+    from memspice.nn.column import NodalColumn
+
+    _check_linear(spec, "the nodal column model")
+    n, w = int(spec.rows), spec.wire
+    g_min, g_max = spec.g_range_s
+    col = NodalColumn(n, g_min, g_max, w.r_row_segment_ohm, w.r_col_segment_ohm, spec.drive.r_driver_ohm)
+    gain = column_gain(col)
+    col.sigma_g_rel = sigma_g_s / (g_max - g_min) * min(gain, 1.0)
+    same = w.r_row_segment_ohm == w.r_col_segment_ohm
+    wires = (f"{w.r_row_segment_ohm:g} ohm per row and column segment" if same else
+             f"{w.r_row_segment_ohm:g} ohm per row segment, {w.r_col_segment_ohm:g} ohm per column segment")
+    col.source = (f"nodal column: card {spec.device_card.name}, {n} rows, {wires}, driver {spec.drive.r_driver_ohm:g} "
+                  f"ohm, G {g_min:.4g}..{g_max:.4g} S; cells' spread {sigma_g_s:.3g} S x gain {gain:.4f}")
+    return col
+
+
 def grid_columns(spec, rows_list: Sequence[int], r_list: Sequence[float], sigma_g_s: float) -> list:
     """One :class:`NodalColumn` per (rows, wire resistance) of crossbar spec ``spec`` (its card's
     window, driver resistance); the cells' spread ``sigma_g_s`` (S) as a fraction of the window,
     attenuated by the column's gain."""
     from memspice.characterize.crossbar import sweep_spec
-    from memspice.nn.column import NodalColumn
 
-    card = spec.device_card
-    linear = spec.device == "resistor" or (card.model == "vteam" and card.params.get("iv", "linear") == "linear")
-    if spec.cell != "1R" or not linear:
-        raise ValueError(f"the column grid's nodal model needs 1R cells with a linear I-V; the crossbar spec has "
-                         f"cell {spec.cell!r}, card {spec.device_card.name!r}")
-    out = []
-    for n in rows_list:
-        for r in r_list:
-            s = sweep_spec(spec, int(n), float(r))
-            g_min, g_max = s.g_range_s
-            col = NodalColumn(int(n), g_min, g_max, r, r, s.drive.r_driver_ohm)
-            gain = column_gain(col)
-            col.sigma_g_rel = sigma_g_s / (g_max - g_min) * min(gain, 1.0)
-            col.source = (f"nodal column: card {s.device_card.name}, {n} rows, {r:g} ohm per row and column segment, "
-                          f"driver {s.drive.r_driver_ohm:g} ohm, G {g_min:.4g}..{g_max:.4g} S; cells' spread "
-                          f"{sigma_g_s:.3g} S x gain {gain:.4f}")
-            out.append(col)
-    return out
+    _check_linear(spec, "the column grid's nodal model")
+    return [nodal_column(sweep_spec(spec, int(n), float(r)), sigma_g_s) for n in rows_list for r in r_list]
 
 
 def run_column_grid(study, trained, gspec, columns: Sequence, out: Path, device: str) -> int:

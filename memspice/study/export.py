@@ -158,9 +158,11 @@ def column_table(stage_dir: Path) -> list[Table]:
     model = json.loads((stage_dir / "column" / "provenance.json").read_text()).get("column_model") or {}
     trows = [[r["adc"], int(r["bits"]), 100 * _num(r["accuracy"])] for r in rows]
     src = model.get("source", "") if isinstance(model, dict) else str(model)
-    return [Table("accuracy_column", "Test accuracy (%) with the crossbar stage's behavioural column model (gain, "
-                  "nonlinearity and the cells' random spread of the SPICE column) before each ADC, calibrated through "
-                  "the column (hardware calibration, digital gain/offset correction)",
+    return [Table("accuracy_column", "Test accuracy (%) through the crossbar stage's own column (its rows, wires, "
+                  "driver and conductance window) as the deterministic nodal model (every column's IR drop from its "
+                  "own weights, checked against ngspice) plus the cells' random spread, before each ADC; calibrated "
+                  "through the column (hardware calibration, digital gain/offset correction); the model is "
+                  "evaluate/column/column_model.json",
                   ["adc", "bits", "accuracy_percent"], trows, digits={"accuracy_percent": 4}, notes=src)]
 
 

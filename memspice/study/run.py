@@ -109,11 +109,19 @@ class Study:
                               mc=self.spec.adc.mc, seed=self.seeds["adc"], overrides=self.spec.adc.overrides)
 
     def _column_model(self):
-        from memspice.nn.artifacts import load_column_model
+        """The column of the accuracy_column table: the crossbar stage's own column (its rows, wires,
+        driver, card window) as the deterministic nodal model with the cells' spread, the model the
+        column grid uses (docs/nn.md). None when the table is off or there is no crossbar stage."""
+        from memspice.characterize.crossbar.flow import _variability
+        from memspice.study.column_grid import nodal_column
 
         if not self.spec.evaluate.column_model or "crossbar" not in self.runner.results:
             return None
-        column = load_column_model(self.runner.results["crossbar"].dir / "column_model.json")
+        study = self._crossbar_study
+        try:
+            column = nodal_column(study.crossbar, math.hypot(*_variability(study)))
+        except ValueError as e:
+            raise InputError(f"evaluate.column_model: {e}; set evaluate.column_model = false") from None
         rows = self._cim_spec().rows
         if column.rows != rows:
             raise InputError(f"evaluate.column_model: the crossbar stage characterized a {column.rows}-row column but "
@@ -255,8 +263,8 @@ class Study:
                          sweep_bits=ev.sweep_bits if ev.sigmas else (), sweep_adcs=ev.sweep_adcs, trials=ev.trials,
                          sweep_test_images=ev.sweep_test_images, spice_trials=ev.spice_trials,
                          seed=self.seeds["evaluate"])
-        # the same network through the crossbar stage's column model: ideal CIM and the table's
-        # uniform and Lloyd-Max converters at the study's bits (an extra table)
+        # the same network through the crossbar stage's own column (the nodal IR-drop model, hardware
+        # calibration): ideal CIM and the table's uniform and Lloyd-Max converters at the study's bits
         cspec = EvalSpec(bits=tuple(b for b in self.spec.study.bits), adcs=("uniform_minmax", "lloyd_max"),
                          test_images=ev.test_images, sigmas=(), sweep_bits=(), trials=1, seed=self.seeds["evaluate"])
         with_column = ev.column_model and "crossbar" in self.runner.results
@@ -276,10 +284,12 @@ class Study:
             pcim, pspec = apply_preset("paper", self._cim_spec(), espec.replace(diagnostics=False))
         config = {"eval": espec.to_dict(), "cim": self._cim_spec().to_dict(), "spice_adcs": [str(a) for a in arts],
                   "column": cspec.to_dict() if with_column else None, "device": self.spec.study.device,
+                  "column_model": self._column_model().describe() if with_column else None,
                   "grid": gspec.to_dict() if with_grid else None,
                   "grid_columns": [c.describe() for c in grid],
                   "grid_calibration_images": ev.column_grid_calibration_images,
-                  "paper": pspec.to_dict() if pspec is not None else None}
+                  "paper": pspec.to_dict() if pspec is not None else None,
+                  "paper_lloyd_iteration": "readc" if pspec is not None else None}  # changed in session 3
 
         def work(out: Path) -> dict:
             from memspice.nn.artifacts import load_spice_adc
@@ -293,8 +303,14 @@ class Study:
                            show_progress=self.show_progress)
             summary = {"rows": len(res.rows), "seconds": res.timings.get("total_s")}
             if with_column:
+                from memspice.io import write_json
+                from memspice.nn.artifacts import nodal_artifact
+
+                column = self._column_model()
                 col = evaluate(trained, self._cim_spec(), cspec, out_dir=out / "column", data_root=self._data_root(),
-                               device=str(dev), column=self._column_model(), show_progress=self.show_progress)
+                               device=str(dev), column=column, show_progress=self.show_progress)
+                # the column evaluated, as `memspice evaluate --column-model` reads it back
+                write_json(out / "column" / "column_model.json", nodal_artifact(column).to_json())
                 summary["column_rows"] = len(col.rows)
             if with_grid:
                 from memspice.study.column_grid import run_column_grid

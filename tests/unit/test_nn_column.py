@@ -177,3 +177,49 @@ def test_grid_degrades_monotonically_with_wire_resistance():
     assert all(a > b for a, b in itertools.pairwise(gains)), gains
     assert agree[0] >= agree[-1] and agree[-1] < 1.0, agree
     assert errors[0] < 0.05 and errors[-1] > 0.3  # a column that works and one that does not (measured 0.009, 0.55)
+
+
+def test_nodal_column_artifact_round_trips_and_refuses_bad_files(tmp_path):
+    """A nodal column written as its artifact loads back through --column-model's loader as the same
+    NodalColumn (same transfer coefficients); bad files are one-line DataErrors naming the field."""
+    import json
+
+    from memspice.errors import DataError
+    from memspice.io import write_json
+    from memspice.nn.artifacts import load_column_model, nodal_artifact
+    from memspice.nn.column import NodalColumn
+
+    col = NodalColumn(16, 1e-6, 40e-6, 2.5, 1.5, 20.0, sigma_g_rel=0.01, source="hand")
+    path = write_json(tmp_path / "c.json", nodal_artifact(col).to_json())
+    back = load_column_model(path)
+    assert isinstance(back, NodalColumn) and back == col
+    w = np.random.default_rng(1).uniform(-1, 1, (3, 16))
+    np.testing.assert_array_equal(back.coefficients_s(w, 1.0), col.coefficients_s(w, 1.0))
+    good = json.loads(path.read_text())
+    for edit, needle in (({"g_max_S": 1e-7}, "g_max_S must be above g_min_S"), ({"r_row_ohm": -1}, "r_row_ohm"),
+                         ({"colour": 1}, "unknown keys"), ({"rows": 0}, "rows must be a positive integer"),
+                         ({"format_version": 2}, "format_version")):
+        (tmp_path / "bad.json").write_text(json.dumps({**good, **edit}))
+        with pytest.raises(DataError, match=needle):
+            load_column_model(tmp_path / "bad.json")
+    (tmp_path / "kind.json").write_text(json.dumps({"kind": "spline", "rows": 4, "coefficients": [0, 1]}))
+    with pytest.raises(DataError, match="kind must be 'polynomial' or 'nodal'"):
+        load_column_model(tmp_path / "kind.json")
+
+
+def test_study_column_is_the_crossbar_specs_own_column():
+    """The accuracy_column table's column: the crossbar spec's rows, row/column wires and driver as a
+    NodalColumn, whose transfer coefficients match a column built by hand from the same numbers."""
+    from memspice.nn.column import NodalColumn
+    from memspice.spec.crossbar import CrossbarSpec
+    from memspice.study.column_grid import column_gain, nodal_column
+
+    spec = CrossbarSpec(card="vteam_array", rows=32)
+    spec = spec.replace(wire=spec.wire.replace(r_row_segment_ohm=2.0, r_col_segment_ohm=3.0))
+    col = nodal_column(spec, 1e-6)
+    g_min, g_max = spec.g_range_s
+    hand = NodalColumn(32, g_min, g_max, 2.0, 3.0, spec.drive.r_driver_ohm)
+    w = np.random.default_rng(2).uniform(-1, 1, (2, 32))
+    np.testing.assert_array_equal(col.coefficients_s(w, 1.0), hand.coefficients_s(w, 1.0))
+    assert col.sigma_g_rel == pytest.approx(1e-6 / (g_max - g_min) * column_gain(hand))
+    assert "2 ohm per row segment, 3 ohm per column segment" in col.source

@@ -50,6 +50,32 @@ def test_lloyd_max_filter_preprocessing_is_the_authors_batch_code():
     assert (sub[0], sub[-1]) == (-900.0, 7000.0) and np.array_equal(sub[1:-1], np.sort(inside))
 
 
+def test_lloyd_max_readc_iterates_as_the_authors_code():
+    # ReADC lloyd_max_algorithm on [0, 1, 2, 3, 10], 1 bit, by hand: edges 0, 5, 10; cell 0 = [0, 5) holds
+    # 0..3 (mean 1.5); cell 1 = [5, 10) is EMPTY (the sample 10 equals max and is in no cell), so it keeps
+    # its start level 7.5; boundary (1.5 + 7.5) / 2 = 4.5; nothing moves again, but the loop runs its
+    # minimum of 100 iterations. Iterating to convergence with the max inside the last cell gives
+    # level 10 and boundary 5.75 instead.
+    x = np.array([0.0, 1.0, 2.0, 3.0, 10.0])
+    fit = q.lloyd_max_readc(x, 1)
+    assert fit.boundaries.tolist() == [4.5] and fit.levels.tolist() == [1.5, 7.5]
+    assert (fit.lo, fit.hi, fit.iterations) == (0.0, 10.0, 100)
+    ours = q.lloyd_max_iterate(x, 1)
+    assert ours.boundaries.tolist() == [5.75] and ours.levels.tolist() == [1.5, 10.0]
+    # a fixed iteration cap (500 by default): a fit that needs more stops there
+    lap = np.sort(np.random.default_rng(3).laplace(size=4000))
+    free = q.lloyd_max_readc(lap, 5, min_iter=1).iterations  # without the minimum: converged after `free`
+    assert 12 < free < 100 and q.lloyd_max_readc(lap, 5).iterations == 100
+    capped = q.lloyd_max_readc(lap, 5, min_iter=1, max_iter=12)
+    assert capped.iterations == 12 and not np.array_equal(capped.boundaries, q.lloyd_max_readc(lap, 5).boundaries)
+    assert q.READC_MAX_ITER == 500 and q.READC_MIN_ITER == 100
+    # the authors' batch code (preprocess 'filter') iterates their way
+    y = np.concatenate([np.arange(1000, dtype=float), [-500.0, 5000.0]])
+    via = q.fit_lloyd_max(y, 2, preprocess="filter")
+    direct = q.lloyd_max_readc(q.lloyd_max_prepare(y, np.random.default_rng(0), preprocess="filter"), 2)
+    assert np.array_equal(via.boundaries, direct.boundaries) and via.iterations == direct.iterations
+
+
 def test_quantize_sorted_search_puts_boundary_values_in_the_upper_cell():
     import torch
 
