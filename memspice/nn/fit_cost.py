@@ -9,9 +9,10 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-#: a per-layer fit at b bits costs a fixed part (the iterations over the samples) plus a part in
-#: proportion to its 2^b cells; the ratio from the variation-aware fit of the default network's 8
-#: layers measured at 4 bits (12 s) and 6 bits (25 s) on the 2-core machine (issue 16)
+#: a variation-aware fit at b bits costs a fixed part (its 100 iterations over the samples) plus a
+#: part in proportion to its 2^b cells; the ratio from that fit of the default network's 8 layers
+#: measured at 4 bits (12 s) and 6 bits (25 s) on the 2-core machine (issue 16). The other fits
+#: (clipped: a search over 49 candidate ends; Lloyd-Max) are taken as costing the same at any bits.
 FIXED_CELLS = 28.5
 
 FitKey = tuple[str, int, float]
@@ -23,9 +24,9 @@ class _Fitter(Protocol):
     def has(self, kind: str, bits: int, sigma: float = 0.0) -> bool: ...
 
 
-def fit_cost(bits: int) -> float:
-    """Relative cost of one fit at ``bits`` (see :data:`FIXED_CELLS`)."""
-    return FIXED_CELLS + 2**bits
+def fit_cost(kind: str, bits: int) -> float:
+    """Relative cost of one fit of ``kind`` at ``bits`` (see :data:`FIXED_CELLS`)."""
+    return FIXED_CELLS + 2**bits if kind == "variation_aware" else 1.0
 
 
 def needed_fits(bits: Sequence[int], table_adcs: Iterable[str], design_sigma: float, spice_bits: Iterable[int],
@@ -66,7 +67,7 @@ def fit_estimate(fitter: _Fitter, keys: Iterable[FitKey]) -> tuple[float, int]:
     for kind, bits, sigma in todo:
         if kind in measured:
             seconds, b0 = measured[kind]
-            total += seconds * fit_cost(bits) / fit_cost(b0)
+            total += seconds * fit_cost(kind, bits) / fit_cost(kind, b0)
             continue
         t0 = time.monotonic()
         fitter.fits(kind, bits, sigma)

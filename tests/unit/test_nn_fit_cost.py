@@ -21,7 +21,7 @@ def test_needed_fits_in_first_use_order_with_lloyd_max_before_the_variation_awar
 
 
 class _FakeFitter:
-    """Each fit of kind k at b bits takes SECONDS[k] * fit_cost(b) on the fake clock."""
+    """Each fit of kind k at b bits takes SECONDS[k] * fit_cost(k, b) on the fake clock."""
 
     def __init__(self, clock, done=()):
         self.SECONDS = {"lloyd_max": 0.01, "variation_aware": 0.1}
@@ -31,7 +31,7 @@ class _FakeFitter:
         return (kind, bits, sigma) in self.done
 
     def fits(self, kind, bits, sigma=0.0):
-        self.clock[0] += self.SECONDS[kind] * cost(bits)
+        self.clock[0] += self.SECONDS[kind] * cost(kind, bits)
         self.done.add((kind, bits, sigma))
         self.made.append((kind, bits, sigma))
         return {}
@@ -47,6 +47,8 @@ def test_first_fit_of_each_kind_is_made_and_the_rest_projected(monkeypatch):
     assert n == 4  # the cached Lloyd-Max fit is not counted
     assert fitter.made == [("variation_aware", 3, 0.02), ("lloyd_max", 6, 0.0)]
     # exact when the fit time follows fit_cost: every remaining fit at its own cost
-    want = 0.01 * cost(6) + 0.1 * (cost(3) + 2 * cost(6))
+    want = 0.01 + 0.1 * (cost("variation_aware", 3) + 2 * cost("variation_aware", 6))
     assert seconds == pytest.approx(want, rel=1e-12)
-    assert cost(6) / cost(4) == pytest.approx((28.5 + 64) / (28.5 + 16))
+    va = cost("variation_aware", 6) / cost("variation_aware", 4)
+    assert va == pytest.approx((28.5 + 64) / (28.5 + 16))
+    assert cost("uniform_clipped", 6) == cost("uniform_clipped", 3)  # a search over candidate ends
