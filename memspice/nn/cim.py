@@ -157,10 +157,16 @@ class CimLayer(nn.Module):
             return 1.0
         return amax / self.act_levels
 
-    def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
-        """Integer input levels (as float) of ``x``."""
+    def quantize_input(self, x: torch.Tensor, channels: int = 0) -> torch.Tensor:
+        """Integer input levels (as float) of ``x``; ``channels`` > C: written into a tensor of that
+        many channels whose extra ones are zero (the channel-group convolution's padding, without a copy)."""
         s = self.act_scale()
         low = -self.act_levels if self.act_signed else 0
+        if channels > x.shape[1]:
+            out = torch.empty((x.shape[0], channels, *x.shape[2:]), dtype=x.dtype, device=x.device)
+            out[:, x.shape[1]:].zero_()
+            torch.div(x, s, out=out[:, :x.shape[1]])
+            return out.round_().clamp_(low, self.act_levels)
         return torch.div(x, s).round_().clamp_(low, self.act_levels)  # one new tensor, not three
 
     def weight_float(self, scaled: bool = True) -> torch.Tensor:
@@ -298,24 +304,27 @@ class CimLayer(nn.Module):
                 self.captured.append(x.detach())
             if self.stop_after:
                 raise StopForward
-        x_int = self.quantize_input(x)
         scale = self.w_scale * self.act_scale()
         plain = self.adc is None and self.column is None and self.recorder is None
+        one_read = not plain and self.spec.input_mode == "analog" and len(self.slice_factors) == 1
+        # the one-read channel-group path pads the input channels to whole sub-arrays: quantize into them
+        padded = one_read and self.mapping == "channel_group" and self.spec.conversion == "subarray"
+        x_int = self.quantize_input(x, self.subarrays * self.group if padded else 0)
         if plain:  # ideal conversion: the sum over sub-arrays is exact, one float op suffices
             w = self.weight_float() / self.w_scale
             if self.is_conv:
                 out = F.conv2d(x_int, w, None, self.stride, self.padding, self.dilation)
             else:
                 out = F.linear(x_int.reshape(x.shape[0], -1), w)
-        elif self.spec.input_mode == "analog" and len(self.slice_factors) == 1:
+        elif one_read:
             out = self._one_read(x_int)
         elif self.column is None and self.recorder is None and self.line_fit is None:
             out = self._batched_reads(x_int)
         else:  # a random column or a recorder: one read at a time, in the order their streams expect
             out = self._read_by_read(x_int)
-        out = out * scale
+        out.mul_(scale)  # in place: `out` is a new tensor of this call
         if self.bias is not None:
-            out = out + (self.bias.view(1, -1, 1, 1) if self.is_conv else self.bias)
+            out.add_(self.bias.view(1, -1, 1, 1) if self.is_conv else self.bias)
         if self.stop_after:
             raise StopForward
         return out
@@ -337,7 +346,10 @@ class CimLayer(nn.Module):
         offset = lut.offset if lut is not None else 0.0
         psums, ideal = self._reads(x_int, 0, offset)
         part = lut.lookup(psums) if lut is not None else self._convert(psums, float(self.act_levels), x_int, ideal)
-        return part.sum(1) if part.shape[1] > 1 else part.squeeze(1)
+        if part.shape[1] > 1:
+            return part.sum(1)
+        # forward scales the result in place: a converter may hand back (a view of) its input
+        return part.squeeze(1) if lut is not None else part.squeeze(1).clone()
 
     def _batched_reads(self, x_int: torch.Tensor) -> torch.Tensor:
         """Bit-serial inputs and/or weight slices without a random column or a recorder: every input

@@ -42,6 +42,7 @@ from memspice.nn.cim import (
 )
 from memspice.nn.column import ColumnModel, NodalColumn
 from memspice.nn.data import ImageSet, load_dataset
+from memspice.nn.fit_cost import fit_estimate, needed_fits
 from memspice.nn.spec import CimSpec, EvalSpec
 from memspice.nn.train import Trained, accuracy, resolve_device, to_float
 from memspice.progress import progress
@@ -106,10 +107,16 @@ class Fitter:
         self.seed = seed
         self.lloyd_preprocess = lloyd_preprocess
         self._cache: dict[tuple, dict[str, q.AdcFit]] = {}
+        #: seconds spent fitting (nested fits counted once)
+        self.seconds = 0.0
+
+    def has(self, kind: str, bits: int, sigma: float = 0.0) -> bool:
+        return (kind, bits, sigma if kind == "variation_aware" else 0.0) in self._cache
 
     def fits(self, kind: str, bits: int, sigma: float = 0.0) -> dict[str, q.AdcFit]:
         key = (kind, bits, sigma if kind == "variation_aware" else 0.0)
         if key not in self._cache:
+            t0, before = time.monotonic(), self.seconds
             out = {}
             for i, (name, x) in enumerate(self.samples.items()):
                 rng = np.random.default_rng([self.seed, i, bits])
@@ -128,6 +135,7 @@ class Fitter:
                 else:
                     raise InputError(f"ADC model {kind!r} has no per-layer fit")
             self._cache[key] = out
+            self.seconds = before + time.monotonic() - t0
         return self._cache[key]
 
 
@@ -249,21 +257,28 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         for bits in spec.bits:
             for kind in table_adcs:
                 fits = fitter.fits(kind, bits, spec.design_sigma)
+                t_lut = time.monotonic()
                 fns = {n: adc_function(f, dev, lut_range=ranges[n]) for n, f in fits.items()}
                 t1 = time.monotonic()
                 add(kind, bits, 0.0, 0, run(fns))
                 timings.setdefault(f"cim_inference_{kind}_{bits}bit_s", time.monotonic() - t1)
                 if n_cim == 0:  # the first converted inference sets the estimate of what follows
                     per_image = (time.monotonic() - t1) / max(len(test), 1)
-                    est = estimate_s(per_image, (total - 3 - n_spice - n_sweep, len(test)),
-                                     (n_spice + n_sweep, len(sweep_test)))
-                    timings["estimate_after_first_table_row_s"] = est
-                    t_est = time.monotonic()
+                    rows_left = total - 3
+                    est_inf = estimate_s(per_image, (rows_left - n_spice - n_sweep, len(test)),
+                                         (n_spice + n_sweep, len(sweep_test))) + rows_left * (t1 - t_lut)
+                    t_est = time.monotonic()  # the first fit of each kind is made (and timed) now
+                    est_fit, n_fits = fit_estimate(fitter, needed_fits(
+                        spec.bits, table_adcs, spec.design_sigma, by_bits, spec.sweep_bits, sweep_models,
+                        spec.sigmas))
+                    est = est_inf + est_fit
+                    timings.update(estimate_after_first_table_row_s=est, estimate_inference_s=est_inf,
+                                   estimate_fits_s=est_fit)
                     if show_progress:
-                        print(f"evaluate: about {est:.0f} s more for {total - 3} CIM inferences "
-                              f"({total - 3 - n_spice - n_sweep} of {len(test)} images, {n_spice + n_sweep} of "
+                        print(f"evaluate: about {est:.0f} s more: {est_inf:.0f} s for {rows_left} CIM inferences "
+                              f"({rows_left - n_spice - n_sweep} of {len(test)} images, {n_spice + n_sweep} of "
                               f"{len(sweep_test)}) at {1e3 * per_image:.2f} ms per image (measured on the first "
-                              "one; variation-aware fits not included)", file=sys.stderr, flush=True)
+                              f"one) and {est_fit:.0f} s for {n_fits} converter fits", file=sys.stderr, flush=True)
                 n_cim += 1
                 bar.advance()
         timings["bits_table_s"] = time.monotonic() - t0
@@ -313,6 +328,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
         timings["sweep_s"] = time.monotonic() - t0
         if "estimate_after_first_table_row_s" in timings:
             timings["after_first_table_row_s"] = time.monotonic() - t_est
+        timings["fits_s"] = fitter.seconds
         _set_adcs(cim, None)
     diag_bits = sorted(set(spec.bits) | set(spec.sweep_bits)) if spec.diagnostics else []
     layer_rows = [layer_diagnostics(layer.name, i, layer, stats[layer.name], fitter.samples[layer.name], fitter, b,

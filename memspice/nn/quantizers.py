@@ -377,11 +377,11 @@ def fit_variation_aware(samples: np.ndarray, bits: int, sigma: float, *, rng: np
     opt = torch.optim.Adam([b], lr=0.03 * scale)
     best = (np.inf, base.boundaries, base.levels)
     for _ in range(iterations):
+        p = code_probabilities(x, b, scale)  # one evaluation serves the levels and the loss (same b)
         with torch.no_grad():
-            p = code_probabilities(x, b, scale)
-            w = p.sum(0)
-            levels = torch.where(w > 1e-12, (p * x[:, None]).sum(0) / w.clamp_min(1e-12), levels)
-        p = code_probabilities(x, b, scale)
+            pd = p.detach()
+            w = pd.sum(0)
+            levels = torch.where(w > 1e-12, (pd * x[:, None]).sum(0) / w.clamp_min(1e-12), levels)
         loss = (p * (x[:, None] - levels[None, :]) ** 2).sum(1).mean()
         if float(loss.detach()) < best[0]:
             best = (float(loss.detach()), b.detach().double().numpy() * span + centre,
