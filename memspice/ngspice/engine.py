@@ -270,12 +270,13 @@ class SharedEngine:
     """ngspice's shared library via PySpice; one per process, used under a lock.
 
     PySpice is driven through its public API only (``new_instance``, ``load_circuit``,
-    ``exec_command``, ``halt``, ``destroy``, ``remove_circuit``, ``last_plot``, ``plot`` and the
-    vectors' ``to_waveform``/``is_branch_current``; the documented ``send_char`` callback collects
-    the output), with one exception: PySpice 1.5 has no public end-of-background-run hook (its own
-    ``_background_thread_running`` callback stores ngspice's "not running" flag as ``is_running`` and
-    returns None, which cffi reports as an error on every background run), so that one callback is
-    overridden. ``tests/unit/test_pyspice_public.py`` fails on any other private PySpice name.
+    ``exec_command`` for every command, ``bg_halt``, ``destroy all`` and ``remcirc`` included,
+    ``last_plot``, ``plot`` and the vectors' ``to_waveform``/``is_branch_current``; the documented
+    ``send_char`` callback collects the output), with one exception: PySpice 1.5 has no public
+    end-of-background-run hook (its own ``_background_thread_running`` callback stores ngspice's
+    "not running" flag as ``is_running`` and returns None, which cffi reports as an error on every
+    background run), so that one callback is overridden. ``tests/unit/test_pyspice_public.py`` fails
+    on any other private PySpice name.
     """
 
     def __init__(self) -> None:
