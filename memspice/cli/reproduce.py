@@ -48,7 +48,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         chosen = parse_figures(figures)
         folder = out or Path("runs") / (f"{paper}_quick" if quick else paper)
         ctx = Context(quick=quick, workers=workers, seed=seed, data=data, explore=explore)
-        result = run_reproduce(folder, ctx, chosen, progress=typer.echo)
+        result = run_reproduce(folder, ctx, chosen)  # progress: the memspice.reproduce logger
         for o in result.outcomes:
             typer.echo(f"Fig. {o.figure}: {len(o.deltas)} compared quantities"
                        f"{' (cached)' if result.cached[o.figure] else ''}")

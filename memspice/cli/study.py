@@ -30,7 +30,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         # the study caches every stage in its run folder (a rerun resumes): check it is writable now
         run_dir = out if out is not None else Path("runs") / load_study_file(study_file).study.name
         track_out_dir(run_dir, check_writable(run_dir))
-        run_study(study_file, out, stages=chosen, log=lambda s: typer.echo(s))
+        run_study(study_file, out, stages=chosen)  # progress: the memspice.study loggers (-q silences)
 
     @app.command("export")
     def export_cmd(

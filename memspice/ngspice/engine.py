@@ -267,7 +267,17 @@ def shared_engine() -> SharedEngine:
 
 
 class SharedEngine:
-    """ngspice's shared library via PySpice; one per process, used under a lock."""
+    """ngspice's shared library via PySpice; one per process, used under a lock.
+
+    PySpice is driven through its public API only (``new_instance``, ``load_circuit``,
+    ``exec_command`` for every command, ``bg_halt``, ``destroy all`` and ``remcirc`` included,
+    ``last_plot``, ``plot`` and the vectors' ``to_waveform``/``is_branch_current``; the documented
+    ``send_char`` callback collects the output), with one exception: PySpice 1.5 has no public
+    end-of-background-run hook (its own ``_background_thread_running`` callback stores ngspice's
+    "not running" flag as ``is_running`` and returns None, which cffi reports as an error on every
+    background run), so that one callback is overridden. ``tests/unit/test_pyspice_public.py`` fails
+    on any other private PySpice name.
+    """
 
     def __init__(self) -> None:
         lib_path = find_libngspice()
@@ -278,10 +288,18 @@ class SharedEngine:
         from PySpice.Spice.NgSpice import Shared as shared_mod
 
         done = threading.Event()
+        stdout: list[str] = []
+        stderr: list[str] = []
 
         class _Shared(shared_mod.NgSpiceShared):
-            # PySpice 1.5's own callback returns None, which cffi reports as an error on every
-            # background run; ours returns 0 and signals the end of the background thread.
+            def send_char(self, message, ngspice_id):  # public callback: every line ngspice prints
+                stream, _, content = message.partition(" ")
+                (stderr if stream == "stderr" else stdout).append(content)
+                return 0
+
+            # the one private override (see the class docstring): returns 0 and signals the end of the
+            # background thread. ngspice marks the thread as exited before calling it (sharedspice.c,
+            # _thread_run), so the next command, which joins the thread, can follow at once.
             @staticmethod
             def _background_thread_running(not_running, ngspice_id, user_data):
                 if not_running:
@@ -291,27 +309,37 @@ class SharedEngine:
         if shared_mod.NgSpiceShared.LIBRARY_PATH is None or "NGSPICE_LIBRARY_PATH" in os.environ:
             shared_mod.NgSpiceShared.LIBRARY_PATH = os.environ["NGSPICE_LIBRARY_PATH"]
         self._done = done
+        self._stdout = stdout
+        self._stderr = stderr
+        self._command_error = shared_mod.NgSpiceCommandError
         try:
             self._ng = _Shared.new_instance()
         except OSError as err:  # a file that is not a loadable libngspice
             raise NgspiceNotFoundError(f"ngspice shared library {shared_mod.NgSpiceShared.LIBRARY_PATH}: cannot be "
                                        f"loaded ({str(err).splitlines()[0]}); set NGSPICE_LIBRARY_PATH to "
                                        "libngspice.so.0 or use --backend subprocess") from None
-        self._lib = self._ng._ngspice_shared
         self._lock = threading.Lock()
         self.broken = False
 
     def _command(self, text: str) -> None:
-        self._lib.ngSpice_Command(text.encode("ascii"))
+        """Send one command; its output goes to the run's log, which :func:`scan` judges (PySpice
+        raises on any 'error' text in it, before the run's checks could name the error)."""
+        try:
+            self._ng.exec_command(text)
+        except self._command_error:
+            pass
+        except ValueError as err:  # longer than ngspice's command buffer: it would be cut silently
+            raise InputError(f"ngspice command: {err} ({len(text)} characters: {text[:60]}...)") from None
+
+    def _clear_output(self) -> None:
+        self._stdout.clear()
+        self._stderr.clear()
 
     def _background(self, text: str, deadline: float) -> bool:
         """Run a command in ngspice's background thread; False if it outlived ``deadline``."""
         self._done.clear()
         self._command(f"bg_{text}")
         if self._done.wait(timeout=max(deadline - time.monotonic(), 0.0)):
-            # the callback fires as the thread leaves; wait for the flag to drop too
-            while self._lib.ngSpice_running():
-                time.sleep(0.0005)
             return True
         self._command("bg_halt")
         if not self._done.wait(timeout=10.0):
@@ -321,7 +349,7 @@ class SharedEngine:
         return False
 
     def _output(self) -> list[str]:
-        return clean_lines("\n".join([*self._ng._stderr, *self._ng._stdout]))
+        return clean_lines("\n".join([*self._stderr, *self._stdout]))
 
     def run(self, deck: Deck, *, timeout_s: float, run_root: Path | None, keep: bool) -> SimResult:
         with self._lock:
@@ -332,7 +360,7 @@ class SharedEngine:
         (run_dir / "deck.cir").write_text(deck.render("out.raw"))
         t0 = time.monotonic()
         deadline = t0 + timeout_s
-        self._ng.clear_output()
+        self._clear_output()
         plots: list[Plot] = []
         try:
             try:
@@ -371,10 +399,24 @@ class SharedEngine:
         vectors = self._ng.plot(None, name)
         plot = Plot(name=plot_kind(name))
         for vec_name, vec in vectors.items():
-            kind = "current" if str(vec._type).endswith("current") and "#branch" in vec_name else None
-            key = canonical_name(vec_name, kind)
-            data = np.array(vec._data)
+            wave = vec.to_waveform()
+            key = canonical_name(vec_name, "current" if vec.is_branch_current and "#branch" in vec_name else None)
+            data = np.array(wave)  # a plain ndarray copy of the values
             plot.vectors[key] = data.real.copy() if np.iscomplexobj(data) and not np.any(data.imag) else data
-            plot.kinds[key] = str(vec._type).rsplit(".", 1)[-1]
+            plot.kinds[key] = _kind(wave)
         plot.scale = next((k for k in plot.vectors if _is_scale(k)), "")
         return _select(plot, step)
+
+
+# the unit PySpice gives a vector type (NgSpiceShared.type_to_unit) -> ngspice's name of the type, as a raw
+# file's variable list writes it; a type without a unit is "notype"
+_KIND_OF_UNIT = {"V": "voltage", "A": "current", "s": "time", "Hz": "frequency", "F": "capacitance",
+                 "°C": "temperature"}
+
+
+def _kind(wave) -> str:
+    try:
+        suffix = wave.unit.unit_suffix
+    except AttributeError:  # a waveform without a unit
+        return "notype"
+    return _KIND_OF_UNIT.get(suffix, "notype")

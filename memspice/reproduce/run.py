@@ -53,15 +53,15 @@ class ReproduceResult:
     cached: dict[str, bool]
 
 
-def run_reproduce(out: Path, ctx: Context, figures: Sequence[str] | None = None, *,
-                  progress: Callable[[str], None] | None = None) -> ReproduceResult:
-    """Run (or reuse) each figure's stage in ``out`` and write the page; returns the outcomes."""
+def run_reproduce(out: Path, ctx: Context, figures: Sequence[str] | None = None) -> ReproduceResult:
+    """Run (or reuse) each figure's stage in ``out`` and write the page; returns the outcomes. Each
+    figure's start, end and time are logged at INFO to ``memspice.reproduce``."""
     from memspice.reproduce.page import write_page
     from memspice.study.stages import StageRunner
 
     figures = tuple(figures or FIGURES)
     out.mkdir(parents=True, exist_ok=True)
-    runner = StageRunner(out, log=progress or log.info)
+    runner = StageRunner(out, log)
     outcomes, cached = [], {}
     for name in figures:
         def work(folder: Path, name: str = name) -> dict:

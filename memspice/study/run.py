@@ -20,9 +20,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from memspice.study.spec import StudySpec
 from memspice.study.stages import StageResult, StageRunner
 
 RUN_RECORD = "study.json"
+_log = logging.getLogger(__name__)
 
 
 def _file_hash(path: Path) -> str:
@@ -68,16 +69,16 @@ def claim_run_dir(run_dir: Path, spec: StudySpec, study_file: Path) -> None:
 
 
 class Study:
-    """One run of a study file into its run folder."""
+    """One run of a study file into its run folder; progress (the study's and each stage's start, end
+    and time) goes to the ``memspice.study`` loggers at INFO."""
 
-    def __init__(self, spec: StudySpec, study_file: Path, run_dir: Path, *, log: Callable[[str], None] = print,
-                 show_progress: bool = True):
+    def __init__(self, spec: StudySpec, study_file: Path, run_dir: Path, *, show_progress: bool = True):
         self.spec = spec
         self.file = study_file
         self.run_dir = run_dir
-        self.log = log
+        self.log = _log.info
         self.show_progress = show_progress
-        self.runner = StageRunner(run_dir, log)
+        self.runner = StageRunner(run_dir)
         self.seeds = {s: _stage_seed(spec.study.seed, s) for s in ("device", "crossbar", "train", "evaluate", "adc")}
         self.seeds["train"] = spec.study.seed  # the training cache is shared between studies by seed
 
@@ -368,7 +369,9 @@ class StudyResult:
 
 
 def run_study(study_file: Path, out: Path | None = None, *, stages: tuple[str, ...] | None = None,
-              show_progress: bool = True, log: Callable[[str], None] = print) -> StudyResult:
+              show_progress: bool = True) -> StudyResult:
+    """Run (or resume) the study of ``study_file`` into ``out``; progress is logged at INFO to the
+    ``memspice.study`` loggers (configure :mod:`logging` to see it; the CLI does)."""
     from memspice.study.spec import load_study_file
 
     spec = load_study_file(study_file)
@@ -377,6 +380,6 @@ def run_study(study_file: Path, out: Path | None = None, *, stages: tuple[str, .
     run_dir = out if out is not None else Path("runs") / spec.study.name
     claim_run_dir(run_dir, spec, study_file)
     write_bytes_atomic(run_dir / "study.toml", Path(study_file).read_bytes())
-    study = Study(spec, study_file, run_dir, log=log, show_progress=show_progress)
+    study = Study(spec, study_file, run_dir, show_progress=show_progress)
     index = study.run()
     return StudyResult(run_dir=run_dir, index=index, stages=dict(study.runner.results))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +21,8 @@ from typing import Any
 
 from memspice import __version__
 from memspice.io import to_jsonable, write_json
+
+_log = logging.getLogger(__name__)
 
 
 def stage_key(name: str, config: Mapping[str, Any], upstream: Mapping[str, str]) -> str:
@@ -39,11 +42,12 @@ class StageResult:
 
 
 class StageRunner:
-    """Runs stages into ``run_dir`` and reports each one (cached or computed) to ``log``."""
+    """Runs stages into ``run_dir`` and reports each one (cached, running, done and its time) at INFO
+    to ``logger`` (default ``memspice.study.stages``; the CLI prints INFO unless ``-q``)."""
 
-    def __init__(self, run_dir: Path, log: Callable[[str], None] = print):
+    def __init__(self, run_dir: Path, logger: logging.Logger | None = None):
         self.run_dir = run_dir
-        self.log = log
+        self.log = (logger or _log).info
         self.results: dict[str, StageResult] = {}
 
     def run(self, name: str, config: Mapping[str, Any], work: Callable[[Path], dict[str, Any]],

@@ -97,8 +97,9 @@ def study(tmp_path_factory):
 
 
 def _stage_lines(proc) -> dict[str, str]:
+    """The stage lines the CLI prints (the memspice.study loggers, on stderr)."""
     out = {}
-    for line in proc.stdout.splitlines():
+    for line in (s.strip() for s in proc.stderr.splitlines()):
         if line.startswith("[") and ": " in line:
             name, _, what = line.split("] ", 1)[1].partition(": ")
             out[name] = what

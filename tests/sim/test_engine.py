@@ -46,6 +46,7 @@ def test_backends_give_identical_numbers():
     for p_sub, p_sh in zip(sub.plots, shared.plots, strict=True):
         assert p_sub.name == p_sh.name
         assert set(p_sub.vectors) == set(p_sh.vectors)
+        assert p_sub.kinds == p_sh.kinds  # the raw file's variable types == the types PySpice's units say
         for key, values in p_sub.vectors.items():
             assert np.array_equal(values, p_sh.vectors[key]), key  # bit for bit
 
@@ -57,11 +58,11 @@ def test_shared_backend_releases_memory_between_runs():
         simulate(rc_deck(), backend="shared")
     engine = shared_engine()
     # after each run every plot is destroyed and the circuit removed: only the constants remain
-    engine._ng.clear_output()
+    engine._clear_output()
     engine._command("setplot")
     plots = [line for line in engine._output() if line.startswith("Current") or "\t" in line]
     assert plots == ["Current const\tConstant values (constants)"]
-    engine._ng.clear_output()
+    engine._clear_output()
     engine._command("listing")
     assert engine._output() == ["Error: no circuit loaded."]
 

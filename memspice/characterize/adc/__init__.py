@@ -53,7 +53,7 @@ from memspice.characterize.adc.measure import (
 )
 from memspice.characterize.adc.montecarlo import (
     BOUNDARY_MEASURE,
-    McResult,
+    AdcMcResult,
     McSamples,
     QcellAdcCircuit,
     mc_result,
@@ -90,11 +90,11 @@ __all__ = [
     "MAX_SWEEP_MARGIN_LSB",
     "PAPER",
     "REASONS",
+    "AdcMcResult",
     "AdcResult",
     "BoundPlan",
     "ClosedLoopAdcCircuit",
     "EnergyResult",
-    "McResult",
     "McSamples",
     "Programming",
     "QcellAdcCircuit",

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from memspice.characterize.adc.montecarlo import (
-    McResult,
+    AdcMcResult,
     McSamples,
     QcellAdcCircuit,
     mc_result,
@@ -418,7 +418,7 @@ def check_band(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap) -> None
 
 
 def chip_monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: RunOptions = RunOptions(),
-                     programming: str | None = None) -> tuple[McResult, McSamples]:
+                     programming: str | None = None) -> tuple[AdcMcResult, McSamples]:
     """``spec.mc.samples`` chips programmed ``programming`` (default ``spec.mc.programming``): closed loop
     (:class:`ClosedLoopAdcCircuit`) or open loop (:func:`monte_carlo`), through the engine with
     ``opts.workers`` and cached under ``opts.mc_cache_root`` (a temporary folder when None)."""
@@ -463,7 +463,7 @@ def chip_monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: R
     return mc, samples
 
 
-def nonconverged(mc: McResult) -> list[dict[str, Any]]:
+def nonconverged(mc: AdcMcResult) -> list[dict[str, Any]]:
     """One row per sample whose write-verify did not converge: sample, boundary, reason, iterations."""
     if mc.converged is None:
         return []

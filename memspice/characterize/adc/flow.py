@@ -22,7 +22,7 @@ from memspice.characterize.adc.measure import (
     pullup_sensitivity_lsb,
     transfer,
 )
-from memspice.characterize.adc.montecarlo import McResult, McSamples, mc_sigmas, mc_statistics
+from memspice.characterize.adc.montecarlo import AdcMcResult, McSamples, mc_sigmas, mc_statistics
 from memspice.characterize.adc.options import PAPER, RunOptions
 from memspice.characterize.adc.programming import Programming
 from memspice.characterize.adc.timed import TimedProgramming, program_in_timing
@@ -43,11 +43,11 @@ class AdcResult:
     transfer: Transfer
     energy: EnergyResult | None
     area: dict[str, float]
-    mc: McResult | None = None
+    mc: AdcMcResult | None = None
     mc_samples: McSamples | None = None
     mc_stats: dict | None = None
     pullup_sensitivity: dict | None = None
-    mc_open: McResult | None = None  # closed loop with mc.open_reference: the same samples programmed open loop
+    mc_open: AdcMcResult | None = None  # closed loop with mc.open_reference: the same samples programmed open loop
     mc_open_stats: dict | None = None
     read_disturb: dict | None = None  # reads with free memristor states (disturb.read_disturb)
     timed: TimedProgramming | None = None  # write-verify in the precharge scheme's timing
@@ -186,7 +186,7 @@ def _mc_block(stats: dict | None) -> dict | None:
     return {k: v for k, v in stats.items() if k not in ("boundary_sigma_V", "inl_max_lsb", "dnl_max_lsb")}
 
 
-def _artifact_rows(spec: AdcSpec, mc: McResult, targets_v: np.ndarray) -> dict:
+def _artifact_rows(spec: AdcSpec, mc: AdcMcResult, targets_v: np.ndarray) -> dict:
     err = mc.measured_v - targets_v[None, :]
     return {"programming": mc.programming, "sample": [int(k) for k in mc.sample],
             "measured_V": mc.measured_v.tolist(), "errors_V": err.tolist(), "errors_lsb": (err / spec.lsb_v).tolist(),

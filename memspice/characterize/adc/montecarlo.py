@@ -266,7 +266,10 @@ def mc_variations(spec: AdcSpec, card: DeviceCard) -> list[dict[str, Any]]:
 
 
 @dataclass
-class McResult:
+class AdcMcResult:
+    """The Q-cell ADC's Monte Carlo: measured boundaries and code errors per sample (the Monte Carlo
+    engine's own, circuit-independent result is :class:`memspice.montecarlo.engine.PlanResult`)."""
+
     measured_v: np.ndarray  # (M, N-1), successful samples only
     code_error_rate: np.ndarray  # (M,) fraction of in-range grid inputs with |code - ideal| > 1
     code_mismatch: np.ndarray  # (M,) fraction with any code difference from the ideal quantizer
@@ -299,20 +302,20 @@ def run_mc(circuit: QcellAdcCircuit, samples: int, seed: int, *, vary: Sequence[
                        cache_root=cache_root, show_progress=show_progress)
 
 
-def mc_result(circuit: QcellAdcCircuit, engine_result) -> McResult:
+def mc_result(circuit: QcellAdcCircuit, engine_result) -> AdcMcResult:
     """The converter's view of an engine result: measured boundaries of the samples that ran."""
     status = np.array([s for r in engine_result.records for s in r["status"]])
     ok = status == "ok"
     n_b = circuit.spec.n_cells - 1
     measured = np.stack([engine_result.measure(BOUNDARY_MEASURE.format(i)) for i in range(n_b)], axis=1)
     index = np.arange(len(status))
-    return McResult(measured_v=measured[ok], code_error_rate=engine_result.measure("code_error_rate")[ok],
+    return AdcMcResult(measured_v=measured[ok], code_error_rate=engine_result.measure("code_error_rate")[ok],
                     code_mismatch=engine_result.measure("code_mismatch_rate")[ok], sample=index[ok],
                     failed=tuple(int(k) for k in index[~ok]), cache_dir=engine_result.cache_dir)
 
 
 def monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming,
-                opts: RunOptions = RunOptions()) -> tuple[McResult, McSamples]:
+                opts: RunOptions = RunOptions()) -> tuple[AdcMcResult, McSamples]:
     """``spec.mc.samples`` samples of the converter as programmed by ``prog`` (open loop: programming
     does not see the sample's variation), through the engine with ``opts.workers`` and cached under
     ``opts.mc_cache_root`` (a temporary folder when None)."""
@@ -336,7 +339,7 @@ def monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming,
     return result, samples
 
 
-def mc_statistics(spec: AdcSpec, mc: McResult, targets_v: np.ndarray) -> dict:
+def mc_statistics(spec: AdcSpec, mc: AdcMcResult, targets_v: np.ndarray) -> dict:
     lsb = spec.lsb_v
     meas = mc.measured_v
     sigma = np.std(meas, axis=0, ddof=1) if len(meas) > 1 else np.full(meas.shape[1], np.nan)
