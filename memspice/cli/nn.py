@@ -281,7 +281,7 @@ def evaluate_cmd(
 ) -> None:
     """Accuracy tables over ADC bits and models, and boundary-variation sweeps (accuracy.csv, figures)."""
     from memspice.nn.artifacts import load_column_model, load_spice_adc
-    from memspice.nn.evaluate import evaluate
+    from memspice.nn.evaluate import check_column, evaluate
     from memspice.nn.spec import CimSpec, EvalSpec
     from memspice.nn.train import load_trained, resolve_device, train
 
@@ -311,6 +311,7 @@ def evaluate_cmd(
     if column is not None and cim.conversion == "layer":
         raise InputError("--column-model describes one sub-array's column; it cannot be combined with whole-layer "
                          "conversion (--conversion layer or --preset paper); use --conversion subarray")
+    check_column(column, cim)  # before any weights are loaded or the output folder is made
     identity = repr(([s.spec_hash() for s in (tspec, cim, espec)], [str(a.path) for a in arts], str(column_model)))
     out_dir = prepare_out_dir(out, "evaluate", hashlib.sha256(identity.encode()).hexdigest()[:16], overwrite=overwrite)
     dev = resolve_device(str(device))

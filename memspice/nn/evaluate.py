@@ -181,6 +181,16 @@ def layer_diagnostics(name: str, index: int, layer: CimLayer, st: PsumStats, x: 
     return row
 
 
+def check_column(column: ColumnModel | NodalColumn | None, cim_spec: CimSpec) -> None:
+    """Refuse a column model the CIM settings cannot use (checked before any weights are loaded or written)."""
+    if column is not None and cim_spec.conversion == "layer":
+        raise InputError("a column model describes one sub-array's column; it cannot be combined with "
+                         "conversion = 'layer' (whole-layer outputs); use conversion = 'subarray'")
+    if column is not None and column.rows != cim_spec.rows:
+        raise InputError(f"column model {column.source or ''} is characterized for {column.rows} rows but the "
+                         f"sub-arrays have {cim_spec.rows} rows (--rows); they must match")
+
+
 def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Path,
              data_root: str | Path | None = None, device: str = "cpu", spice_adcs: Sequence[SpiceAdc] = (),
              column: ColumnModel | NodalColumn | None = None, show_progress: bool = True) -> EvalResult:
@@ -188,12 +198,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
     t_start = time.monotonic()
     dev = resolve_device(device)
     batch = spec.batch_size or (2000 if dev.type == "cuda" else 100)
-    if column is not None and cim_spec.conversion == "layer":
-        raise InputError("a column model describes one sub-array's column; it cannot be combined with "
-                         "conversion = 'layer' (whole-layer outputs); use conversion = 'subarray'")
-    if column is not None and column.rows != cim_spec.rows:
-        raise InputError(f"column model {column.source or ''} is characterized for {column.rows} rows but the "
-                         f"sub-arrays have {cim_spec.rows} rows (--rows); they must match")
+    check_column(column, cim_spec)
     by_bits: dict[int, SpiceAdc] = {}
     for art in spice_adcs:
         if art.bits in by_bits:

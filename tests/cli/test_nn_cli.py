@@ -110,19 +110,23 @@ def test_evaluate_errors_are_one_line_with_exit_code_2(fashion, tmp_path, capsys
     col = tmp_path / "col.json"
     col.write_text('{"rows": 128, "coefficients": [0.0, 1.0], "noise_sigma": 0.0}')
     code, _, err = run_cli(["evaluate", "--data", str(fashion), "--preset", "paper", "--column-model", str(col),
-                            "--out", str(tmp_path / "o2")], capsys)
+                            "--out", str(tmp_path / "o2"),
+                            "--cache-dir", str(tmp_path / "none")], capsys)
     assert code == 2 and "whole-layer" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o2").exists()  # nothing written
     nodal = {"kind": "nodal", "rows": 64, "g_min_S": 1e-6, "g_max_S": 4e-5, "r_row_ohm": 1.0, "r_col_ohm": 1.0}
     col.write_text(json.dumps({**nodal, "g_max_S": 1e-7}))
     code, _, err = run_cli(["evaluate", "--data", str(fashion), "--column-model", str(col),
-                            "--out", str(tmp_path / "o4")], capsys)
+                            "--out", str(tmp_path / "o4"),
+                            "--cache-dir", str(tmp_path / "none")], capsys)
     assert code == 2 and "g_max_S must be above g_min_S" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o4").exists()
     col.write_text(json.dumps(nodal))  # a nodal column is read; its rows must match the sub-arrays'
     code, _, err = run_cli(["evaluate", "--data", str(fashion), "--column-model", str(col),
-                            "--out", str(tmp_path / "o5")], capsys)
+                            "--out", str(tmp_path / "o5"),
+                            "--cache-dir", str(tmp_path / "none")], capsys)
     assert code == 2 and "64 rows" in err and "(--rows)" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o5").exists()  # refused before any weights are looked for or anything written
     code, _, err = run_cli(["evaluate", "--data", str(fashion), "--preset", "neurosim", "--out", str(tmp_path / "o3")],
                            capsys)
     assert code == 2 and "preset" in err and "Traceback" not in err
