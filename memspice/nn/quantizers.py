@@ -188,17 +188,22 @@ def lloyd_max_prepare(samples: np.ndarray, rng: np.random.Generator,
     return np.sort(x_in)
 
 
+def _lloyd_start(x_sorted: np.ndarray, bits: int):
+    """What both Lloyd-Max iterations start from: the samples (float64), their min and max, prefix sums
+    of x and x^2 (a cell's count, sum and MSE from two lookups) and uniform edges on [min, max]."""
+    _check_bits(bits)
+    x = np.asarray(x_sorted, dtype=np.float64)
+    lo, hi = float(x[0]), float(x[-1])
+    cs1 = np.concatenate([[0.0], np.cumsum(x)])
+    cs2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    return x, lo, hi, cs1, cs2, np.linspace(lo, hi, 2 ** bits + 1)
+
+
 def lloyd_max_iterate(x_sorted: np.ndarray, bits: int, *, rel_tol: float = LLOYD_REL_TOL,
                       max_iter: int = LLOYD_MAX_ITER) -> AdcFit:
     """Lloyd-Max on sorted samples: uniform boundaries on [min, max], then levels = cell means and
     boundaries = midpoints of neighbouring levels until the relative MSE change is below ``rel_tol``."""
-    _check_bits(bits)
-    x = np.asarray(x_sorted, dtype=np.float64)
-    n_levels = 2 ** bits
-    lo, hi = float(x[0]), float(x[-1])
-    cs1 = np.concatenate([[0.0], np.cumsum(x)])
-    cs2 = np.concatenate([[0.0], np.cumsum(x * x)])
-    edges = np.linspace(lo, hi, n_levels + 1)
+    x, lo, hi, cs1, cs2, edges = _lloyd_start(x_sorted, bits)
     internal = edges[1:-1]
     levels = (edges[:-1] + edges[1:]) / 2
     mse_prev = np.inf
@@ -233,13 +238,7 @@ def lloyd_max_readc(x_sorted: np.ndarray, bits: int, *, min_iter: int = READC_MI
     iteration ``min_iter`` (100), and after at most ``max_iter`` (500). On stopping the fit is the one
     the convergence test was made against (the authors return before updating). Their 60 s time limit
     is left out (it binds only on a slow machine; a wall-time limit would make the fit depend on load)."""
-    _check_bits(bits)
-    x = np.asarray(x_sorted, dtype=np.float64)
-    n_levels = 2 ** bits
-    lo, hi = float(x[0]), float(x[-1])
-    cs1 = np.concatenate([[0.0], np.cumsum(x)])
-    cs2 = np.concatenate([[0.0], np.cumsum(x * x)])
-    edges = np.linspace(lo, hi, n_levels + 1)
+    x, lo, hi, cs1, cs2, edges = _lloyd_start(x_sorted, bits)
     levels = (edges[:-1] + edges[1:]) / 2
     mse = np.inf
     it = 0
