@@ -113,14 +113,13 @@ class Study:
         """The column of the accuracy_column table: the crossbar stage's own column (its rows, wires,
         driver, card window) as the deterministic nodal model with the cells' spread, the model the
         column grid uses (docs/nn.md). None when the table is off or there is no crossbar stage."""
-        from memspice.characterize.crossbar.flow import _variability
         from memspice.study.column_grid import nodal_column
 
         if not self.spec.evaluate.column_model or "crossbar" not in self.runner.results:
             return None
         study = self._crossbar_study
         try:
-            column = nodal_column(study.crossbar, math.hypot(*_variability(study)))
+            column = nodal_column(study.crossbar, self._cell_spread_s)
         except ValueError as e:
             raise InputError(f"evaluate.column_model: {e}; set evaluate.column_model = false") from None
         rows = self._cim_spec().rows
@@ -167,9 +166,16 @@ class Study:
                      "study.workers": self.spec.study.workers}
         return study_for(self.spec.path(c.spec), overrides)
 
+    @functools.cached_property
+    def _cell_spread_s(self) -> float:
+        """The crossbar stage's cells' conductance spread (S): programming and read sigma combined, as the
+        crossbar flow draws them; the random part of the study's nodal columns."""
+        from memspice.characterize.crossbar.flow import variability
+
+        return math.hypot(*variability(self._crossbar_study))
+
     def _grid_columns(self) -> list:
         """The column grid's nodal columns: the crossbar stage's column at every rows x wire resistance."""
-        from memspice.characterize.crossbar.flow import _variability
         from memspice.study.column_grid import grid_columns
 
         ev = self.spec.evaluate
@@ -177,7 +183,7 @@ class Study:
         rows = ev.column_grid_rows or study.study.sweep_rows
         r_wire = ev.column_grid_r_wire_ohm or study.study.sweep_r_wire_ohm
         try:
-            return grid_columns(study.crossbar, rows, r_wire, math.hypot(*_variability(study)))
+            return grid_columns(study.crossbar, rows, r_wire, self._cell_spread_s)
         except ValueError as e:
             raise InputError(f"evaluate.column_grid: {e}; set evaluate.column_grid = false") from None
 

@@ -56,7 +56,7 @@ def golden_netlist(study: CrossbarStudy, include_dir: str = "../models") -> str:
     return Deck(deck.title, deck.cards, steps=deck.steps, header=header).render()
 
 
-def _variability(study: CrossbarStudy) -> tuple[float, float]:
+def variability(study: CrossbarStudy) -> tuple[float, float]:
     var = study.crossbar.device_card.variability
     prog = study.study.program_sigma_s if study.study.program_sigma_s is not None else var.program_sigma_s
     read = study.study.read_sigma_s if study.study.read_sigma_s is not None else var.read_sigma_s
@@ -111,7 +111,7 @@ def _run(study: CrossbarStudy, show_progress: bool, mc_cache_root: Path | None) 
             "sample_order": "sample = read * cols + column; read = pattern * slots + slot",
         }
         # 2. IR-drop sweep
-        prog_sigma, read_sigma = _variability(study)
+        prog_sigma, read_sigma = variability(study)
         sweep = run_ir_sweep(spec, st.sweep_rows, st.sweep_r_wire_ohm, st.sweep_patterns, st.seed,
                              backend=st.backend, on_point=prog.advance,
                              sigma_g_s=math.hypot(prog_sigma, read_sigma)) if n_sweep else []
