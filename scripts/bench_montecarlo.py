@@ -29,7 +29,8 @@ start of its pool to the last result (worker start-up included):
 (2) and (4) run ``--repeat`` times, alternating, and their figures are the medians: on a shared
 machine the load changes between two timings. Beside wall time, the CPU time of (2) (this process,
 whose threads run the chunks, plus its ngspice children) and of (4) (the ngspice processes) gives
-``cpu_fraction_of_simulator_limit``, which other jobs on the machine move much less.
+``cpu_fraction_of_simulator_limit``, which other jobs on the machine move much less; the engine's CPU is
+also printed by part (its Python, its ngspice children) beside ngspice alone.
 
 The per-sample baselines run the first ``--baseline-samples`` of memspice's samples (the values the
 engine drew, taken back from its result); rates are samples per second of what each ran. The
@@ -246,6 +247,9 @@ def main() -> int:
             seconds = time.perf_counter() - t0
             c1 = cpu_s()
         cpu["engine batched" if batching else "engine alter"].append(c1[0] - c0[0] + c1[1] - c0[1])
+        if batching:  # the two parts: this process (Python: the engine's threads) and its ngspice children
+            cpu["engine python"].append(c1[0] - c0[0])
+            cpu["engine ngspice"].append(c1[1] - c0[1])
         circuit.batching = True
         paths = {r["batched"] for r in res.records}
         if res.computed_chunks != res.plan.n_chunks or res.n_failed or paths != {batching}:
@@ -256,7 +260,7 @@ def main() -> int:
         return res, seconds
 
     cpu: dict[str, list[float]] = {"engine batched": [], "engine alter": [], "limit batched": [],
-                                   "limit subckt": []}
+                                   "limit subckt": [], "engine python": [], "engine ngspice": []}
     mc_alter, t_alter = engine(False)
     with tempfile.TemporaryDirectory(prefix="bench-mc-limit-") as tmp:
         t_lim_alter = run_ngspice_alone(chunk_decks(circuit, mc_alter.records, False), args.workers, Path(tmp) / "a")
@@ -279,6 +283,7 @@ def main() -> int:
     t_mc, t_lim_batch, t_lim_sub = float(np.median(t_mcs)), float(np.median(t_lims)), float(np.median(t_subs))
     cpu_engine, cpu_limit = float(np.median(cpu["engine batched"])), float(np.median(cpu["limit batched"]))
     cpu_sub = float(np.median(cpu["limit subckt"]))
+    cpu_py, cpu_ng = float(np.median(cpu["engine python"])), float(np.median(cpu["engine ngspice"]))
     i_mc = mc.measure(key)
     i_alter = mc_alter.measure(key)
     values = {g: mc.values(g) for g in circuit.param_groups()}
@@ -317,6 +322,8 @@ def main() -> int:
     print(f"CPU time (median): engine {cpu_engine:.2f} s (this process and its ngspice children), ngspice alone "
           f"{cpu_limit:.2f} s, ngspice alone on the subckt-cell decks {cpu_sub:.2f} s; load now "
           f"{os.getloadavg()[0]:.1f}")
+    print(f"engine CPU by part (median): Python (this process) {cpu_py:.2f} s, its ngspice children {cpu_ng:.2f} s "
+          f"(ngspice alone on the same decks {cpu_limit:.2f} s)")
     print(f"ratio memspice alter path / ngspice -b per sample (before): {r_alter / r_proc:.2f}")
     print(f"ratio memspice / PySpice reload per sample: {r_mc / r_shared:.2f}")
     print(f"ratio PySpice reload / ngspice -b per sample: {r_shared / r_proc:.2f}")
@@ -329,7 +336,8 @@ def main() -> int:
         "samples_per_s": rate, "batched_vs_alter_max_diff_of_full_scale": d_batch_fs,
         "fraction_of_simulator_limit": r_mc / r_lim_batch,
         "cpu_fraction_of_simulator_limit": cpu_limit / cpu_engine,
-        "cpu_s": {"engine batched": cpu_engine, "limit batched": cpu_limit, "limit subckt": cpu_sub},
+        "cpu_s": {"engine batched": cpu_engine, "limit batched": cpu_limit, "limit subckt": cpu_sub,
+                  "engine python": cpu_py, "engine ngspice": cpu_ng},
         "repeat": args.repeat,
         "seconds_runs": {"engine batched": t_mcs, "limit batched": t_lims, "limit subckt": t_subs},
         "inline_over_subckt_simulator_limit": r_lim_batch / r_lim_sub,

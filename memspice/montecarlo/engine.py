@@ -141,7 +141,7 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit) -> dict[str, A
         "memspice": __version__,
         "chunk": chunk,
         "samples": samples,
-        "values": {g: v.tolist() for g, v in values.items()},
+        "values": dict(values),  # float64 arrays (samples, members): the cache writes their bytes
         "measures": measures,
         "status": status,
         "reason": reason,

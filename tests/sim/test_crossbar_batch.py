@@ -91,7 +91,8 @@ def test_batched_chunk_equals_the_alter_path(kw, options, frac):
     batched, alter = _both(c, _plan(c))
     assert batched["batched"] is True and alter["batched"] is False
     assert batched["status"] == alter["status"] == ["ok"] * 6
-    assert batched["values"] == alter["values"]
+    assert batched["values"].keys() == alter["values"].keys()
+    assert all(np.array_equal(batched["values"][g], alter["values"][g]) for g in batched["values"])
     _assert_same(c, batched, alter, frac)
     assert len(set(batched["measures"][c.measure_names()[0]])) == 6  # the samples really differ
 

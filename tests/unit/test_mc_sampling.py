@@ -31,6 +31,20 @@ def test_draws_depend_only_on_plan_and_chunk():
     assert not np.array_equal(a, draw_chunk(plan(seed=6), GROUPS, 3)["g"])
 
 
+def test_chunk_generator_is_the_spawned_child():
+    """Each chunk's generator is made directly; it must be exactly child k of SeedSequence(seed).spawn(n),
+    the draws every cache and recorded table so far were made with."""
+    from memspice.montecarlo.sampling import chunk_generator
+
+    p = plan()
+    children = np.random.SeedSequence(p.seed).spawn(p.n_chunks)
+    for k in (0, 3, p.n_chunks - 1):
+        want = np.random.default_rng(children[k]).standard_normal(50)
+        assert np.array_equal(chunk_generator(p, k).standard_normal(50), want)
+    with pytest.raises(IndexError):
+        chunk_generator(p, p.n_chunks)
+
+
 def test_statistics_of_summed_contributions():
     p = plan()
     values = np.concatenate([draw_chunk(p, GROUPS, k)["g"] for k in range(p.n_chunks)])
@@ -89,3 +103,39 @@ def test_load_plan_resolves_base_dir():
     assert Path(p.base_dir) == DATA
     assert p.samples == 40 and p.vary[0].sigma_rel == 0.05
     assert "base_dir" not in p.cache_fields() and "backend" not in p.cache_fields()
+
+
+def test_chunk_cache_round_trip(tmp_path):
+    """A chunk record is stored as JSON (values as base64 of float64 bytes, spliced in by hand) that the
+    JSON encoder would have written, and reads back bit for bit; an unreadable file is recomputed."""
+    import base64
+    import json
+
+    from memspice.montecarlo.cache import ChunkCache
+
+    class _Circuit:
+        def spec_hash(self):
+            return "abc"
+
+    p = plan()
+    cache = ChunkCache(tmp_path, p, _Circuit())
+    values = draw_chunk(p, GROUPS, 2)
+    values["h"] = np.array([[-0.0, 5e-324], [1.7976931348623157e308, np.pi]])
+    record = {"format": 3, "chunk": 2, "samples": list(range(200, 300)), "values": values,
+              "measures": {"v": [1.5, float("nan"), None]}, "status": ["ok", "failed", "failed"], "seconds": 0.25}
+    measures = cache.store(record)
+    assert measures == {"v": [1.5, None, None]}
+    text = cache.path(2).read_text()
+    reference = {**{k: v for k, v in record.items() if k != "values"}, "measures": measures,
+                 "values": {g: {"shape": list(v.shape), "f8_base64": base64.b64encode(v.astype("<f8").tobytes())
+                                .decode("ascii")} for g, v in values.items()}}
+    assert text == json.dumps(reference, separators=(",", ":"), sort_keys=True) + "\n"
+    back = cache.load(2)
+    assert back["values"].keys() == values.keys()
+    for g, v in values.items():
+        assert back["values"][g].tobytes() == v.tobytes()  # bit for bit, signed zero and subnormal included
+    assert back["measures"] == measures and back["samples"] == record["samples"]
+    for bad in ("", '{"format": 3, "chu', "[1, 2]", "\x00" * 8):  # what an interrupted or lost write leaves
+        cache.path(2).write_text(bad)
+        assert cache.load(2) is None
+    assert cache.finished() == {}

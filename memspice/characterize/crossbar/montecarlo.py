@@ -82,15 +82,21 @@ class CrossbarCircuit:
                      for r in range(self.spec.rows) for k in range(self.spec.phys_cols))
 
     def param_groups(self) -> dict[str, ParamGroup]:
-        lo, hi = self.window
-        labels = self.labels()
-        return {
-            "g": ParamGroup("g", "S", self.g_nominal.ravel().copy(), labels,
-                            doc="programmed conductance of every cell (row-major, G+ then G- per column)",
-                            lower=lo, upper=hi),
-            "dg_read": ParamGroup("dg_read", "S", np.zeros(self.g_nominal.size), tuple("d" + s for s in labels),
-                                  doc="read-noise offset of every cell at this read, added to g"),
-        }
+        """The groups, made once (the engine asks for them per chunk); their nominal arrays are read-only."""
+        made = getattr(self, "_param_groups", None)
+        if made is None:
+            lo, hi = self.window
+            labels = self.labels()
+            g0, dg0 = self.g_nominal.ravel().copy(), np.zeros(self.g_nominal.size)
+            g0.flags.writeable = dg0.flags.writeable = False
+            made = self._param_groups = {
+                "g": ParamGroup("g", "S", g0, labels,
+                                doc="programmed conductance of every cell (row-major, G+ then G- per column)",
+                                lower=lo, upper=hi),
+                "dg_read": ParamGroup("dg_read", "S", dg0, tuple("d" + s for s in labels),
+                                      doc="read-noise offset of every cell at this read, added to g"),
+            }
+        return dict(made)
 
     def conductances(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
         """Applied conductances (rows, 2 cols) in S: g + dg_read, clipped to the card window."""
