@@ -318,6 +318,19 @@ def pareto_front(rows: Sequence[Mapping[str, Any]], objectives: Sequence[str] = 
     return front
 
 
+def group_points(keys: Sequence[str], workers: int) -> list[list[int]]:
+    """Indices of the points to run in turn in one worker: those with the same key (:func:`dc_key`), the
+    largest group split in halves while there are fewer groups than workers (every worker kept busy)."""
+    groups: dict[str, list[int]] = {}
+    for j, key in enumerate(keys):
+        groups.setdefault(key, []).append(j)
+    out = list(groups.values())
+    while out and len(out) < workers and max(map(len, out)) > 1:
+        big = out.pop(int(np.argmax([len(g) for g in out])))
+        out += [big[:len(big) // 2], big[len(big) // 2:]]
+    return out
+
+
 def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1, backend: str = "subprocess",
                 log: Callable[[str], None] | None = None, show_progress: bool = False) -> ExploreResult:
     """Characterize every grid point (cached in ``cache_dir``, one JSON file each; cached points are not
@@ -347,10 +360,8 @@ def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1,
             f"{row.get('cpu_s', float('nan')):.0f} s CPU, nominal programming {row.get('nominal_programming')}")
 
     # points that differ only in timing share their nominal DC programming: one task per dc_key group
-    groups: dict[str, list] = {}
-    for args in todo:
-        groups.setdefault(dc_key(specs[args[0]]), []).append(args)
-    tasks = [(str(cache_dir), g) for g in groups.values()]
+    parts = group_points([dc_key(specs[args[0]]) for args in todo], workers)
+    tasks = [(str(cache_dir), [todo[j] for j in part]) for part in parts]
     with progress(len(todo), "explore adc", enabled=show_progress) as bar:
         if workers > 1 and len(tasks) > 1:
             from concurrent.futures import ProcessPoolExecutor, as_completed

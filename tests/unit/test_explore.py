@@ -116,3 +116,10 @@ def test_points_that_differ_only_in_timing_share_the_nominal_programming(monkeyp
     nominal: dict = {}
     rows = [ex.characterize_point(s, 0, 1, nominal=nominal) for s in (base, pre)]
     assert calls == ["static"] and [r["nominal_programming"] for r in rows] == ["computed", "shared"]
+
+
+def test_points_are_grouped_by_their_nominal_programming_and_every_worker_kept_busy():
+    assert ex.group_points(["a", "b", "a", "b"], 2) == [[0, 2], [1, 3]]
+    assert ex.group_points(["a"] * 4, 2) == [[0, 1], [2, 3]]
+    assert ex.group_points(["a"] * 4, 1) == [[0, 1, 2, 3]]
+    assert ex.group_points([], 2) == []
