@@ -20,6 +20,7 @@ experiment (its timed nominal programming applied to every sample) and its row s
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
@@ -162,9 +163,47 @@ def read_disturb_margin_v(spec: AdcSpec) -> float:
     return thr - (spec.cell.v_read_v - spec.cell.v_ref_v)
 
 
-def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str = "subprocess") -> dict[str, Any]:
+def cpu_s() -> float:
+    """CPU seconds of this process (all threads) and of its finished children (the ngspice runs)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class _Phases:
+    """Wall and CPU seconds per phase of a point (``wall_<phase>_s``, ``cpu_<phase>_s`` in its row): where
+    the explorer's time goes (CPU time, not wall, says what an idle machine would take)."""
+
+    def __init__(self, row: dict[str, Any]):
+        self.row = row
+        self.t, self.c = time.perf_counter(), cpu_s()
+
+    def done(self, phase: str) -> None:
+        t, c = time.perf_counter(), cpu_s()
+        self.row[f"wall_{phase}_s"], self.row[f"cpu_{phase}_s"] = t - self.t, c - self.c
+        self.t, self.c = t, c
+
+
+def dc_key(spec: AdcSpec) -> str:
+    """Hash of what the nominal DC programming (map, write-verify, transfer) reads: the spec without its
+    ``timing`` and ``mc`` tables. Their DC decks are the same text (tests/unit/test_explore.py), so points
+    that differ only in timing (the scheme, the read window) share one nominal programming."""
+    d = spec.to_dict()
+    d.pop("timing", None)
+    d.pop("mc", None)
+    return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str = "subprocess",
+                       nominal: dict[str, tuple] | None = None) -> dict[str, Any]:
     """One design point, as a row (units in the column names); never raises for a design that fails:
-    the row says why (``status``)."""
+    the row says why (``status``). The row records the wall and CPU seconds of each phase
+    (``wall_<phase>_s``, ``cpu_<phase>_s``: program, timed, energy, mc) and in all (``wall_s``, ``cpu_s``).
+
+    ``nominal`` ({:func:`dc_key`: (map, programming, transfer)}): the nominal DC programming of points
+    already run in this worker; a point whose key is there reuses it (the same decks would give the same
+    numbers) and adds its own (``nominal_programming`` in the row: computed or shared)."""
     from memspice.characterize import adc as flow
     from memspice.characterize.adc.chips import nonconverged
     from memspice.characterize.adc.timed import program_in_timing
@@ -175,14 +214,25 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
     # machine, and a 5-bit static transient (2.4 ns x 8 conversions) exceeded 600 s wall at a ~15 % CPU
     # share, which failed a design for the machine's load
     opts = flow.RunOptions(backend=backend, show_progress=False, workers=1, timeout_s=POINT_DECK_TIMEOUT_S)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_s()
     row: dict[str, Any] = {"scheme": spec.timing.scheme, "spec_hash": spec.spec_hash(), "mc_seed": seed}
+    phases = _Phases(row)
     area = flow.area_um2(spec)
     row.update(area_um2=area["total_um2"], area_normalised_um2=area["total_normalised_um2"],
                read_disturb_margin_V=read_disturb_margin_v(spec))
     try:
         card = load_card(spec.card)
-        pmap, prog, tr = flow.program_converter(spec, card, opts)
+        key = dc_key(spec)
+        shared = nominal is not None and key in nominal
+        if shared:
+            pmap, prog, tr = nominal[key]
+            prog = copy.deepcopy(prog)  # the timed rounds continue from it: never change the shared one
+        else:
+            pmap, prog, tr = flow.program_converter(spec, card, opts)
+            if nominal is not None:
+                nominal[key] = (pmap, copy.deepcopy(prog), tr)
+        row["nominal_programming"] = "shared" if shared else "computed"
+        phases.done("program")
         boundaries = tr.measured_v
         converged = True
         if spec.timing.scheme == "precharge":
@@ -191,10 +241,12 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
             worst = timed.history_lsb[-1]
             row.update(timed_rounds=timed.rounds, timed_worst_error_lsb=worst)
             converged = math.isfinite(worst) and worst <= spec.program_tol_lsb
+            phases.done("timed")
         from memspice.extract import adc as ex
 
         inl, dnl = ex.inl_dnl(boundaries, prog.plan.targets_v, spec.input_lo_v, spec.input_hi_v, spec.lsb_v)
         en = flow.conversion_energy_settled(spec, card, prog, opts)
+        phases.done("energy")
         row.update(inl_nominal_lsb=float(np.max(np.abs(inl))), dnl_nominal_lsb=float(np.max(np.abs(dnl))),
                    energy_total_J=en.energy_per_conversion_j, energy_switching_J=en.switching_j,
                    energy_static_J=en.static_j, delay_s=en.delay_s, read_window_s=en.read_s,
@@ -216,6 +268,7 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
                        mc_nonconverged=stats["nonconverged_samples"] or 0,
                        mc_nonconverged_why="; ".join(f"chip {r['sample']}: {r['reason']} at boundary {r['boundary']}"
                                                      for r in nonconverged(mc)))
+            phases.done("mc")
         else:
             row.update(mc_experiment="none (nominal)", inl_rms_lsb=row["inl_nominal_lsb"],
                        dnl_rms_lsb=row["dnl_nominal_lsb"])
@@ -223,14 +276,24 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
                          f"write-verify in timing not converged (worst {row['timed_worst_error_lsb']:.3g} LSB)")
     except (SpecError, SimulationError) as err:
         row["status"] = f"failed: {err}".replace("\n", " ")
-    row["wall_s"] = time.perf_counter() - t0
+    row["wall_s"], row["cpu_s"] = time.perf_counter() - t0, cpu_s() - c0
     return row
 
 
-def _run_one(args) -> tuple[int, dict]:
-    index, spec_dict, mc_samples, seed, backend = args
-    spec = AdcSpec.from_dict(spec_dict)
-    return index, characterize_point(spec, mc_samples, seed, backend)
+def _run_group(args) -> list[tuple[int, dict]]:
+    """The points of one :func:`dc_key` group in turn, sharing their nominal programming; each row is
+    written to the cache as soon as its point is done (a killed run resumes from it)."""
+    from memspice.io import write_json
+
+    cache_dir, todo = args
+    nominal: dict[str, tuple] = {}
+    out = []
+    for index, spec_dict, mc_samples, seed, backend in todo:
+        spec = AdcSpec.from_dict(spec_dict)
+        row = characterize_point(spec, mc_samples, seed, backend, nominal=nominal)
+        write_json(Path(cache_dir) / f"{point_key(spec, mc_samples, seed)}.json", row)
+        out.append((index, row))
+    return out
 
 
 @dataclass
@@ -239,6 +302,7 @@ class ExploreResult:
     pareto: list[int]  # indices into points
     variables: list[str]
     wall_s: float
+    cpu_s: float = float("nan")  # this run's CPU seconds, its workers and ngspice runs included
 
 
 def pareto_front(rows: Sequence[Mapping[str, Any]], objectives: Sequence[str] = OBJECTIVES) -> list[int]:
@@ -254,15 +318,28 @@ def pareto_front(rows: Sequence[Mapping[str, Any]], objectives: Sequence[str] = 
     return front
 
 
+def group_points(keys: Sequence[str], workers: int) -> list[list[int]]:
+    """Indices of the points to run in turn in one worker: those with the same key (:func:`dc_key`), the
+    largest group split in halves while there are fewer groups than workers (every worker kept busy)."""
+    groups: dict[str, list[int]] = {}
+    for j, key in enumerate(keys):
+        groups.setdefault(key, []).append(j)
+    out = list(groups.values())
+    while out and len(out) < workers and max(map(len, out)) > 1:
+        big = out.pop(int(np.argmax([len(g) for g in out])))
+        out += [big[:len(big) // 2], big[len(big) // 2:]]
+    return out
+
+
 def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1, backend: str = "subprocess",
                 log: Callable[[str], None] | None = None, show_progress: bool = False) -> ExploreResult:
     """Characterize every grid point (cached in ``cache_dir``, one JSON file each; cached points are not
-    run again) with ``workers`` processes; the result does not depend on ``workers``."""
-    from memspice.io import write_json
+    run again) with ``workers`` processes; the result does not depend on ``workers``. Points with the same
+    :func:`dc_key` run in turn in one worker and share their nominal programming."""
     from memspice.progress import progress
 
     say = log or (lambda s: None)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_s()
     specs = point_specs(base, grid)
     points = grid.points()
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -278,28 +355,32 @@ def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1,
     say(f"{len(specs)} design points, {len(specs) - len(todo)} cached, {len(todo)} to run on {workers} worker(s)")
 
     def done(i: int, row: dict) -> None:
-        write_json(cache_dir / f"{point_key(specs[i], grid.mc_samples, row['mc_seed'])}.json", row)
         rows[i] = row
-        say(f"point {i} ({_label(points[i])}): {row['status']}, {row['wall_s']:.0f} s")
+        say(f"point {i} ({_label(points[i])}): {row['status']}, {row['wall_s']:.0f} s wall, "
+            f"{row.get('cpu_s', float('nan')):.0f} s CPU, nominal programming {row.get('nominal_programming')}")
 
+    # points that differ only in timing share their nominal DC programming: one task per dc_key group
+    parts = group_points([dc_key(specs[args[0]]) for args in todo], workers)
+    tasks = [(str(cache_dir), [todo[j] for j in part]) for part in parts]
     with progress(len(todo), "explore adc", enabled=show_progress) as bar:
-        if workers > 1 and len(todo) > 1:
-            from concurrent.futures import ProcessPoolExecutor
+        if workers > 1 and len(tasks) > 1:
+            from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-                for i, row in pool.map(_run_one, todo):
+            with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+                for fut in as_completed([pool.submit(_run_group, t) for t in tasks]):
+                    for i, row in fut.result():
+                        done(i, row)
+                        bar.advance()
+        else:
+            for task in tasks:
+                for i, row in _run_group(task):
                     done(i, row)
                     bar.advance()
-        else:
-            for args in todo:
-                i, row = _run_one(args)
-                done(i, row)
-                bar.advance()
     table = []
     for i in range(len(specs)):
         table.append({"point": i, **{k: _plain(v) for k, v in points[i].items()}, **rows[i]})
     return ExploreResult(points=table, pareto=pareto_front(table), variables=list(grid.variables),
-                         wall_s=time.perf_counter() - t0)
+                         wall_s=time.perf_counter() - t0, cpu_s=cpu_s() - c0)
 
 
 def _plain(v: Any) -> Any:
@@ -324,7 +405,8 @@ def write_outputs(result: ExploreResult, out_dir: Path, *, figures: bool = True)
     write_csv(paths[0], table(result.points))
     write_csv(paths[1], table([result.points[i] for i in result.pareto]))
     write_json(paths[2], {"variables": result.variables, "objectives": list(OBJECTIVES),
-                          "pareto_points": result.pareto, "wall_s": result.wall_s, "memspice_version": __version__,
+                          "pareto_points": result.pareto, "wall_s": result.wall_s,
+                          "cpu_s": result.cpu_s, "memspice_version": __version__,
                           "energy_basis": "energy_total_J counts DC current; energy_switching_J is C V^2 only (the "
                                           "basis of the paper's 12.58 fJ)",
                           "linearity": "inl_rms_lsb / dnl_rms_lsb: RMS over Monte Carlo samples of max |INL| / |DNL|; "

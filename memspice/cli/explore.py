@@ -54,4 +54,5 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
                                 log=cli_log("explore"), show_progress=True)
         ex.write_outputs(result, out_dir, figures=figures)
         typer.echo(ex.front_text(result))
-        typer.echo(f"  {len(result.points)} points in {result.wall_s:.0f} s; results in {out_dir}")
+        typer.echo(f"  {len(result.points)} points in {result.wall_s:.0f} s wall, {result.cpu_s:.0f} s CPU (workers "
+                   f"and ngspice included); results in {out_dir}")

@@ -137,3 +137,60 @@ def test_a_saturated_reading_steers_the_bound_back_not_outwards():
     missing[k] = np.nan
     assert not old.update(1, lower, missing)
     assert old.x[k, 1] > before  # the closed-window rule: outwards
+
+
+def _straight_map_controller(rewrite_all: bool = False):
+    """A 2-bit controller on a straight map (both branches 2.2 mV/uS) and its spec and card."""
+    from memspice.characterize.adc.programming import WriteVerify
+
+    spec = AdcSpec(bits=2)
+    card = load_card(spec.card)
+    g0, g1 = card.window_s()
+    g = np.linspace(g0, g1, 11)
+    slope = 2.2e3  # V/S
+    pmap = ProgrammingMap(g_s=g, lower_v=0.3 + slope * (g - g0), upper_v=0.35 + slope * (g - g0))
+    wv = WriteVerify(spec, card, pmap, spec.targets_v(), aim_v=spec.mc.band_v, rewrite_all=rewrite_all)
+    return spec, card, pmap, wv
+
+
+def _reading(wv, k: int, lower_shift_w: float, upper_shift_w: float):
+    """Bounds on target except cell ``k``'s, shifted by the given multiples of its target width."""
+    lower, upper = wv.tgt[:, 0].copy(), wv.tgt[:, 1].copy()
+    w = wv.tgt[k, 1] - wv.tgt[k, 0]
+    lower[k] += lower_shift_w * w
+    upper[k] += upper_shift_w * w
+    return lower, upper
+
+
+def test_a_chip_never_narrows_a_window_already_too_narrow():
+    """Both bounds of cell k read low and its window narrower than its target: a chip's next write
+    raises only G_upper (widening); raising G_lower too closed such windows (issue 12, chip 2 of
+    seed 1234). A window wider than its target, and the nominal programming (exact writes), move
+    both conductances as before."""
+    k = 1  # both bounds controlled
+    _, _, _, wv = _straight_map_controller()
+    x = wv.x[k].copy()
+    assert not wv.update(1, *_reading(wv, k, -0.6, -0.9))  # width 0.7 of the target
+    assert wv.x[k, 0] == x[0] and wv.x[k, 1] > x[1]
+    _, _, _, wide = _straight_map_controller()
+    assert not wide.update(1, *_reading(wide, k, -0.9, -0.6))  # width 1.3 of the target
+    assert wide.x[k, 0] > x[0] and wide.x[k, 1] > x[1]
+    _, _, _, nominal = _straight_map_controller(rewrite_all=True)
+    assert not nominal.update(1, *_reading(nominal, k, -0.6, -0.9))
+    assert nominal.x[k, 0] > x[0] and nominal.x[k, 1] > x[1]
+
+
+def test_a_window_closed_only_at_the_cap_is_not_one_that_never_opened():
+    """At the iteration cap a cell whose window read open at an earlier verify is reported as closed at
+    the last verify (it can be programmed), one never read open as 'window never opened'."""
+    spec, card, pmap, wv = _straight_map_controller()
+    circuit = chips.ClosedLoopAdcCircuit(spec, wv.x[:, 0], wv.x[:, 1], card, pmap)
+    k = 1
+    lower, upper = _reading(wv, k, -0.6, -0.9)
+    assert not wv.update(1, lower, upper)
+    lower[k] = upper[k] = np.nan
+    assert not wv.update(2, lower, upper)
+    assert circuit._diagnose(wv, False, wv.x)[:2] == (chips.WINDOW_LOST, k - 1)
+    _, _, _, never = _straight_map_controller()
+    assert not never.update(1, lower, upper)
+    assert circuit._diagnose(never, False, never.x)[:2] == (chips.WINDOW_CLOSED, k - 1)

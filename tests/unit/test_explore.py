@@ -67,3 +67,59 @@ def test_point_runs_the_chip_monte_carlo_its_scheme_allows(monkeypatch, scheme, 
     assert calls == [(experiment, experiment, 3)]
     assert row["status"] == "ok" and row["mc_experiment"].startswith(experiment)
     assert (row["inl_rms_lsb"], row["dnl_rms_lsb"]) == (0.2, 0.3) and np.isfinite(row["inl_nominal_lsb"])
+
+
+def _dc_decks(spec):
+    """The text of every DC deck the nominal programming runs (map, cell array, converter), header aside."""
+    import numpy as np
+
+    from memspice.characterize.adc.programming import map_grid_s
+    from memspice.netlist import qcell as nq
+    from memspice.spec.device import load_card
+
+    card = load_card(spec.card)
+    gl, gu = np.full(spec.n_cells, 2.0e-4), np.full(spec.n_cells, 2.5e-4)
+    decks = [nq.map_deck(spec, card, map_grid_s(card)), nq.adc_dc_deck(spec, card, gl, gu, encoder=False),
+             nq.adc_dc_deck(spec, card, gl, gu, encoder=True)]
+    return [[line for line in d.render().splitlines() if not line.startswith("*")] for d in decks]
+
+
+def test_points_that_differ_only_in_timing_share_the_nominal_programming(monkeypatch):
+    """Static and precharge points of one cell have one dc_key and the same DC decks (so sharing their
+    nominal programming changes no number); another input size has its own key. A point whose key a
+    worker has seen reuses that programming instead of running it again."""
+    from types import SimpleNamespace
+
+    from memspice.characterize import adc as flow
+    from memspice.characterize.adc import timed
+
+    base = AdcSpec().with_overrides({"bits": 3})
+    pre = base.with_overrides({"timing.scheme": "precharge", "timing.read_s": 1.2e-9, "timing.period_s": 2e-9})
+    small = base.with_overrides({"cell.input": {"w_m": 0.15e-6, "l_m": 0.1e-6}})
+    assert ex.dc_key(base) == ex.dc_key(pre) != ex.dc_key(small)
+    assert _dc_decks(base) == _dc_decks(pre) and _dc_decks(base) != _dc_decks(small)
+
+    targets = base.targets_v()
+    prog = SimpleNamespace(plan=SimpleNamespace(targets_v=targets), iterations=3, pmap=None)
+    calls = []
+
+    def program_converter(s, c, o):
+        calls.append(s.timing.scheme)
+        return None, prog, SimpleNamespace(measured_v=targets)
+
+    monkeypatch.setattr(flow, "program_converter", program_converter)
+    def stop(*args):  # the point ends here (its row says why): only the programming is under test
+        raise ex.SpecError("x", 0, "y")
+
+    monkeypatch.setattr(flow, "conversion_energy_settled", stop)
+    monkeypatch.setattr(timed, "program_in_timing", stop)
+    nominal: dict = {}
+    rows = [ex.characterize_point(s, 0, 1, nominal=nominal) for s in (base, pre)]
+    assert calls == ["static"] and [r["nominal_programming"] for r in rows] == ["computed", "shared"]
+
+
+def test_points_are_grouped_by_their_nominal_programming_and_every_worker_kept_busy():
+    assert ex.group_points(["a", "b", "a", "b"], 2) == [[0, 2], [1, 3]]
+    assert ex.group_points(["a"] * 4, 2) == [[0, 1], [2, 3]]
+    assert ex.group_points(["a"] * 4, 1) == [[0, 1, 2, 3]]
+    assert ex.group_points([], 2) == []

@@ -60,9 +60,10 @@ from memspice.ngspice import simulate
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
 
-CONVERGED, ITERATION_CAP, WINDOW_EDGE, WINDOW_CLOSED = 0, 1, 2, 3
+CONVERGED, ITERATION_CAP, WINDOW_EDGE, WINDOW_CLOSED, WINDOW_LOST = 0, 1, 2, 3, 4
 REASONS = {CONVERGED: "converged", ITERATION_CAP: "iteration cap",
-           WINDOW_EDGE: "conductance at the edge of the card's window", WINDOW_CLOSED: "window never opened"}
+           WINDOW_EDGE: "conductance at the edge of the card's window", WINDOW_CLOSED: "window never opened",
+           WINDOW_LOST: "iteration cap, window closed at the last verify (open before)"}
 CLOSED_MEASURES = ("converged", "nonconverged_reason", "nonconverged_boundary", "verify_iterations",
                    "programmed_error_max_V")
 
@@ -337,7 +338,10 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         cell, col = (int(v) for v in bad[int(np.argmax(score))])
         boundary = cell - 1 if col == 0 else cell
         if not np.isfinite(err[cell, col]):
-            return WINDOW_CLOSED, boundary, worst
+            # a window read open at some verify (the controller kept its conductances) can be programmed:
+            # closed only at the cap is not a cell that never opened
+            opened = bool(np.all(np.isfinite(wv.last_ok[cell])))
+            return (WINDOW_LOST if opened else WINDOW_CLOSED), boundary, worst
         g0, g1 = self.window
         at_edge = (x[cell, col] <= g0 * (1 + 1e-9)) or (x[cell, col] >= g1 * (1 - 1e-9))
         return (WINDOW_EDGE if at_edge else ITERATION_CAP), boundary, worst

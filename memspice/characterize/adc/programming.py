@@ -220,6 +220,26 @@ class WriteVerify:
         tol = np.where(self.dom, self.aim_v, self.rec_tol)
         return ~self.has | (np.isfinite(self.err) & (np.abs(self.err) <= tol))
 
+    def _widen_first(self, k: int, x: np.ndarray, new_x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Cell ``k``'s next write, with no conductance moved in the direction that narrows its window
+        while the window reads narrower than its target (a raised G_lower raises the lower bound, a
+        lowered G_upper lowers the upper bound), as long as the other conductance widens it.
+
+        Why (issue 12, chip 2 of seed 1234, cell 26 of the chosen 5-bit design): in a 1-LSB cell near the
+        top of the range both pull-downs' tails add on the match line, so the window narrows much faster
+        than the learnt Jacobian predicts; a step that moves both bounds up from a window already too
+        narrow (1.0-10 mV against 15.6 mV) closed it, and each closed reading halves the step scale
+        (four in a row: 1/16). Widening first (the bound that widens moves this sweep, the other the
+        next) keeps the window open; only chip programming (noisy rewrites) does this."""
+        if not (y[1] - y[0] < self.tgt[k, 1] - self.tgt[k, 0]):
+            return new_x
+        d = new_x - x
+        narrows = np.array([d[0] > 0, d[1] < 0])
+        widens = np.array([d[0] < 0, d[1] > 0])
+        if narrows.any() and widens.any():
+            return np.where(narrows, x, new_x)
+        return new_x
+
     def update(self, it: int, lower: np.ndarray, upper: np.ndarray,
                log: Callable[[str], None] | None = None, clamped: np.ndarray | None = None) -> bool:
         """Record measurement ``it`` (bounds in V, NaN where absent); True when programming is done,
@@ -278,6 +298,8 @@ class WriteVerify:
             e = err[k, idx]
             e = e * min(1.0, self.max_step / max(float(np.max(np.abs(e))), 1e-30))
             new_x[k, idx] = x[k, idx] - self.scale[k] * np.linalg.solve(sub, e)
+            if not self.rewrite_all and h.all():
+                new_x[k] = self._widen_first(k, x[k], new_x[k], y[k])
             self.scale[k] = min(1.0, 1.5 * self.scale[k])
         if not self.rewrite_all:
             keep = self.accepted() & ok[:, None]
