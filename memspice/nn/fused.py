@@ -69,11 +69,13 @@ def lookup_sum(shifted: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     try:
         # one rank for every layer: a single compiled graph serves convolutions and linear layers;
         # torch's compiler stack warns about its own deprecations as it loads (not ours to act on)
-        with warnings.catch_warnings():
+        # detached, no_grad: the integer index cuts any autograd graph anyway, and the kernel then
+        # never traces a backward (nor inspects a non-leaf's .grad, which warns)
+        with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore", DeprecationWarning)
             if _kernel is None:
                 _kernel = torch.compile(_lookup_sum, dynamic=True)
-            out = _kernel(shifted.reshape(n, s, -1), table)
+            out = _kernel(shifted.detach().reshape(n, s, -1), table)
     except Exception as err:  # any failure of the compiler stack: fall back, once
         _failed = True
         log.warning("torch.compile of the lookup kernel failed (%s: %s); using eager operations",

@@ -44,6 +44,10 @@ def test_compiled_lookup_sum_is_bit_identical_to_the_eager_operations(compiled):
         ref = compiled.lookup_sum_eager(shifted.clone(), table)
         assert not compiled._failed and compiled._kernel is not None, "the compiled kernel did not run"
         assert got.shape == (n, m) and torch.equal(got, ref), (n, s, m)
+    # partial sums that carry autograd history (a network with trainable layers between CIM layers)
+    leaf = shifted.clone().requires_grad_()
+    got = compiled.lookup_sum(leaf * 1, table)
+    assert not compiled._failed and not got.requires_grad and torch.equal(got, ref)
     # a convolution's (N, S, Cout, H, W) partial sums keep their shape
     shifted, table = _case(3, 2, 4 * 5 * 6, 9)
     got = compiled.lookup_sum(shifted.view(3, 2, 4, 5, 6).clone(), table)
