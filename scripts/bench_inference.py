@@ -8,14 +8,21 @@ Calibration and the Lloyd-Max fit happen before timing starts. The last line is
 ``cim_over_float_time_ratio: X``. With ``--legacy`` the same converters also run through the forward
 pass as it was before issue 16 (a copy below: per-read loop, broadcast matmul, int64 ``take``
 lookup), alternating with the other two in the same run, and ``legacy_cim_over_float_time_ratio``
-is printed before it. Times are wall clock and process CPU time (user + sys of this process).
+is printed before it. With ``--eager`` the CIM network also runs with the lookup conversion as
+separate torch operations (``MEMSPICE_COMPILE=0``: the forward pass before the fused, compiled
+kernel of :mod:`memspice.nn.fused`), alternating with the others, and its logits are compared with
+the compiled ones (``torch.equal``). The warm-up (which includes compiling, or loading the compiled
+kernel from inductor's disk cache) is timed and printed apart. Times are wall clock and process CPU
+time (user + sys of this process).
 
-    python scripts/bench_inference.py [--device cpu|cuda|auto] [--repeats 3] [--images 10000] [--legacy]
+    python scripts/bench_inference.py [--device cpu|cuda|auto] [--repeats 3] [--images 10000] [--legacy] [--eager]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import time
 import types
@@ -29,8 +36,24 @@ from memspice.nn.calibration import calibrate
 from memspice.nn.cim import cim_layers, exact_float32, map_to_cim
 from memspice.nn.data import load_dataset
 from memspice.nn.evaluate import Fitter, adc_function
+from memspice.nn.fused import ENV_COMPILE
 from memspice.nn.spec import CimSpec, TrainSpec
 from memspice.nn.train import load_trained, new_model, resolve_device, to_float
+
+
+@contextlib.contextmanager
+def _compile_off(off: bool):
+    old = os.environ.get(ENV_COMPILE)
+    if off:
+        os.environ[ENV_COMPILE] = "0"
+    try:
+        yield
+    finally:
+        if off:
+            if old is None:
+                os.environ.pop(ENV_COMPILE, None)
+            else:
+                os.environ[ENV_COMPILE] = old
 
 
 def _sync(dev: torch.device) -> None:
@@ -102,6 +125,8 @@ def main() -> None:
     ap.add_argument("--width", type=float, default=TrainSpec().width)
     ap.add_argument("--cache-dir", type=Path, default=Path("runs/cache/train"))
     ap.add_argument("--legacy", action="store_true", help="also time the forward pass as it was before issue 16")
+    ap.add_argument("--eager", action="store_true",
+                    help="also time the CIM network with the conversion as separate torch operations")
     args = ap.parse_args()
     dev = resolve_device(args.device)
     args.batch = args.batch or (2000 if dev.type == "cuda" else 100)
@@ -126,16 +151,27 @@ def main() -> None:
             st = stats[layer.name]
             layer.adc = adc_function(fits[layer.name], dev, lut_range=(st.minimum, st.maximum))
         models = {"float": model, "cim": cim}
+        if args.eager:
+            models["eager"] = cim  # the same network, run with MEMSPICE_COMPILE=0
         if args.legacy:
             models["legacy"] = legacy_copy(cim)
-        for m in models.values():  # warm-up
-            _run(m, images[: args.batch], args.batch, dev)
+        warm = {}
+        for k, m in models.items():  # warm-up (the CIM network's first call compiles its kernel)
+            with _compile_off(k == "eager"):
+                warm[k] = _run(m, images[: args.batch], args.batch, dev)[:2]
+        if args.eager:
+            with torch.inference_mode():
+                first = images[: args.batch].to(dev)
+                with _compile_off(True):
+                    logits_eager = cim(first)
+                logits_same = bool(torch.equal(cim(first), logits_eager))
         wall: dict[str, list[float]] = {k: [] for k in models}
         cpu: dict[str, list[float]] = {k: [] for k in models}
         preds = {}
         for _ in range(args.repeats):
             for k, m in models.items():
-                t, c, preds[k] = _run(m, images, args.batch, dev)
+                with _compile_off(k == "eager"):
+                    t, c, preds[k] = _run(m, images, args.batch, dev)
                 wall[k].append(t)
                 cpu[k].append(c)
     med = {k: statistics.median(v) for k, v in wall.items()}
@@ -145,11 +181,19 @@ def main() -> None:
     print(f"images: {len(test)}, batch {args.batch}, repeats {args.repeats}")
     print(f"float accuracy {100 * float((preds['float'] == labels).float().mean()):.2f} %, "
           f"CIM 4-bit lloyd_max accuracy {100 * float((preds['cim'] == labels).float().mean()):.2f} %")
+    print("warm-up (s, one batch; cim includes compiling or loading the compiled kernel): "
+          + ", ".join(f"{k} wall {w:.2f} cpu {c:.2f}" for k, (w, c) in warm.items()))
+    if args.eager:
+        print(f"eager CIM logits identical to compiled (first batch, torch.equal): {logits_same}; "
+              f"predictions identical: {bool(torch.equal(preds['eager'], preds['cim']))}")
     if args.legacy:
         print(f"legacy CIM predictions identical: {bool(torch.equal(preds['legacy'], preds['cim']))}")
     for k in models:
         print(f"{k} times (s): wall " + ", ".join(f"{t:.3f}" for t in wall[k]) + f" (median {med[k]:.3f}); cpu "
               + ", ".join(f"{t:.3f}" for t in cpu[k]) + f" (median {cmed[k]:.3f})")
+    if args.eager:
+        print(f"eager_cim_over_float_cpu_time_ratio: {cmed['eager'] / cmed['float']:.2f}")
+        print(f"eager_cim_over_float_time_ratio: {med['eager'] / med['float']:.2f}")
     if args.legacy:
         print(f"legacy_cim_over_float_cpu_time_ratio: {cmed['legacy'] / cmed['float']:.2f}")
         print(f"legacy_cim_over_float_time_ratio: {med['legacy'] / med['float']:.2f}")

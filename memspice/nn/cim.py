@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from memspice.nn.column import ColumnModel, NodalColumn
+from memspice.nn.fused import lookup_sum
 from memspice.nn.quantizers import LookupConverter
 from memspice.nn.spec import CimSpec
 from memspice.nn.streams import LineFit, PsumStats, StopForward
@@ -345,11 +346,13 @@ class CimLayer(nn.Module):
         lut = self._fused_lookup()
         offset = lut.offset if lut is not None else 0.0
         psums, ideal = self._reads(x_int, 0, offset)
-        part = lut.lookup(psums) if lut is not None else self._convert(psums, float(self.act_levels), x_int, ideal)
+        if lut is not None:  # clamp, index, lookup and the sum over sub-arrays in one pass
+            return lookup_sum(psums, lut.table)
+        part = self._convert(psums, float(self.act_levels), x_int, ideal)
         if part.shape[1] > 1:
             return part.sum(1)
         # forward scales the result in place: a converter may hand back (a view of) its input
-        return part.squeeze(1) if lut is not None else part.squeeze(1).clone()
+        return part.squeeze(1).clone()
 
     def _batched_reads(self, x_int: torch.Tensor) -> torch.Tensor:
         """Bit-serial inputs and/or weight slices without a random column or a recorder: every input
@@ -367,8 +370,8 @@ class CimLayer(nn.Module):
             psums = self.partial_sums(planes, 0 if k == 1 else None, offset)
             if whole:
                 psums = psums.sum(1, keepdim=True)
-        part = lut.lookup(psums) if lut is not None else self._convert(psums, x_max, planes)
-        part = part.sum(1)  # (Z*N, [K,] Cout, ...)
+        # (Z*N, [K,] Cout, ...)
+        part = lookup_sum(psums, lut.table) if lut is not None else self._convert(psums, x_max, planes).sum(1)
         factors = torch.tensor(factors_in, dtype=part.dtype, device=part.device)
         if k > 1:
             factors = factors[:, None] * torch.tensor(self.slice_factors, dtype=part.dtype, device=part.device)
