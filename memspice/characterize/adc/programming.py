@@ -322,16 +322,19 @@ def measure_cells_windowed(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
     margin = np.full(n, max(spec.sweep_margin_lsb, 1.0))
     pending = list(range(n))
-    cards = verify_cards(spec, card, g_lower_s, g_upper_s)
     while pending:
+        # only the cells read in this deck: a re-read of a few cells costs a few cells, not the array
+        cards = verify_cards(spec, card, g_lower_s, g_upper_s, cells=pending)
         win = {k: window_indices(spec, wv.tgt[k], float(margin[k])) for k in pending}
-        quiet = spec.cell.v_ref_v  # a cell not read: its input far below any window
+        quiet = spec.cell.v_ref_v  # (cells not read are not in the deck)
         off = np.full(n, quiet)
         for k in pending:
             off[k] = start0 + win[k][0] * step
         points = max(b - a for a, b in win.values())
+        read = set(pending)
+        alters = [a for k, a in enumerate(offset_alters(off)) if k in read]
         deck = Deck(f"qcell adc {spec.bits}-bit windowed verify", cards,
-                    steps=[*offset_alters(off), Analyze(Dc("vin", 0.0, points * step, step),
+                    steps=[*alters, Analyze(Dc("vin", 0.0, points * step, step),
                                                         tuple(f"v(out{k})" for k in pending), label="verify")],
                     header=nq.header(spec, card, "windowed verify"))
         plot = opts.sim(deck)[0]
