@@ -40,11 +40,16 @@ def test_windowed_bounds_equal_the_whole_array_sweep(prog3):
 
 
 def test_windowed_programming_matches_the_whole_range_one(prog3):
-    spec, card, _ = prog3
+    spec, card, pmap = prog3
     _, pw, tw = flow.program_converter(spec, card, OPTS)
     _, pf, tf = flow.program_converter(spec, card, OPTS, windowed=False)
     step_lsb = spec.sweep_step_lsb
     # the transfer's boundaries agree within the read resolution of each (+-step/2 each: one step)
     assert np.max(np.abs(tw.measured_v - tf.measured_v)) <= step_lsb * spec.lsb_v + 1e-9
+    # the programmed conductances agree: their difference moves each bound (through the map's slope)
+    # by less than one sweep step
+    for side, gw, gf in (("lower", pw.g_lower_s, pf.g_lower_s), ("upper", pw.g_upper_s, pf.g_upper_s)):
+        moved = np.abs((gw - gf) * pmap.slope_v_per_s(side, gf))
+        assert np.max(moved) <= step_lsb * spec.lsb_v
     # and both are on target as the nominal programming requires
     assert np.max(np.abs(tw.measured_v - tw.targets_v)) <= spec.program_tol_lsb * spec.lsb_v + 1e-9
