@@ -26,11 +26,13 @@ def offset_source(k: int) -> str:
     return f"vofs{k}"
 
 
-def verify_cards(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float]) -> list[Card]:
+def verify_cards(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float],
+                 cells: Sequence[int] | None = None) -> list[Card]:
     """The cell array without encoder at its read-phase supplies (parsed once per verify deck); cell k's
-    input is ``in_c<k>`` = ``in`` + the offset source ``vofs<k>`` (0 V until altered)."""
+    input is ``in_c<k>`` = ``in`` + the offset source ``vofs<k>`` (0 V until altered). ``cells``: only
+    these cells (keeping their indices and names), default all."""
     cards: list[Card] = [*q._preamble(spec, card)]
-    for k in range(spec.n_cells):
+    for k in (range(spec.n_cells) if cells is None else cells):
         node = f"in_c{k}"
         cards.append(VSource(f"ofs{k}", node, "in", 0.0))
         cards += q._cell_cards(k, card, float(g_lower_s[k]), float(g_upper_s[k]), in_a=node, in_b=node)

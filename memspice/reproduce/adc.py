@@ -95,7 +95,7 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
         for var, sigma_s in runs:
             n = 10 if var == "card" else plan[bits]
             spec = base.with_overrides({"mc.samples": n, "mc.seed": ctx.seed, "mc.band_v": BAND_V,
-                                        "mc.program_sigma_s": sigma_s, "mc.chunk": 4})
+                                        "mc.program_sigma_s": sigma_s, "mc.chunk": fig4_chunk(n)})
             for mode in ("closed", "open"):
                 mc, _ = chips.chip_monte_carlo(spec, card, prog, opts, mode)
                 targets = spec.targets_v()
@@ -184,6 +184,16 @@ def fig4_plan(quick: bool) -> dict[int, int]:
     the paper's 2-6 bits; a closed-loop chip costs ~40 s CPU at 5 bits (8-20 verify sweeps of 32 cells)
     and more at 6 bits, so 5 and 6 bits run 8 and 4 chips per point (docs/reproduce.md)."""
     return dict(FIG4_QUICK if quick else FIG4_FULL)
+
+
+def fig4_chunk(chips: int) -> int:
+    """Chips per Monte Carlo chunk (one deck per verify iteration, one cache file) for a point of
+    ``chips`` chips: at most 4, and at least 4 chunks per point, so both workers of a 2-core machine stay
+    busy when chips need different numbers of verify sweeps. A point of 4 chips in one chunk ran on one
+    worker (the full run's 6-bit points: ~15 min each, the other core idle). Fixed by the plan, never by
+    the worker count, so the same seed gives the same chips whatever the workers (each chunk draws from
+    its own child of the seed)."""
+    return max(1, min(4, chips // 4))
 
 
 def _plan_text(plan: dict[int, int]) -> str:

@@ -108,6 +108,15 @@ def test_fig4_full_run_covers_the_papers_two_to_six_bits():
     assert set(quick) < set(full) and all(quick[b] <= full[b] for b in quick)
 
 
+def test_fig4_points_split_into_at_least_four_chunks_of_at_most_four_chips():
+    from memspice.reproduce.adc import fig4_chunk, fig4_plan
+
+    for n in (*fig4_plan(False).values(), *fig4_plan(True).values(), 10):
+        k = fig4_chunk(n)
+        assert 1 <= k <= 4 and -(-n // k) >= min(4, n)
+    assert [fig4_chunk(n) for n in (4, 8, 10, 16)] == [1, 2, 2, 4]
+
+
 def test_best_design_is_the_lowest_switching_energy_among_ok_rows():
     from memspice.reproduce.compare import best_design
 

@@ -252,18 +252,26 @@ def area_um2(spec: AdcSpec) -> dict[str, float]:
 
 
 def program_converter(spec: AdcSpec, card: DeviceCard, opts: RunOptions = RunOptions(),
-                      log: Callable[[str], None] | None = None) -> tuple[ex.ProgrammingMap, Programming, Transfer]:
+                      log: Callable[[str], None] | None = None, *, windowed: bool = True,
+                      counts: dict | None = None) -> tuple[ex.ProgrammingMap, Programming, Transfer]:
     """Nominal programming: map, reachability check, write-verify, then write-verify on the
-    converter's own transitions (through the cell-level loop). Returns (map, programming, transfer)."""
+    converter's own transitions (through the cell-level loop). Returns (map, programming, transfer).
+
+    ``windowed`` (default): each verify reads every cell around its own targets only
+    (:func:`~memspice.characterize.adc.programming.measure_cells_windowed`); False: the whole-array
+    sweep of the whole input range at every iteration (the same grid; kept for comparison).
+    ``counts`` (optional) accumulates verify decks and points, and ``transfers``."""
     targets = spec.targets_v()
     say = log or (lambda s: None)
     say(f"programming map over card {card.name}'s window {card.window_s()[0] * 1e6:.1f}.."
         f"{card.window_s()[1] * 1e6:.1f} uS")
     pmap = programming_map(spec, card, opts)
     check_reachable(spec, pmap, targets, card.name)
-    prog = program(spec, card, pmap, targets, opts, log=say)
+    prog = program(spec, card, pmap, targets, opts, log=say, windowed=windowed, counts=counts)
     say("transfer sweep with the transistor-level encoder")
     tr = transfer(spec, card, prog, opts)
+    if counts is not None:
+        counts["transfers"] = counts.get("transfers", 0) + 1
     offsets = np.zeros(spec.n_cells - 1)
     for _ in range(2):  # write-verify on the converter's own output, through the cell-level loop
         err = tr.measured_v - tr.targets_v
@@ -274,8 +282,11 @@ def program_converter(spec: AdcSpec, card: DeviceCard, opts: RunOptions = RunOpt
         offsets = offsets + np.where(np.abs(err) > spec.program_aim_lsb * spec.lsb_v, err, 0.0)
         done = prog.iterations
         history = prog.history_lsb
-        prog = program(spec, card, pmap, targets, opts, log=say, start=prog, offsets_v=offsets)
+        prog = program(spec, card, pmap, targets, opts, log=say, start=prog, offsets_v=offsets,
+                       windowed=windowed, counts=counts)
         prog.history_lsb = history + prog.history_lsb
         prog.iterations += done
         tr = transfer(spec, card, prog, opts)
+        if counts is not None:
+            counts["transfers"] = counts.get("transfers", 0) + 1
     return pmap, prog, tr

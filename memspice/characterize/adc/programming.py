@@ -311,9 +311,79 @@ class WriteVerify:
         return False
 
 
+def window_indices(spec: AdcSpec, tgt: np.ndarray, margin_lsb: float) -> tuple[int, int]:
+    """Verify window of a cell with bound targets ``tgt`` (V, NaN: not controlled): its targets plus
+    ``margin_lsb`` on each side as indices (first, last) of the full transfer sweep's grid; at
+    MAX_SWEEP_MARGIN_LSB (or with no controlled bound) the whole input range plus that margin, as the
+    whole-array sweep widened to it reads the cell (the rule of the chips' ``_cell_window``)."""
+    start0, _, step = nq.sweep_range_v(spec)
+    t = tgt[np.isfinite(tgt)]
+    if not t.size or margin_lsb >= MAX_SWEEP_MARGIN_LSB:
+        t = np.concatenate([t, [spec.input_lo_v, spec.input_hi_v]])
+    first = int(np.floor((float(np.min(t)) - margin_lsb * spec.lsb_v - start0) / step + 1e-9))
+    last = int(np.ceil((float(np.max(t)) + margin_lsb * spec.lsb_v - start0) / step - 1e-9))
+    return first, max(last, first + 4)
+
+
+def measure_cells_windowed(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, wv: WriteVerify,
+                           opts: RunOptions, counts: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds (V) of every cell, each read on the transfer sweep's grid around its own targets only.
+
+    One verify deck (:mod:`memspice.netlist.qcell_verify`: cell k's input is the swept input plus its
+    own offset; cells do not interact in DC) sweeps every cell over its targets +- the spec's margin (at
+    least 1 LSB), so a sweep is a few LSB long whatever the input range, instead of the whole range at
+    every iteration. A cell with a controlled bound beyond its window (it matches at that edge) is read
+    again with the margin doubled up to MAX_SWEEP_MARGIN_LSB; one that matches nowhere in its window is
+    read again at MAX_SWEEP_MARGIN_LSB (the whole range) before it is taken for closed. ``counts``
+    (optional) accumulates ``decks`` and ``points`` (sweep points x cells) for profiling."""
+    from memspice.netlist.deck import Analyze, Dc, Deck
+    from memspice.netlist.qcell_verify import offset_alters, verify_cards
+
+    n, vdd = spec.n_cells, spec.cell.vdd_v
+    start0, _, step = nq.sweep_range_v(spec)
+    lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+    margin = np.full(n, max(spec.sweep_margin_lsb, 1.0))
+    pending = list(range(n))
+    while pending:
+        # only the cells read in this deck: a re-read of a few cells costs a few cells, not the array
+        cards = verify_cards(spec, card, g_lower_s, g_upper_s, cells=pending)
+        win = {k: window_indices(spec, wv.tgt[k], float(margin[k])) for k in pending}
+        quiet = spec.cell.v_ref_v  # (cells not read are not in the deck)
+        off = np.full(n, quiet)
+        for k in pending:
+            off[k] = start0 + win[k][0] * step
+        points = max(b - a for a, b in win.values())
+        read = set(pending)
+        alters = [a for k, a in enumerate(offset_alters(off)) if k in read]
+        deck = Deck(f"qcell adc {spec.bits}-bit windowed verify", cards,
+                    steps=[*alters, Analyze(Dc("vin", 0.0, points * step, step),
+                                                        tuple(f"v(out{k})" for k in pending), label="verify")],
+                    header=nq.header(spec, card, "windowed verify"))
+        plot = opts.sim(deck)[0]
+        if counts is not None:
+            counts["decks"] = counts.get("decks", 0) + 1
+            counts["points"] = counts.get("points", 0) + (points + 1) * len(pending)
+        v = plot["v-sweep"]
+        again = []
+        for k in pending:
+            out = plot[f"v(out{k})"][:, None]
+            lo, up = ex.cell_bounds(v, out, vdd)
+            has = wv.has[k:k + 1]
+            beyond = beyond_sweep(has, lo, up, out, vdd).any()
+            nowhere = has.any() and not np.any(out < vdd / 2)
+            if margin[k] < MAX_SWEEP_MARGIN_LSB and (beyond or nowhere):
+                margin[k] = MAX_SWEEP_MARGIN_LSB if nowhere else min(2 * margin[k], MAX_SWEEP_MARGIN_LSB)
+                again.append(k)
+                continue
+            lower[k], upper[k] = lo[0] + off[k], up[0] + off[k]
+        pending = again
+    return lower, upper
+
+
 def program(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, targets_v: np.ndarray,
             opts: RunOptions = RunOptions(), log: Callable[[str], None] | None = None,
-            start: Programming | None = None, offsets_v: np.ndarray | None = None) -> Programming:
+            start: Programming | None = None, offsets_v: np.ndarray | None = None,
+            windowed: bool = True, counts: dict | None = None) -> Programming:
     """Write-verify (:class:`WriteVerify`): first guess from the map, then correct conductances until
     bounds are on target.
 
@@ -329,7 +399,16 @@ def program(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, targets_v:
     wv = WriteVerify(spec, card, pmap, targets_v, start_s=start_s, offsets_v=offsets_v)
     sweep_spec = spec
     for it in range(1, spec.program_max_iter + 1):
+        if windowed:
+            lower, upper = measure_cells_windowed(spec, card, wv.x[:, 0], wv.x[:, 1], wv, opts, counts)
+            if wv.update(it, lower, upper, log):
+                break
+            continue
         while True:
+            if counts is not None:
+                counts["decks"] = counts.get("decks", 0) + 1
+                s0, s1, st = nq.sweep_range_v(sweep_spec)
+                counts["points"] = counts.get("points", 0) + (round((s1 - s0) / st) + 1) * spec.n_cells
             _, out, lower, upper = measure_cells(sweep_spec, card, wv.x[:, 0], wv.x[:, 1], opts)
             margin = sweep_spec.sweep_margin_lsb
             if margin >= MAX_SWEEP_MARGIN_LSB or not beyond_sweep(wv.has, lower, upper, out, spec.cell.vdd_v).any():
