@@ -167,3 +167,11 @@ def test_explorer_best_row_becomes_deltas_against_the_papers_converter():
     assert sw.ratio == pytest.approx(2.5e-14 / cost.energy_J) and total.memspice == 1.8e-12
     assert area.paper == cost.area_m2 and area.ratio == pytest.approx(48.58 / 24.29, rel=1e-3)
     assert "different bases" in total.basis and "switching" in sw.basis
+
+
+def test_fig4_nonconvergence_reasons_are_counted_from_the_chips_rows():
+    from memspice.reproduce.adc import _reasons_text
+
+    rows = [{"reason": "window never opened"}, {"reason": "iteration cap"}, {"reason": "window never opened"}]
+    assert _reasons_text(rows) == "2 window never opened, 1 iteration cap"
+    assert _reasons_text([]) == "reasons not recorded"
