@@ -224,7 +224,7 @@ def _plot4(path: Path, inl_paper: paper.LinearityCurve, series, bits_list) -> No
     from memspice.report.plotting import pyplot, save
 
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(8.4, 4.2))
     x = [100 * v for v in VARIATIONS]
     for k, bits in enumerate(bits_list):
         c = f"C{k}"
@@ -235,7 +235,9 @@ def _plot4(path: Path, inl_paper: paper.LinearityCurve, series, bits_list) -> No
             ax.semilogy(x, series[(bits, "open")], "s:", color=c, label=f"{bits} b open loop")
     ax.set_xlabel("memristor programming sigma (% of the card window; paper: device variation %)")
     ax.set_ylabel("RMS max |INL| (LSB)")
-    ax.legend(fontsize=7, ncol=2)
+    # outside the axes: inside, the 15-entry legend of the full run hid the 1 % markers
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    fig.tight_layout()
     save(fig, path)
 
 
