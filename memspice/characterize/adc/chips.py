@@ -50,6 +50,7 @@ from memspice.characterize.adc.programming import (
     WriteVerify,
     beyond_sweep,
     edge_matches,
+    window_indices,
 )
 from memspice.errors import SpecError
 from memspice.extract import adc as ex
@@ -119,20 +120,9 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
     def _cell_window(self, tgt: np.ndarray, margin_lsb: float, seen: np.ndarray | None = None) -> tuple[int, int]:
         """Verify window of a cell with bound targets ``tgt`` (V, NaN: not controlled) and bounds ``seen``
         on a coarse read (V, optional): all of them plus ``margin_lsb`` on each side, as indices (first,
-        last) of the full transfer sweep's grid; at MAX_SWEEP_MARGIN_LSB also the whole input range."""
-        spec = self.spec
-        start0, _, step = nq.sweep_range_v(spec)
-        t = tgt[np.isfinite(tgt)]
-        if seen is not None:
-            t = np.concatenate([t, seen[np.isfinite(seen)]])
-        if not t.size or margin_lsb >= MAX_SWEEP_MARGIN_LSB:
-            # the widest read (or no controlled bound): the whole input range plus the margin, as the
-            # whole-array sweep widened to it would read the cell
-            t = np.concatenate([t, [spec.input_lo_v, spec.input_hi_v]])
-        lo = float(np.min(t)) - margin_lsb * spec.lsb_v
-        hi = float(np.max(t)) + margin_lsb * spec.lsb_v
-        first = int(np.floor((lo - start0) / step + 1e-9))
-        return first, max(int(np.ceil((hi - start0) / step - 1e-9)), first + 4)
+        last) of the full transfer sweep's grid; at MAX_SWEEP_MARGIN_LSB also the whole input range
+        (:func:`~memspice.characterize.adc.programming.window_indices`, the nominal programming's rule)."""
+        return window_indices(self.spec, tgt if seen is None else np.concatenate([tgt, seen]), margin_lsb)
 
     def _run(self, steps: list[Step], backend: str, timeout_s: float):
         base = self.deck()

@@ -315,7 +315,7 @@ def window_indices(spec: AdcSpec, tgt: np.ndarray, margin_lsb: float) -> tuple[i
     """Verify window of a cell with bound targets ``tgt`` (V, NaN: not controlled): its targets plus
     ``margin_lsb`` on each side as indices (first, last) of the full transfer sweep's grid; at
     MAX_SWEEP_MARGIN_LSB (or with no controlled bound) the whole input range plus that margin, as the
-    whole-array sweep widened to it reads the cell (the rule of the chips' ``_cell_window``)."""
+    whole-array sweep widened to it reads the cell (also the chips' verify windows, with their coarse reads)."""
     start0, _, step = nq.sweep_range_v(spec)
     t = tgt[np.isfinite(tgt)]
     if not t.size or margin_lsb >= MAX_SWEEP_MARGIN_LSB:
