@@ -135,12 +135,12 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
     opened = {(r[0], r[1]): r for r in rows if r[3] == "open"}
     worst = max(closed.values(), key=lambda r: r[5] / r[8] if r[8] else 0.0)
     ratio_open = [opened[k][5] / closed[k][5] for k in closed if closed[k][5] > 0]
-    shift_mv = 1e3 * worst[2] * slope[worst[0]]  # one rewrite's programming error, as bound movement
     if worst[7]:
         why = (f"{worst[7]} of {worst[4]} chips did not converge within the verify-sweep cap "
                f"({_reasons_text(failed.get((worst[0], worst[1]), []))}): this point measures chips as programmed, "
                "not converters whose programming succeeded, so it does not compare with the paper's linearity")
     else:
+        shift_mv = 1e3 * worst[2] * slope[worst[0]]  # one rewrite's programming error, as bound movement
         why = (f"all chips converged; a rewrite's programming error moves a bound by {shift_mv:.1f} mV against the "
                f"+-{BAND_V * 1e3:g} mV (+-{BAND_V / design_spec(worst[0]).lsb_v:.2f} LSB) band, and the band, "
                "not the paper's device variation, bounds the residual")

@@ -45,11 +45,10 @@ from memspice.characterize.adc.montecarlo import (
 )
 from memspice.characterize.adc.options import RunOptions
 from memspice.characterize.adc.programming import (
-    MAX_SWEEP_MARGIN_LSB,
     Programming,
     WriteVerify,
-    beyond_sweep,
     edge_matches,
+    reread_margin,
     window_indices,
 )
 from memspice.errors import SpecError
@@ -208,10 +207,9 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                     out = plot[f"v(out{j})"][:, None]
                     lower, upper = ex.cell_bounds(v, out, vdd)
                     has = wv[c].has[k:k + 1]
-                    beyond = beyond_sweep(has, lower, upper, out, vdd).any()
-                    nowhere = has.any() and not np.any(out < vdd / 2)  # closed, or moved out of its window
-                    if margin[c, k] < MAX_SWEEP_MARGIN_LSB and (beyond or nowhere):
-                        margin[c, k] = MAX_SWEEP_MARGIN_LSB if nowhere else min(2 * margin[c, k], MAX_SWEEP_MARGIN_LSB)
+                    beyond, wider = reread_margin(has, lower, upper, out, vdd, margin[c, k])
+                    if wider is not None:
+                        margin[c, k] = wider
                         again.append((c, k))
                         continue
                     lo_v, up_v = lower[0] + off[j], upper[0] + off[j]

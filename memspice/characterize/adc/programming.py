@@ -325,6 +325,20 @@ def window_indices(spec: AdcSpec, tgt: np.ndarray, margin_lsb: float) -> tuple[i
     return first, max(last, first + 4)
 
 
+def reread_margin(has: np.ndarray, lower: np.ndarray, upper: np.ndarray, out: np.ndarray, vdd: float,
+                  margin_lsb: float) -> tuple[bool, float | None]:
+    """One cell's windowed reading (``has``, bounds and output of shape (1, 2) / (points, 1)): whether a
+    controlled bound lies beyond the sweep, and the margin (LSB) to read it again with, or None when the
+    reading stands. Beyond the window: the margin doubled; matching nowhere (closed, or moved wholly out
+    of the window): the whole range at once; at MAX_SWEEP_MARGIN_LSB the reading stands either way.
+    The rule of both the nominal programming's and the chips' verify reads."""
+    beyond = bool(beyond_sweep(has, lower, upper, out, vdd).any())
+    nowhere = bool(has.any()) and not np.any(out < vdd / 2)
+    if margin_lsb >= MAX_SWEEP_MARGIN_LSB or not (beyond or nowhere):
+        return beyond, None
+    return beyond, MAX_SWEEP_MARGIN_LSB if nowhere else min(2 * margin_lsb, MAX_SWEEP_MARGIN_LSB)
+
+
 def measure_cells_windowed(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, wv: WriteVerify,
                            opts: RunOptions, counts: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Bounds (V) of every cell, each read on the transfer sweep's grid around its own targets only.
@@ -368,11 +382,9 @@ def measure_cells_windowed(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s
         for k in pending:
             out = plot[f"v(out{k})"][:, None]
             lo, up = ex.cell_bounds(v, out, vdd)
-            has = wv.has[k:k + 1]
-            beyond = beyond_sweep(has, lo, up, out, vdd).any()
-            nowhere = has.any() and not np.any(out < vdd / 2)
-            if margin[k] < MAX_SWEEP_MARGIN_LSB and (beyond or nowhere):
-                margin[k] = MAX_SWEEP_MARGIN_LSB if nowhere else min(2 * margin[k], MAX_SWEEP_MARGIN_LSB)
+            _, wider = reread_margin(wv.has[k:k + 1], lo, up, out, vdd, float(margin[k]))
+            if wider is not None:
+                margin[k] = wider
                 again.append(k)
                 continue
             lower[k], upper[k] = lo[0] + off[k], up[0] + off[k]
