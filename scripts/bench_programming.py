@@ -14,20 +14,14 @@ map's slope) and the transfer's measured boundaries (LSB; the read resolution is
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 import numpy as np
 
 
-def _cpu_s() -> float:
-    s = resource.getrusage(resource.RUSAGE_SELF)
-    c = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
-
-
 def main() -> int:
     from memspice.characterize import adc as flow
+    from memspice.characterize.explore import cpu_s as _cpu_s  # this process and its ngspice children
     from memspice.reproduce.adc import design_spec
     from memspice.spec.device import load_card
 
