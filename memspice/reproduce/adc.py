@@ -22,6 +22,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -83,11 +85,20 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
     per_code = None
     slope: dict[int, float] = {}
     failed: dict[tuple[int, float], list[dict]] = {}  # closed-loop chips whose write-verify did not converge
+
+    def nominal(bits: int):
+        spec = design_spec(bits)
+        return flow.program_converter(spec, load_card(spec.card), opts)
+
+    # the widest converters' nominal programming (serial ngspice runs on one core: ~1 min at 5 bits, ~6 min
+    # at 6) starts at once beside the narrower converters' chips, which keep both cores busy, instead of
+    # leaving a core idle later; the same results (each ngspice run is its own process: subprocess backend)
+    ahead = InBackground(nominal, [b for b in bits_list if b >= 5] if opts.backend == "subprocess" else [])
     for bits in bits_list:
         base = design_spec(bits)
         card = load_card(base.card)
         g0, g1 = card.window_s()
-        pmap, prog, _ = flow.program_converter(base, card, opts)
+        pmap, prog, _ = ahead.get(bits) if bits in ahead else nominal(bits)
         # bound movement per siemens of a memristor at this design's programmed conductances (V/S)
         slope[bits] = float(np.median(np.abs(pmap.slope_v_per_s("lower", prog.g_lower_s))))
         runs = [(v, v * (g1 - g0)) for v in VARIATIONS]
@@ -184,6 +195,36 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
     if ctx.quick:
         notes.append(f"--quick: {_plan_text(plan)} (the full run: {_plan_text(fig4_plan(False))})")
     return Outcome("4", "linearity under variation", deltas, sentences, plots, tables, notes)
+
+
+class InBackground:
+    """``fn(key)`` for each of ``keys``, in turn, in one daemon thread started at once; :meth:`get` waits for
+    a key's result (or raises its exception). A daemon, so an interrupted run does not wait for it."""
+
+    def __init__(self, fn: Callable, keys: Iterable):
+        self._keys = tuple(keys)
+        self._done = {k: threading.Event() for k in self._keys}
+        self._out: dict = {}
+        if self._keys:
+            threading.Thread(target=self._run, args=(fn,), daemon=True, name="memspice-ahead").start()
+
+    def _run(self, fn: Callable) -> None:
+        for k in self._keys:
+            try:
+                self._out[k] = (True, fn(k))
+            except BaseException as e:  # handed to the caller of get()
+                self._out[k] = (False, e)
+            self._done[k].set()
+
+    def __contains__(self, key) -> bool:
+        return key in self._done
+
+    def get(self, key):
+        self._done[key].wait()
+        ok, value = self._out[key]
+        if not ok:
+            raise value
+        return value
 
 
 def fig4_plan(quick: bool) -> dict[int, int]:

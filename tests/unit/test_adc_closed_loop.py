@@ -194,3 +194,47 @@ def test_a_window_closed_only_at_the_cap_is_not_one_that_never_opened():
     _, _, _, never = _straight_map_controller()
     assert not never.update(1, lower, upper)
     assert circuit._diagnose(never, False, never.x)[:2] == (chips.WINDOW_CLOSED, k - 1)
+
+
+def test_a_window_that_never_opened_is_opened_by_a_doubling_step():
+    """Each closed reading of a window that never read open moves both bounds outwards by half an LSB,
+    then 1, 2, 4 LSB (capped): a fixed half-LSB step could not reopen a 6-bit chip's cell that its
+    mismatch closed by more than 20 half-LSB steps (issue 12/17, chip 0 of seed 1234, cell 53)."""
+    spec, _, _, wv = _straight_map_controller()
+    k = 1
+    slope = 2.2e3  # V/S, the straight map's
+    lower, upper = wv.tgt[:, 0].copy(), wv.tgt[:, 1].copy()
+    lower[k] = upper[k] = np.nan
+    moves = []
+    for it in range(1, 7):
+        before = wv.x[k].copy()
+        assert not wv.update(it, lower, upper)
+        moves.append(((before[0] - wv.x[k, 0]) * slope / spec.lsb_v, (wv.x[k, 1] - before[1]) * slope / spec.lsb_v))
+    expected = [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    g0, g1 = wv.g0, wv.g1
+    for (d_lo, d_up), e in zip(moves, expected, strict=True):
+        # a move is smaller only where the card's window clips it
+        assert d_lo == pytest.approx(e, rel=1e-9) or wv.x[k, 0] == g0
+        assert d_up == pytest.approx(e, rel=1e-9) or wv.x[k, 1] == g1
+    assert moves[0] == pytest.approx((0.5, 0.5), rel=1e-9)
+    assert moves[1] == pytest.approx((1.0, 1.0), rel=1e-9)
+
+
+def test_a_chip_moves_a_shifted_window_as_a_whole():
+    """Both bounds of cell k read low, the upper one inside the band and the lower one outside it: a
+    chip rewrites both (the window moves as a whole); raising only G_lower narrowed such 6-bit windows
+    until they closed (issue 12/17). Errors of opposite signs (a window too wide) keep the accepted bound."""
+    k = 1
+    band = 5e-3  # the chips' default acceptance band (V)
+    _, _, _, wv = _straight_map_controller()
+    x = wv.x[k].copy()
+    lower, upper = wv.tgt[:, 0].copy(), wv.tgt[:, 1].copy()
+    lower[k] -= 1.6 * band
+    upper[k] -= 0.6 * band
+    assert not wv.update(1, lower, upper)
+    assert wv.x[k, 0] > x[0] and wv.x[k, 1] > x[1]
+    _, _, _, wide = _straight_map_controller()
+    lower[k] = wide.tgt[k, 0] - 1.6 * band
+    upper[k] = wide.tgt[k, 1] + 0.6 * band
+    assert not wide.update(1, lower, upper)
+    assert wide.x[k, 0] > x[0] and wide.x[k, 1] == x[1]

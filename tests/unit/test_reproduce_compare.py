@@ -175,3 +175,33 @@ def test_fig4_nonconvergence_reasons_are_counted_from_the_chips_rows():
     rows = [{"reason": "window never opened"}, {"reason": "iteration cap"}, {"reason": "window never opened"}]
     assert _reasons_text(rows) == "2 window never opened, 1 iteration cap"
     assert _reasons_text([]) == "reasons not recorded"
+
+
+def test_in_background_hands_over_results_and_errors_in_key_order():
+    """Fig. 4's nominal programming of the widest converters runs ahead in one thread: each key's result,
+    or its exception, reaches the caller of get(); keys run in the given order; no keys, no thread."""
+    import threading
+
+    from memspice.reproduce.adc import InBackground
+
+    order = []
+    gate = threading.Event()
+
+    def fn(k):
+        if k == 5:
+            gate.wait(5)
+        order.append(k)
+        if k == 7:
+            raise ValueError("seven")
+        return k * k
+
+    ahead = InBackground(fn, [5, 6, 7])
+    assert 5 in ahead and 4 not in ahead
+    gate.set()
+    assert ahead.get(6) == 36 and ahead.get(5) == 25
+    with pytest.raises(ValueError, match="seven"):
+        ahead.get(7)
+    assert order == [5, 6, 7]
+    before = threading.active_count()
+    assert 1 not in InBackground(fn, [])
+    assert threading.active_count() == before

@@ -151,7 +151,8 @@ class WriteVerify:
     The map gives the diagonal of the Jacobian; in a narrow window the two pull-downs' sub-threshold
     tails add on the match line, so each bound also moves with the other conductance. A per-cell
     Broyden update learns that coupling from the measurements; a window that is closed (no match
-    anywhere in the widest sweep) is reopened by moving both bounds outwards by half an LSB.
+    anywhere in the widest sweep) is reopened by moving both bounds outwards, half an LSB at first and
+    doubling while it stays closed (:meth:`open_step_lsb`).
 
     ``aim_v``: a dominant bound is accepted within this distance of its aim (default
     ``program_aim_lsb``); ``rewrite_all``: a cell that is not accepted gets both conductances rewritten
@@ -210,6 +211,7 @@ class WriteVerify:
         self.prev_sat = np.zeros(n, bool)  # the cell's last reading was saturated (see update)
         self.last_ok = np.full((n, 2), np.nan)  # last conductances at which the cell's window was open
         self.scale = np.ones(n)  # per-cell step scale, halved after a step that closed the window
+        self.closed_run = np.zeros(n, int)  # consecutive readings closed before the window ever opened
         self.max_step = 2 * lsb  # in volts of bound movement per iteration
         # recessive bounds only need to stay on their side of the dominant one: half the guard will do
         self.rec_tol = (0.5 * spec.guard_lsb + spec.program_aim_lsb) * lsb
@@ -219,6 +221,35 @@ class WriteVerify:
         """(cells, 2): the bound is within its tolerance (uncontrolled bounds always are)."""
         tol = np.where(self.dom, self.aim_v, self.rec_tol)
         return ~self.has | (np.isfinite(self.err) & (np.abs(self.err) <= tol))
+
+    OPEN_STEP_LSB = 0.5  # first outward move of each bound of a window that never read open
+    OPEN_STEP_MAX_LSB = 4.0
+
+    def open_step_lsb(self, k: int) -> float:
+        """Outward move (LSB, each bound) for cell ``k``'s next write while its window has never read
+        open: half an LSB, doubled after every further closed reading, at most OPEN_STEP_MAX_LSB.
+
+        Why (issue 12/17, chip 0 of seed 1234 at 6 bits, cell 53, a 1-LSB (7.8 mV) cell near the top of
+        the range): the chip's mismatch closed it by more than the fixed half-LSB step (~2.5 uS per
+        conductance) could reopen in the 20-sweep cap: 20 sweeps moved G_lower 322.6 -> 285.7 uS and
+        G_upper 267.2 -> 296.1 uS and it still read closed. Doubling finds the opening in log2 of the
+        distance; write-verify then narrows it onto target with the learnt Jacobian."""
+        return min(self.OPEN_STEP_LSB * 2.0 ** int(self.closed_run[k]), self.OPEN_STEP_MAX_LSB)
+
+    def _shifted(self, keep: np.ndarray, err: np.ndarray) -> np.ndarray:
+        """(cells,): windows read shifted, not mis-sized: both bounds controlled, one accepted and one not,
+        both errors of the same sign. A chip rewrites both bounds of such a cell (the window moves as a
+        whole) instead of only the one outside tolerance.
+
+        Why (issue 12/17, 6-bit chips of seed 1234, cells 59-62 at 1.15-1.19 V): a 1.5-LSB cell read with
+        both bounds ~0.6 LSB low, its upper bound just inside the +-5 mV band (0.64 LSB at 6 bits) and kept;
+        raising only G_lower by ~2 uS narrowed the window by 5 mV and closed it (both pull-downs' tails add
+        on the match line), and the half-way-back rule then oscillated between open and closed until the
+        20-sweep cap."""
+        both = self.has.all(axis=1)
+        one_kept = keep.sum(axis=1) == 1
+        same = np.sign(err[:, 0]) * np.sign(err[:, 1]) > 0
+        return both & one_kept & same
 
     def _widen_first(self, k: int, x: np.ndarray, new_x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Cell ``k``'s next write, with no conductance moved in the direction that narrows its window
@@ -278,11 +309,14 @@ class WriteVerify:
                     new_x[k] = self.last_ok[k] + 0.5 * (x[k] - self.last_ok[k])
                     self.scale[k] *= 0.5
                 else:  # closed in the widest sweep and never open yet: open it by moving both bounds outwards
+                    step = self.open_step_lsb(k) * lsb
                     if h[0]:
-                        new_x[k, 0] -= 0.5 * lsb / jac[k, 0, 0]
+                        new_x[k, 0] -= step / jac[k, 0, 0]
                     if h[1]:
-                        new_x[k, 1] += 0.5 * lsb / jac[k, 1, 1]
+                        new_x[k, 1] += step / jac[k, 1, 1]
+                    self.closed_run[k] += 1
                 continue
+            self.closed_run[k] = 0
             idx = np.nonzero(h)[0]
             sat = clamped is not None and bool(np.any(clamped[k]))
             if self.prev_x is not None and self.prev_ok[k] and not sat and not self.prev_sat[k]:
@@ -303,6 +337,7 @@ class WriteVerify:
             self.scale[k] = min(1.0, 1.5 * self.scale[k])
         if not self.rewrite_all:
             keep = self.accepted() & ok[:, None]
+            keep &= ~self._shifted(keep, err)[:, None]
             new_x[keep] = x[keep]
         self.prev_ok = ok.copy()
         self.prev_sat = np.zeros(n, bool) if clamped is None else np.any(clamped, axis=1)
