@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from memspice.characterize import adc as flow
-from memspice.characterize.adc.programming import WriteVerify, measure_cells_windowed
+from memspice.characterize.adc.programming import WriteVerify
+from memspice.characterize.adc.verify import measure_cells_windowed
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import load_card
 

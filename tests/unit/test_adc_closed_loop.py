@@ -238,3 +238,37 @@ def test_a_chip_moves_a_shifted_window_as_a_whole():
     upper[k] = wide.tgt[k, 1] + 0.6 * band
     assert not wide.update(1, lower, upper)
     assert wide.x[k, 0] > x[0] and wide.x[k, 1] == x[1]
+
+
+def test_a_rewrite_is_verified_as_finely_as_the_cell_is_sensitive():
+    """The device-level band of a rewrite is write_band_frac * band_v through the steeper of the map's
+    slope and the cell's learnt sensitivity: after two open readings that show a bound moving 3x faster
+    than the map says (and the other bound moving too), the band of that conductance shrinks by the learnt
+    ratio; a cell
+    the map describes keeps the map's band."""
+    spec, card, pmap, wv = _straight_map_controller()
+    circuit = chips.ClosedLoopAdcCircuit(spec, wv.x[:, 0], wv.x[:, 1], card, pmap)
+    k = 2  # both bounds dominant
+    slope = 2.2e3  # V/S, the straight map's
+    assert np.allclose(wv.sensitivity_v_per_s()[k], slope)
+    # every upper bound 40 mV low (beyond the recessive tolerance too): every G_upper rewritten, no G_lower
+    lower, upper = wv.tgt[:, 0].copy(), wv.tgt[:, 1] - 0.04
+    x0 = wv.x.copy()
+    assert not wv.update(1, lower, upper)
+    dg = wv.x[:, 1] - x0[:, 1]
+    assert np.all(dg[:3] > 0) and np.all(wv.x[:, 0] == x0[:, 0])
+    # cell k: its upper bound moves 3x the map per S of G_upper, its lower bound -2x; the others as the map
+    upper2 = upper + slope * dg
+    lower2 = lower.copy()
+    upper2[k] = upper[k] + 3 * slope * dg[k]
+    lower2[k] = lower[k] - 2 * slope * dg[k]
+    assert not wv.update(2, lower2, upper2)
+    sens = wv.sensitivity_v_per_s()
+    assert sens[k, 1] > 2.5 * slope
+    assert np.allclose(sens[1], slope, rtol=1e-6)  # a cell that behaved as the map says
+    req = wv.x.copy()
+    map_band = circuit.write_band_s(req)
+    band = circuit.write_band_s(req, sens)
+    assert band[k, 1] == pytest.approx(map_band[k, 1] * slope / sens[k, 1], rel=1e-9)
+    assert band[1, 1] == pytest.approx(map_band[1, 1], rel=1e-6)
+    assert np.allclose(map_band[k], spec.mc.write_band_frac * spec.mc.band_v / slope, rtol=1e-6)

@@ -76,9 +76,11 @@ from memspice.characterize.adc.programming import (
     map_grid_s,
     measure_cells,
     plan_bounds,
+    programming_map,
+)
+from memspice.characterize.adc.verify import (
     program,
     program_cell,
-    programming_map,
     reference_tables,
     reference_window,
     sweep_cells,

@@ -44,13 +44,8 @@ from memspice.characterize.adc.montecarlo import (
     monte_carlo,
 )
 from memspice.characterize.adc.options import RunOptions
-from memspice.characterize.adc.programming import (
-    Programming,
-    WriteVerify,
-    edge_matches,
-    reread_margin,
-    window_indices,
-)
+from memspice.characterize.adc.programming import Programming, WriteVerify, edge_matches
+from memspice.characterize.adc.verify import reread_margin, window_indices
 from memspice.errors import SpecError
 from memspice.extract import adc as ex
 from memspice.montecarlo.circuit import ParamGroup
@@ -120,7 +115,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         """Verify window of a cell with bound targets ``tgt`` (V, NaN: not controlled) and bounds ``seen``
         on a coarse read (V, optional): all of them plus ``margin_lsb`` on each side, as indices (first,
         last) of the full transfer sweep's grid; at MAX_SWEEP_MARGIN_LSB also the whole input range
-        (:func:`~memspice.characterize.adc.programming.window_indices`, the nominal programming's rule)."""
+        (:func:`~memspice.characterize.adc.verify.window_indices`, the nominal programming's rule)."""
         return window_indices(self.spec, tgt if seen is None else np.concatenate([tgt, seen]), margin_lsb)
 
     def _run(self, steps: list[Step], backend: str, timeout_s: float):
@@ -262,7 +257,8 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                     continue  # the cap: the last verify read this state, nothing more is written
                 req = ctl[c].x
                 rewritten = req != x[c]
-                x[c] = np.clip(np.where(rewritten, req + self.write_error_s(req, noise[c, it - 1], sig), x[c]), g0, g1)
+                err_s = self.write_error_s(req, noise[c, it - 1], sig, ctl[c].sensitivity_v_per_s())
+                x[c] = np.clip(np.where(rewritten, req + err_s, x[c]), g0, g1)
                 ctl[c].x = x[c].copy()  # the controller reads back what the write gave
                 if rewritten.any():  # (nothing rewritten and not accepted: stuck, counted at the cap)
                     nxt[c] = rewritten.any(axis=1)
@@ -288,21 +284,31 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
             results.append(meas)
         return results
 
-    def write_band_s(self, req_s: np.ndarray) -> np.ndarray:
+    def write_band_s(self, req_s: np.ndarray, learnt_v_per_s: np.ndarray | None = None) -> np.ndarray:
         """Device-level acceptance band (S) of each requested conductance (cells, 2): ``write_band_frac *
-        band_v`` through the programming map's local slope there (inf: no device-level verify)."""
+        band_v`` through the programming map's local slope there, or through the cell's learnt sensitivity
+        (``learnt_v_per_s``, the write-verify controller's, :meth:`WriteVerify.sensitivity_v_per_s`) where
+        that is steeper (inf: no device-level verify).
+
+        Why the learnt one (issue 12/17, 6-bit chips of seed 1234): in 1-LSB cells that a chip's mismatch
+        pushed to the edge of opening, a bound moves 9 mV per uS of G_upper and the other bound -6 mV
+        (the map: ~3 mV/uS), so a write accepted within the map's band (0.8 uS) moved the window by more
+        than the +-5 mV band and the cell oscillated between open and closed until the verify cap."""
         frac = self.spec.mc.write_band_frac
         if frac <= 0:
             return np.full(req_s.shape, np.inf)
         slope = np.stack([np.abs(self.pmap.slope_v_per_s(side, req_s[:, j]))
                           for j, side in enumerate(("lower", "upper"))], axis=1)
+        if learnt_v_per_s is not None:
+            slope = np.maximum(slope, np.nan_to_num(np.abs(learnt_v_per_s)))
         with np.errstate(divide="ignore"):
             return np.where(slope > 0, frac * self.spec.mc.band_v / slope, np.inf)
 
-    def write_error_s(self, req_s: np.ndarray, z_s: np.ndarray, sig: Mapping[str, float]) -> np.ndarray:
+    def write_error_s(self, req_s: np.ndarray, z_s: np.ndarray, sig: Mapping[str, float],
+                      learnt_v_per_s: np.ndarray | None = None) -> np.ndarray:
         """Conductance error (S) of each rewrite (cells, 2): a device-level write-verify into
         :meth:`write_band_s` (:func:`verified_write_error_s`) of the rewrite's seeded draw ``z_s``."""
-        band = self.write_band_s(req_s)
+        band = self.write_band_s(req_s, learnt_v_per_s)
         out = np.asarray(z_s, dtype=float).copy()
         for idx in zip(*np.nonzero(np.isfinite(band)), strict=True):
             out[idx] = verified_write_error_s(out[idx], band[idx], sig["program_sigma_s"], sig["read_sigma_s"])

@@ -11,7 +11,8 @@ import numpy as np
 
 from memspice.characterize.adc.energy import STATIC_CAUSES, SWITCHING_GROUPS
 from memspice.characterize.adc.options import RunOptions
-from memspice.characterize.adc.programming import Programming, check_reachable, measure_cells, program, programming_map
+from memspice.characterize.adc.programming import Programming, check_reachable, measure_cells, programming_map
+from memspice.characterize.adc.verify import program
 from memspice.errors import SpecError
 from memspice.extract import adc as ex
 from memspice.extract.energy import EnergySplit, split_energies
@@ -258,7 +259,7 @@ def program_converter(spec: AdcSpec, card: DeviceCard, opts: RunOptions = RunOpt
     converter's own transitions (through the cell-level loop). Returns (map, programming, transfer).
 
     ``windowed`` (default): each verify reads every cell around its own targets only
-    (:func:`~memspice.characterize.adc.programming.measure_cells_windowed`); False: the whole-array
+    (:func:`~memspice.characterize.adc.verify.measure_cells_windowed`); False: the whole-array
     sweep of the whole input range at every iteration (the same grid; kept for comparison).
     ``counts`` (optional) accumulates verify decks and points, and ``transfers``."""
     targets = spec.targets_v()

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from memspice.characterize.adc.options import RunOptions
-from memspice.characterize.adc.programming import Programming, program
+from memspice.characterize.adc.programming import Programming
+from memspice.characterize.adc.verify import program
 from memspice.extract import adc as ex
 from memspice.netlist import qcell_tran as nqt
 from memspice.spec.adc import AdcSpec
