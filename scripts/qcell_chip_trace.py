@@ -123,9 +123,13 @@ def main() -> None:
         WriteVerify.__init__, WriteVerify.update = orig_init, orig
         circuit._run = orig_run
     for s, r in zip(picks, res, strict=True):
+        measured = np.array([r[f"boundary_V_i{i}"] for i in range(spec.n_cells - 1)])
+        inl, dnl = ex.inl_dnl(measured, circuit.targets_v, spec.input_lo_v, spec.input_hi_v, lsb)
         print(f"chip {s}: converged {bool(r['converged'])}, reason {ch.REASONS[int(r['nonconverged_reason'])]}, "
               f"boundary {int(r['nonconverged_boundary'])}, verify sweeps {int(r['verify_iterations'])}, "
-              f"worst dominant error {r['programmed_error_max_V'] * 1e3:.2f} mV")
+              f"worst dominant error {r['programmed_error_max_V'] * 1e3:.2f} mV; in use max |INL| "
+              f"{np.max(np.abs(inl)):.3f} / |DNL| {np.max(np.abs(dnl)):.3f} LSB, "
+              f"code errors {r['code_error_rate']:.2%}")
     use = {}
     if a.use:
         for j, s in enumerate(picks):
