@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from memspice.characterize.adc import chips
-from memspice.characterize.adc.programming import beyond_sweep
+from memspice.characterize.adc.programming import ChipWriteVerify, beyond_sweep
 from memspice.errors import SpecError
 from memspice.extract.adc import ProgrammingMap
 from memspice.nn.artifacts import load_spice_adc
@@ -272,3 +272,37 @@ def test_a_rewrite_is_verified_as_finely_as_the_cell_is_sensitive():
     assert band[k, 1] == pytest.approx(map_band[k, 1] * slope / sens[k, 1], rel=1e-9)
     assert band[1, 1] == pytest.approx(map_band[1, 1], rel=1e-6)
     assert np.allclose(map_band[k], spec.mc.write_band_frac * spec.mc.band_v / slope, rtol=1e-6)
+
+
+def _gap_reading(wv, toward: float):
+    """Bounds on their planned targets except boundary 1 (lower-dominant: cell 1's lower bound, the
+    recessive one cell 0's upper): the dominant bound ``toward`` x its band above target, the recessive
+    one 0.9 x its tolerance below its plan (a gap when ``toward`` is near 1)."""
+    lower, upper = wv.plan_tgt[:, 0].copy(), wv.plan_tgt[:, 1].copy()
+    lower[1] += toward * wv.aim_v
+    upper[0] -= 0.9 * wv.rec_tol
+    return lower, upper
+
+
+def test_a_chip_rewrites_a_recessive_bound_that_leaves_a_gap():
+    """Each bound inside its own tolerance, but the dominant bound (cell 1's lower) high and the
+    recessive one (cell 0's upper) low leave a gap where no cell matches: the plain controller accepted
+    it (issue 12, chip 7 of seed 1234: code 0 in use, max |INL| 0.525 LSB); a chip's controller
+    rewrites the recessive bound upwards and keeps the accepted dominant one. A dominant error away
+    from the recessive side changes nothing."""
+    from memspice.characterize.adc.programming import WriteVerify
+
+    spec, card, pmap, _ = _straight_map_controller()
+    spec = spec.with_overrides({"mc.band_v": 0.05})  # 0.4 LSB at 2 bits: a band wider than the guard's slack
+    chip = ChipWriteVerify(spec, card, pmap, spec.targets_v(), aim_v=spec.mc.band_v)
+    plain = WriteVerify(spec, card, pmap, spec.targets_v(), aim_v=spec.mc.band_v, rewrite_all=False)
+    lower, upper = _gap_reading(chip, 0.9)
+    assert upper[0] < lower[1]  # the two cells do not overlap: a gap
+    assert plain.update(1, lower, upper)  # accepted as it was
+    x = chip.x.copy()
+    assert not chip.update(1, lower, upper)
+    assert chip.x[0, 1] > x[0, 1]  # cell 0's upper bound goes up
+    assert chip.x[1, 0] == x[1, 0]  # the dominant bound, accepted, is kept
+    assert chip.update(2, lower, upper + np.where(np.arange(spec.n_cells) == 0, 0.9 * chip.aim_v, 0.0))
+    away = ChipWriteVerify(spec, card, pmap, spec.targets_v(), aim_v=spec.mc.band_v)
+    assert away.update(1, *_gap_reading(away, -0.9))

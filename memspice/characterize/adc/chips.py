@@ -44,7 +44,7 @@ from memspice.characterize.adc.montecarlo import (
     monte_carlo,
 )
 from memspice.characterize.adc.options import RunOptions
-from memspice.characterize.adc.programming import Programming, WriteVerify, edge_matches
+from memspice.characterize.adc.programming import ChipWriteVerify, Programming, WriteVerify, edge_matches
 from memspice.characterize.adc.verify import reread_margin, window_indices
 from memspice.errors import SpecError
 from memspice.extract import adc as ex
@@ -237,8 +237,8 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                                     o.get("write_upper", np.zeros(mc.max_iter * n)).reshape(mc.max_iter, n)],
                                    axis=2) for o in one])  # (m, iterations, n, 2)
         sig = mc_sigmas(spec, card)
-        ctl = [WriteVerify(spec, card, self.pmap, self.targets_v, start_s=first[s], aim_v=mc.band_v,
-                           rewrite_all=False) for s in range(m)]
+        ctl = [ChipWriteVerify(spec, card, self.pmap, self.targets_v, start_s=first[s], aim_v=mc.band_v)
+               for s in range(m)]
         x = first.copy()
         bounds = np.full((m, n, 2), np.nan)
         clamped = np.zeros((m, n, 2), bool)  # bounds read as the widest sweep's edge (saturated readings)
