@@ -26,12 +26,16 @@ NETWORKS = ("vgg8", "resnet18")
 
 
 def build_network(name: str, *, in_channels: int, image_size: int, num_classes: int = 10,
-                  width: float = 1.0) -> nn.Module:
-    """A freshly initialised network for ``in_channels`` x ``image_size`` x ``image_size`` inputs."""
+                  width: float = 1.0, act_bound: float = 0.0) -> nn.Module:
+    """A freshly initialised network for ``in_channels`` x ``image_size`` x ``image_size`` inputs;
+    ``act_bound`` > 0 (VGG8 only): bounded activations (see :class:`VGG8`)."""
     if width <= 0:
         raise SpecError("width", width, "a positive width multiplier")
     if name == "vgg8":
-        return VGG8(in_channels=in_channels, image_size=image_size, num_classes=num_classes, width=width)
+        return VGG8(in_channels=in_channels, image_size=image_size, num_classes=num_classes, width=width,
+                    act_bound=act_bound)
+    if act_bound:
+        raise SpecError("act_bound", act_bound, f"0 for {name} (bounded activations are built for vgg8 only)")
     if name == "resnet18":
         return ResNet18(in_channels=in_channels, image_size=image_size, num_classes=num_classes, width=width)
     raise SpecError("network", name, "one of " + ", ".join(NETWORKS))
@@ -42,9 +46,15 @@ def _ch(base: int, width: float) -> int:
 
 
 class VGG8(nn.Module):
-    """NeuroSim's VGG8 (see the module docstring); inputs smaller than 32x32 are zero-padded."""
+    """NeuroSim's VGG8 (see the module docstring); inputs smaller than 32x32 are zero-padded.
 
-    def __init__(self, *, in_channels: int = 3, image_size: int = 32, num_classes: int = 10, width: float = 1.0):
+    ``act_bound`` > 0: the network as NeuroSim's WAGE training builds it (memspice.nn.qat): every
+    hidden layer's output clamped to ``[0, act_bound]`` (a bounded ReLU, ``nn.Hardtanh``) and the
+    logits to ``[-act_bound, act_bound]``. The clamps hold no parameters: the state dict is the same.
+    """
+
+    def __init__(self, *, in_channels: int = 3, image_size: int = 32, num_classes: int = 10, width: float = 1.0,
+                 act_bound: float = 0.0):
         super().__init__()
         if image_size > 32:
             raise SpecError("image_size", image_size, "at most 32 pixels (VGG8 is built for 32x32 inputs)")
@@ -58,17 +68,24 @@ class VGG8(nn.Module):
             if item == "pool":
                 layers.append(nn.MaxPool2d(2))
             else:
-                layers += [nn.Conv2d(item[0], item[1], 3, padding=1, bias=False), nn.ReLU(inplace=True)]
+                layers += [nn.Conv2d(item[0], item[1], 3, padding=1, bias=False), _activation(act_bound)]
         self.features = nn.Sequential(*layers)
         hidden = _ch(1024, width)
-        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(c3 * 16, hidden, bias=False), nn.ReLU(inplace=True),
-                                        nn.Linear(hidden, num_classes, bias=False))
+        head: list[nn.Module] = [nn.Flatten(), nn.Linear(c3 * 16, hidden, bias=False), _activation(act_bound),
+                                 nn.Linear(hidden, num_classes, bias=False)]
+        if act_bound:
+            head.append(nn.Hardtanh(-act_bound, act_bound))
+        self.classifier = nn.Sequential(*head)
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
+
+
+def _activation(act_bound: float) -> nn.Module:
+    return nn.Hardtanh(0.0, act_bound, inplace=True) if act_bound else nn.ReLU(inplace=True)
 
 
 class BasicBlock(nn.Module):

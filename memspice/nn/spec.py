@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,15 +31,31 @@ class TrainSpec(Spec):
     train_images: int = param(0, "use only the first N training images (0 = all)")
     augment: bool = param(True, "random crop (pad 2 or 4 px) and horizontal flip")
     seed: int = param(0, "seed of initialisation, shuffling and augmentation")
+    qat_bits: int = param(0, "0: float training; N: quantization-aware training as NeuroSim's WAGE VGG8 (N-bit "
+                          "weights and activations in the forward pass, straight-through gradients, bounded "
+                          "activations, SSE loss; memspice.nn.qat)")
 
     def validate(self) -> None:
         check_positive("width", self.width)
+        check(self.qat_bits == 0 or 2 <= self.qat_bits <= 16, "qat_bits", self.qat_bits,
+              "0 (float training) or 2 to 16 bits")
+        check(self.qat_bits == 0 or self.network == "vgg8", "qat_bits", self.qat_bits,
+              f"0 for network {self.network} (quantization-aware training is built for vgg8 only)")
         check(self.width <= 4, "width", self.width, "a width multiplier at most 4")
         check(self.epochs >= 1, "epochs", self.epochs, "at least 1 epoch")
         check(self.batch_size >= 0, "batch_size", self.batch_size, "0 (automatic) or a number of images")
         check_positive("lr", self.lr)
         check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "a value >= 0")
         check(self.train_images >= 0, "train_images", self.train_images, "0 (all) or a positive count")
+
+    def spec_hash(self) -> str:
+        """The hash of :meth:`Spec.spec_hash` over every field, ``qat_bits`` left out while it is 0, so
+        float-trained networks keep the cache names they had before the field existed."""
+        data = self.to_dict()
+        if not self.qat_bits:
+            del data["qat_bits"]
+        text = json.dumps({"type": type(self).__name__, "spec": data}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,13 @@
-"""``memspice train``: train a network in floating point and cache its weights by configuration hash.
+"""``memspice train``: train a network (in floating point, or quantization-aware with ``qat_bits``,
+memspice.nn.qat) and cache its weights by configuration hash.
 
 The cache entry ``<cache_dir>/<network>-<dataset>-<hash>/`` holds ``model.pt`` (the state dict) and
 ``meta.json`` (the :class:`~memspice.nn.spec.TrainSpec`, its hash, the seed, the float test accuracy,
-versions and timings). The hash covers every field of the spec (seed included), so a changed
-configuration trains anew and an unchanged one is loaded.
+versions and timings). The hash covers every field of the spec (seed included; ``qat_bits`` only
+when it is on), so a changed configuration trains anew and an unchanged one is loaded. A
+quantization-aware network is stored with its float master weights (the inference path quantizes
+them exactly as its training forward pass did) and records both test accuracies: its float forward
+pass and its quantized one.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,7 @@ from torch import nn
 from memspice import __version__
 from memspice.errors import DataError, InputError
 from memspice.io import write_bytes_atomic, write_json
+from memspice.nn import qat
 from memspice.nn.data import ImageSet, dataset_info, load_dataset
 from memspice.nn.networks import build_network, count_weights
 from memspice.nn.spec import TrainSpec
@@ -98,7 +104,8 @@ def cache_path(spec: TrainSpec, cache_dir: Path = DEFAULT_CACHE) -> Path:
 
 def new_model(spec: TrainSpec) -> nn.Module:
     channels, size, classes = dataset_info(spec.dataset)
-    return build_network(spec.network, in_channels=channels, image_size=size, num_classes=classes, width=spec.width)
+    return build_network(spec.network, in_channels=channels, image_size=size, num_classes=classes, width=spec.width,
+                         act_bound=qat.bound(spec.qat_bits) if spec.qat_bits else 0.0)
 
 
 def load_trained(spec: TrainSpec, cache_dir: Path = DEFAULT_CACHE, device: str | torch.device = "cpu") -> Trained:
@@ -108,7 +115,7 @@ def load_trained(spec: TrainSpec, cache_dir: Path = DEFAULT_CACHE, device: str |
     if not weights.is_file() or not meta_file.is_file():
         raise DataError(f"no trained weights for this configuration at {path}; run memspice train first "
                         f"with the same options (network={spec.network}, dataset={spec.dataset}, width={spec.width:g}, "
-                        f"epochs={spec.epochs}, seed={spec.seed})")
+                        f"epochs={spec.epochs}, seed={spec.seed}, qat_bits={spec.qat_bits})")
     model = new_model(spec)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
@@ -134,7 +141,11 @@ def train(spec: TrainSpec, *, data_root: str | Path | None = None, device: str =
         train_set = train_set.head(spec.train_images)
     torch.manual_seed(spec.seed)
     gen = torch.Generator().manual_seed(spec.seed)
-    model = new_model(spec).to(dev)
+    model = new_model(spec)
+    bits = spec.qat_bits
+    if bits:
+        qat.init_wage(model, bits)
+    model = model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
     steps_per_epoch = -(-len(train_set) // spec.batch_size)
     total = spec.epochs * steps_per_epoch
@@ -144,7 +155,9 @@ def train(spec: TrainSpec, *, data_root: str | Path | None = None, device: str =
     pad = 4 if spec.dataset == "cifar10" else 2
     history = []
     t0 = time.monotonic()
-    with progress(total, f"train {spec.network} on {spec.dataset}", enabled=show_progress) as bar:
+    how = f"quantization-aware ({bits} bits)" if bits else "float"
+    with qat.quantized(model, bits) if bits else nullcontext(), \
+            progress(total, f"train {spec.network} on {spec.dataset}, {how}", enabled=show_progress) as bar:
         for epoch in range(spec.epochs):
             model.train()
             order = torch.randperm(len(train_set), generator=gen)
@@ -156,17 +169,21 @@ def train(spec: TrainSpec, *, data_root: str | Path | None = None, device: str =
                     x = augment(x, pad, gen)
                 x, y = x.to(dev, non_blocking=True), labels[idx].to(dev, non_blocking=True)
                 out = model(x)
-                loss = F.cross_entropy(out, y)
+                # NeuroSim's SSE is summed over the batch: its value per image is what the history holds
+                loss = qat.sse_loss(out, y) if bits else F.cross_entropy(out, y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
+                if bits:
+                    qat.clip_weights(model, bits)
                 sched.step()
-                loss_sum += float(loss.detach()) * len(idx)
+                loss_sum += float(loss.detach()) * (1 if bits else len(idx))
                 correct += int((out.argmax(1) == y).sum())
                 seen += len(idx)
                 bar.advance()
             history.append({"epoch": epoch + 1, "train_loss": loss_sum / seen, "train_accuracy": correct / seen})
-    train_s = time.monotonic() - t0
+        train_s = time.monotonic() - t0
+        qat_acc = accuracy(model, test_set, dev) if bits else None  # the quantized forward pass
     test_acc = accuracy(model, test_set, dev)
     path = cache_path(spec, cache_dir)
     buf = io.BytesIO()
@@ -174,7 +191,8 @@ def train(spec: TrainSpec, *, data_root: str | Path | None = None, device: str =
     write_bytes_atomic(path / "model.pt", buf.getvalue())
     meta = {
         "spec": spec.to_dict(), "spec_hash": spec.spec_hash(), "seed": spec.seed,
-        "float_test_accuracy": test_acc, "test_images": len(test_set), "train_images": len(train_set),
+        "float_test_accuracy": test_acc, **({"qat_test_accuracy": qat_acc} if bits else {}),
+        "test_images": len(test_set), "train_images": len(train_set),
         "weights": count_weights(model), "history": history, "train_time_s": train_s, "device": str(dev),
         "data_source": str(train_set.source), "memspice_version": __version__, "torch_version": torch.__version__,
     }
