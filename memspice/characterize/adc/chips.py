@@ -6,11 +6,13 @@ A real chip is programmed after it is made: write-verify reads the cell's actual
 1. **Fabrication** (drawn first, by the engine from the chunk's seed): Pelgrom threshold shifts of
    every transistor (``delvto_*``) and the first write of every memristor (``g_lower``/``g_upper``:
    the nominal conductance plus the card's programming error - exactly the open loop's sample).
-2. **Write-verify** of that chip (:class:`~memspice.characterize.adc.programming.WriteVerify` with
-   ``rewrite_all=False``): verify-sweep the cell array, accept a dominant bound within
-   ``mc.band_v`` of its target (recessive bounds within half the guard band), rewrite only the
-   bounds outside tolerance; every rewrite lands at its request plus a fresh programming error
-   (``write_lower``/``write_upper``: one draw per iteration and device, the card's
+2. **Write-verify** of that chip (:class:`~memspice.characterize.adc.programming.ChipWriteVerify`,
+   a ``WriteVerify`` with ``rewrite_all=False``): verify-sweep the cell array, accept a dominant bound
+   within ``mc.band_v`` of its target (recessive bounds within half the guard band of a target that
+   follows their dominant neighbour's accepted error), rewrite only the bounds outside tolerance (both
+   of a window read shifted); every rewrite is a device-level write-verify (:meth:`write_error_s`,
+   band through the steeper of the map's slope and the cell's learnt sensitivity) of a fresh
+   programming error (``write_lower``/``write_upper``: one draw per iteration and device, the card's
    ``program_sigma_s``). The controller knows each device's conductance after a write (a conductance
    read) and the bounds (a verify sweep at nominal bias, without read noise). At most ``mc.max_iter``
    verify sweeps. The cells of all chips of a chunk that are still being programmed are verified in
