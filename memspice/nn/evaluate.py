@@ -64,8 +64,10 @@ class EvalResult:
 
 
 def network_label(trained: Trained) -> str:
+    """``vgg8``, ``vgg8_w0.125``; a quantization-aware network adds ``_qat<bits>`` (``vgg8_w0.125_qat8``)."""
     s = trained.spec
-    return s.network if s.width == 1 else f"{s.network}_w{s.width:g}"
+    label = s.network if s.width == 1 else f"{s.network}_w{s.width:g}"
+    return f"{label}_qat{s.qat_bits}" if s.qat_bits else label
 
 
 def adc_function(fit: q.AdcFit, device: torch.device, *, lut_range: tuple[float, float] | None = None) -> Callable:

@@ -137,3 +137,31 @@ def test_evaluate_errors_are_one_line_with_exit_code_2(fashion, tmp_path, capsys
     assert code == 2 and "data_batch_1" in err
     code, _, err = run_cli(["train", "--data", str(fashion), "--width", "-1"], capsys)
     assert code == 2 and "width" in err
+
+
+def test_quantization_aware_train_then_evaluate(fashion, tmp_path, capsys):
+    common = ["--data", str(fashion), "--width", "0.0625", "--epochs", "2", "--batch-size", "32",
+              "--cache-dir", str(tmp_path / "cache")]
+    code, out, err = run_cli(["train", *common, "--qat", "8"], capsys)
+    assert code == 0, err
+    assert "float test accuracy" in out and "quantized (8-bit weights and activations) test accuracy" in out
+    [entry] = (tmp_path / "cache").glob("vgg8-fashion_mnist-*")
+    meta = json.loads((entry / "meta.json").read_text())
+    assert meta["spec"]["qat_bits"] == 8 and 0 <= meta["qat_test_accuracy"] <= 1
+    code, _, err = run_cli(["train", *common], capsys)  # the float run of the same options is another entry
+    assert code == 0, err
+    assert len(list((tmp_path / "cache").glob("vgg8-fashion_mnist-*"))) == 2
+    out_dir = tmp_path / "eval"
+    code, out, err = run_cli(["evaluate", *common, "--qat", "8", "--out", str(out_dir), "--bits", "4",
+                              "--adcs", "lloyd_max", "--sigmas", "", "--no-diagnostics", "--test-images", "40",
+                              "--calibration-images", "32"], capsys)
+    assert code == 0, err
+    assert json.loads((out_dir / "provenance.json").read_text())["train_spec"]["qat_bits"] == 8
+
+
+@pytest.mark.parametrize(("args", "needle"), [(["--qat", "1"], "2 to 16 bits"),
+                                              (["--qat", "8", "--network", "resnet18"], "vgg8")])
+def test_bad_qat_is_one_line_and_trains_nothing(fashion, tmp_path, capsys, args, needle):
+    code, _, err = run_cli(["train", "--data", str(fashion), "--cache-dir", str(tmp_path / "c"), *args], capsys)
+    assert code == 2 and "qat_bits" in err and needle in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and not (tmp_path / "c").exists()

@@ -144,3 +144,13 @@ def test_bad_qat_values_name_the_field(changes, needle):
     with pytest.raises(SpecError, match=needle) as err:
         TrainSpec(**changes)
     assert "qat_bits" in str(err.value)
+
+
+def test_network_label_names_quantization_aware_training():
+    from types import SimpleNamespace
+
+    from memspice.nn.evaluate import network_label
+
+    assert network_label(SimpleNamespace(spec=TrainSpec())) == "vgg8_w0.125"
+    assert network_label(SimpleNamespace(spec=TrainSpec(qat_bits=8))) == "vgg8_w0.125_qat8"
+    assert network_label(SimpleNamespace(spec=TrainSpec(width=1, qat_bits=4))) == "vgg8_qat4"
