@@ -146,15 +146,7 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
     opened = {(r[0], r[1]): r for r in rows if r[3] == "open"}
     worst = max(closed.values(), key=lambda r: r[5] / r[8] if r[8] else 0.0)
     ratio_open = [opened[k][5] / closed[k][5] for k in closed if closed[k][5] > 0]
-    if worst[7]:
-        why = (f"{worst[7]} of {worst[4]} chips did not converge within the verify-sweep cap "
-               f"({_reasons_text(failed.get((worst[0], worst[1]), []))}): this point measures chips as programmed, "
-               "not converters whose programming succeeded, so it does not compare with the paper's linearity")
-    else:
-        shift_mv = 1e3 * worst[2] * slope[worst[0]]  # one rewrite's programming error, as bound movement
-        why = (f"all chips converged; a rewrite's programming error moves a bound by {shift_mv:.1f} mV against the "
-               f"+-{BAND_V * 1e3:g} mV (+-{BAND_V / design_spec(worst[0]).lsb_v:.2f} LSB) band, and the band, "
-               "not the paper's device variation, bounds the residual")
+    why = worst_point_cause(worst, failed.get((worst[0], worst[1]), []), slope[worst[0]])
     flat = [(b, closed[(b, 0.0)][5], closed[(b, 1.0)][5]) for b in bits_list
             if (b, 0.0) in closed and (b, 1.0) in closed and not closed[(b, 1.0)][7]]
     sentences = [
@@ -195,6 +187,28 @@ def run_fig4(ctx: Context, folder: Path) -> Outcome:
     if ctx.quick:
         notes.append(f"--quick: {_plan_text(plan)} (the full run: {_plan_text(fig4_plan(False))})")
     return Outcome("4", "linearity under variation", deltas, sentences, plots, tables, notes)
+
+
+def worst_point_cause(worst: list, failed_rows: list[dict], slope_v_per_s: float) -> str:
+    """Fig. 4's sentence on the closed-loop point furthest from the paper (``worst``: a row of
+    ``fig4cd_linearity`` - bits, variation %, programming sigma (S), mode, chips, INL, DNL, non-converged
+    chips, paper INL, paper DNL): why it differs, from what the run measured (non-converged chips and the
+    controller's reasons; else the band against one rewrite's programming error through the map's
+    ``slope_v_per_s``; at 0 % no programming error at all)."""
+    if worst[7]:
+        why = (f"{worst[7]} of {worst[4]} chips did not converge within the verify-sweep cap "
+               f"({_reasons_text(failed_rows)}): this point measures chips as programmed, "
+               "not converters whose programming succeeded, so it does not compare with the paper's linearity")
+    elif worst[2] == 0:  # no programming error at 0 %: nothing to compare the band with
+        why = (f"all chips converged; at 0 % a rewrite lands exactly, so the +-{BAND_V * 1e3:g} mV "
+               f"(+-{BAND_V / design_spec(worst[0]).lsb_v:.2f} LSB) acceptance band alone bounds the residual, "
+               "where the paper's behavioural 0 % column has exact boundaries")
+    else:
+        shift_mv = 1e3 * worst[2] * slope_v_per_s  # one rewrite's programming error, as bound movement
+        why = (f"all chips converged; a rewrite's programming error moves a bound by {shift_mv:.1f} mV against the "
+               f"+-{BAND_V * 1e3:g} mV (+-{BAND_V / design_spec(worst[0]).lsb_v:.2f} LSB) band, and the band, "
+               "not the paper's device variation, bounds the residual")
+    return why
 
 
 class InBackground:

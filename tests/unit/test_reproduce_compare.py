@@ -205,3 +205,20 @@ def test_in_background_hands_over_results_and_errors_in_key_order():
     before = threading.active_count()
     assert 1 not in InBackground(fn, [])
     assert threading.active_count() == before
+
+
+def test_fig4_worst_point_sentence_states_the_measured_cause():
+    """Non-converged chips: the count and the controller's reasons; all converged with a programming
+    error: that error through the map's slope, in mV (2.8 uS x 2.2 mV/uS = 6.2 mV) beside the band; all
+    converged at 0 %: no programming error to print (it used to say 'moves a bound by 0.0 mV')."""
+    from memspice.reproduce.adc import worst_point_cause
+
+    row = [4, 1.0, 2.8e-6, "closed", 16, 0.14, 0.2, 0, 0.159, 0.21]
+    text = worst_point_cause(row, [], 2.2e3)
+    assert "moves a bound by 6.2 mV against the +-5 mV (+-0.16 LSB) band" in text
+    zero = worst_point_cause([4, 0.0, 0.0, "closed", 16, 0.13, 0.2, 0, 0.054, 0.033], [], 2.2e3)
+    assert "0.0 mV" not in zero and "at 0 % a rewrite lands exactly" in zero and "+-0.16 LSB" in zero
+    failed = [{"reason": "iteration cap"}, {"reason": "conductance at the edge of the card's window"}]
+    bad = worst_point_cause([6, 0.0, 0.0, "closed", 4, 1.2, 1.2, 2, 0.155, 0.141], failed, 2.2e3)
+    assert bad.startswith("2 of 4 chips did not converge") and "1 iteration cap" in bad
+    assert "does not compare with the paper's linearity" in bad
