@@ -259,7 +259,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                     continue  # the cap: the last verify read this state, nothing more is written
                 req = ctl[c].x
                 rewritten = req != x[c]
-                err_s = self.write_error_s(req, noise[c, it - 1], sig, ctl[c].sensitivity_v_per_s())
+                err_s = self.write_error_s(req, noise[c, it - 1], sig, ctl[c].sensitivity_v_per_s(), rewritten)
                 x[c] = np.clip(np.where(rewritten, req + err_s, x[c]), g0, g1)
                 ctl[c].x = x[c].copy()  # the controller reads back what the write gave
                 if rewritten.any():  # (nothing rewritten and not accepted: stuck, counted at the cap)
@@ -307,12 +307,14 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
             return np.where(slope > 0, frac * self.spec.mc.band_v / slope, np.inf)
 
     def write_error_s(self, req_s: np.ndarray, z_s: np.ndarray, sig: Mapping[str, float],
-                      learnt_v_per_s: np.ndarray | None = None) -> np.ndarray:
+                      learnt_v_per_s: np.ndarray | None = None, rewritten: np.ndarray | None = None) -> np.ndarray:
         """Conductance error (S) of each rewrite (cells, 2): a device-level write-verify into
-        :meth:`write_band_s` (:func:`verified_write_error_s`) of the rewrite's seeded draw ``z_s``."""
+        :meth:`write_band_s` (:func:`verified_write_error_s`) of the rewrite's seeded draw ``z_s``; only
+        where ``rewritten`` (cells, 2; default: every device) - elsewhere the draw is returned unused."""
         band = self.write_band_s(req_s, learnt_v_per_s)
         out = np.asarray(z_s, dtype=float).copy()
-        for idx in zip(*np.nonzero(np.isfinite(band)), strict=True):
+        todo = np.isfinite(band) if rewritten is None else np.isfinite(band) & rewritten
+        for idx in zip(*np.nonzero(todo), strict=True):
             out[idx] = verified_write_error_s(out[idx], band[idx], sig["program_sigma_s"], sig["read_sigma_s"])
         return out
 

@@ -269,10 +269,13 @@ def program_converter(spec: AdcSpec, card: DeviceCard, opts: RunOptions = RunOpt
     pmap = programming_map(spec, card, opts)
     check_reachable(spec, pmap, targets, card.name)
     prog = program(spec, card, pmap, targets, opts, log=say, windowed=windowed, counts=counts)
+    def counted_transfer(prog: Programming) -> Transfer:
+        if counts is not None:
+            counts["transfers"] = counts.get("transfers", 0) + 1
+        return transfer(spec, card, prog, opts)
+
     say("transfer sweep with the transistor-level encoder")
-    tr = transfer(spec, card, prog, opts)
-    if counts is not None:
-        counts["transfers"] = counts.get("transfers", 0) + 1
+    tr = counted_transfer(prog)
     offsets = np.zeros(spec.n_cells - 1)
     for _ in range(2):  # write-verify on the converter's own output, through the cell-level loop
         err = tr.measured_v - tr.targets_v
@@ -287,7 +290,5 @@ def program_converter(spec: AdcSpec, card: DeviceCard, opts: RunOptions = RunOpt
                        windowed=windowed, counts=counts)
         prog.history_lsb = history + prog.history_lsb
         prog.iterations += done
-        tr = transfer(spec, card, prog, opts)
-        if counts is not None:
-            counts["transfers"] = counts.get("transfers", 0) + 1
+        tr = counted_transfer(prog)
     return pmap, prog, tr
