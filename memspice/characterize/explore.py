@@ -139,7 +139,7 @@ def _label(point: Mapping[str, Any]) -> str:
 
 def point_seed(grid: Grid, index: int) -> int:
     """The Monte Carlo seed of point ``index``: a child of SeedSequence(grid.seed), recorded in its row."""
-    child = np.random.SeedSequence(grid.seed).spawn(index + 1)[index]
+    child = np.random.SeedSequence(grid.seed, spawn_key=(index,))  # = SeedSequence(grid.seed).spawn(index + 1)[index]
     return int(child.generate_state(1)[0])
 
 

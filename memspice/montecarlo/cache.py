@@ -98,7 +98,7 @@ class ChunkCache:
         rest = to_jsonable({k: v for k, v in record.items() if k != "values"})
         head = json.dumps(rest, separators=(",", ":"), sort_keys=True)
         groups = ",".join(f"{json.dumps(g)}:{_encode_values_json(v)}" for g, v in sorted(record["values"].items()))
-        text = head[:-1] + ("," if rest else "") + f'"values":{{{groups}}}}}\n'
+        text = head[:-1] + "," + f'"values":{{{groups}}}}}\n'
         write_text_atomic(self.path(record["chunk"]), text, durable=False)
         return rest["measures"]
 

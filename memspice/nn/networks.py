@@ -76,9 +76,8 @@ class VGG8(nn.Module):
         if act_bound:
             head.append(nn.Hardtanh(-act_bound, act_bound))
         self.classifier = nn.Sequential(*head)
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+        for m in crossbar_layers(self):
+            nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -137,4 +136,9 @@ class ResNet18(nn.Module):
 
 def count_weights(model: nn.Module) -> int:
     """Weights of the layers that a crossbar holds (convolutions and fully connected layers)."""
-    return sum(m.weight.numel() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))
+    return sum(m.weight.numel() for m in crossbar_layers(model))
+
+
+def crossbar_layers(model: nn.Module) -> list[nn.Conv2d | nn.Linear]:
+    """The convolutions and linear layers of ``model`` (the layers a crossbar holds) in definition order."""
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]

@@ -35,6 +35,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from memspice.nn.networks import crossbar_layers
+
 
 def bound(bits: int) -> float:
     """NeuroSim's clip bound ``1 - 2^-(bits-1)`` (``wage_quantizer.C``)."""
@@ -50,11 +52,6 @@ def wage_scale(fan: int, bits: int) -> float:
     ``wage_init_(..., factor=1.0)``): ``2^ceil(log2(limit_std / sqrt(3 / fan_in)))``."""
     limit_std = bound(bits) / math.sqrt(3) if bits > 2 else 0.75 / math.sqrt(3)
     return 2.0 ** math.ceil(math.log2(limit_std / math.sqrt(3.0 / fan)))
-
-
-def crossbar_layers(model: nn.Module) -> list[nn.Conv2d | nn.Linear]:
-    """The convolutions and linear layers of ``model`` in definition order."""
-    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
 def quantize_weight(w: torch.Tensor, bits: int) -> torch.Tensor:

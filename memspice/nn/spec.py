@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -48,14 +46,13 @@ class TrainSpec(Spec):
         check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "a value >= 0")
         check(self.train_images >= 0, "train_images", self.train_images, "0 (all) or a positive count")
 
-    def spec_hash(self) -> str:
-        """The hash of :meth:`Spec.spec_hash` over every field, ``qat_bits`` left out while it is 0, so
-        float-trained networks keep the cache names they had before the field existed."""
+    def hash_data(self) -> dict:
+        """Every field, ``qat_bits`` left out while it is 0, so float-trained networks keep the cache
+        names they had before the field existed."""
         data = self.to_dict()
         if not self.qat_bits:
             del data["qat_bits"]
-        text = json.dumps({"type": type(self).__name__, "spec": data}, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return data
 
 
 @dataclass(frozen=True)

@@ -170,9 +170,14 @@ class Spec:
         """Plain data (dicts, lists, numbers, strings), suitable for TOML or JSON."""
         return {f.name: _to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
+    def hash_data(self) -> dict[str, Any]:
+        """What :meth:`spec_hash` covers: every field (a subclass may leave out a field while it is at a
+        default that existed before the field did, so that older hashes stay valid)."""
+        return self.to_dict()
+
     def spec_hash(self) -> str:
         """A short, stable hash of the description (16 hex digits of SHA-256 of canonical JSON)."""
-        text = json.dumps({"type": type(self).__name__, "spec": self.to_dict()}, sort_keys=True,
+        text = json.dumps({"type": type(self).__name__, "spec": self.hash_data()}, sort_keys=True,
                           separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
