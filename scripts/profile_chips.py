@@ -6,7 +6,8 @@ pickle, so repeated profiles skip it), then runs ``--chips`` chips closed loop (
 one worker, so everything runs here) and, unless ``--no-open``, the same chips open loop. Prints, per
 kind of simulator call (``locate``: a chip's first whole-range sweep; ``verify``: a windowed reading;
 ``use``: the transfer sweep of the programmed chips; ``open``: the open loop's chunk deck): calls,
-analyses, swept points x read cells, wall and CPU seconds (this process: with the shared backend the
+analyses, swept points x read cells, swept points x the deck's cell slots (what the simulator
+solves: a load-independent measure of its work), wall and CPU seconds (this process: with the shared backend the
 simulator runs here, with the subprocess backend its children), then the verify sweeps per chip, the
 Python time outside the simulator and, with ``--cprofile N``, the N costliest functions by own time.
 
@@ -67,7 +68,8 @@ def main() -> int:
         cached.parent.mkdir(parents=True, exist_ok=True)
         cached.write_bytes(pickle.dumps(prog))
 
-    stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0, 0.0])  # calls, analyses, points, wall, cpu
+    # calls, analyses, points x read cells, wall, cpu, points x cell slots in the deck (what the simulator solves)
+    stats: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0, 0.0, 0])
     real = chips.simulate
 
     def timed(deck, **kw):
@@ -79,13 +81,15 @@ def main() -> int:
         res = real(deck, **kw)
         st = stats[kind]
         cpu_before = st[4]
+        slots = sum(1 for line in deck.netlist().splitlines() if line.lower().startswith("xc"))
+        st[5] += slots * sum(len(p["v-sweep"]) for p in res.plots)
         st[0] += 1
         st[1] += len(an)
         st[2] += sum(len(p["v-sweep"]) * max(len(a.vectors), 1) for p, a in zip(res.plots, an, strict=True))
         st[3] += time.perf_counter() - t0
         st[4] += cpu_s() - c0
         calls.append((kind, [(len(p["v-sweep"]), len(a.vectors)) for p, a in zip(res.plots, an, strict=True)],
-                      time.perf_counter() - t0, st[4] - cpu_before))
+                      time.perf_counter() - t0, st[4] - cpu_before, slots))
         return res
 
     calls: list = []
@@ -110,15 +114,16 @@ def main() -> int:
           f"(mean {it.mean():.2f}); not converged {int(np.sum(~mc.converged))}; "
           f"INL {st['inl_max_lsb_rms']:.4f} DNL {st['dnl_max_lsb_rms']:.4f} LSB (RMS of max |.|)")
     sim_wall = sim_cpu = 0.0
-    print(f"{'kind':8s} {'calls':>6s} {'analyses':>9s} {'points*cells':>13s} {'wall s':>8s} {'cpu s':>8s}")
+    print(f"{'kind':8s} {'calls':>6s} {'analyses':>9s} {'points*cells':>13s} {'points*slots':>13s} {'wall s':>8s} "
+          f"{'cpu s':>8s}")
     for kind in ("locate", "verify", "use"):
-        c, a, p, w, u = stats.get(kind, [0, 0, 0, 0.0, 0.0])
+        c, a, p, w, u, sp = stats.get(kind, [0, 0, 0, 0.0, 0.0, 0])
         sim_wall += w
         sim_cpu += u
-        print(f"{kind:8s} {c:6d} {a:9d} {p:13d} {w:8.2f} {u:8.2f}")
+        print(f"{kind:8s} {c:6d} {a:9d} {p:13d} {sp:13d} {w:8.2f} {u:8.2f}")
     if args.calls:
-        for kind, an, w, u in calls:
-            print(f"  {kind:7s} wall {w:6.2f} s CPU {u:6.2f} s; {len(an)} analyses, points x cells "
+        for kind, an, w, u, slots in calls:
+            print(f"  {kind:7s} wall {w:6.2f} s CPU {u:6.2f} s; {slots} slots, {len(an)} analyses, points x read cells "
                   + " ".join(f"{p}x{c}" for p, c in an))
     print(f"outside the simulator calls: {wall - sim_wall:.2f} s wall, {cpu - sim_cpu:.2f} s CPU")
     if not args.no_open:

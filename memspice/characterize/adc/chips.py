@@ -52,6 +52,7 @@ from memspice.errors import SpecError
 from memspice.extract import adc as ex
 from memspice.montecarlo.circuit import ParamGroup
 from memspice.netlist import qcell as nq
+from memspice.netlist.cards import Card
 from memspice.netlist.deck import Alter, Analyze, Dc, Deck, Step
 from memspice.ngspice import simulate
 from memspice.spec.adc import AdcSpec
@@ -80,6 +81,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
     def __init__(self, spec: AdcSpec, g_lower_s, g_upper_s, card: DeviceCard, pmap: ex.ProgrammingMap):
         super().__init__(spec, g_lower_s, g_upper_s, card)
         self.pmap = pmap
+        self._verify_cards: dict[int, Card] = {}  # the verify deck's cards by slot count, rendered once
 
     @classmethod
     def from_programming(cls, spec: AdcSpec, card: DeviceCard, prog: Programming) -> ClosedLoopAdcCircuit:
@@ -128,12 +130,16 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
     def _verify_run(self, steps: list[Step], backend: str, timeout_s: float, slots: int | None = None):
         """Run ``steps`` on the verify deck holding its first ``slots`` cells (default all): a slot that
         no analysis reads is not in the deck (a cell at a quiet input costs the simulator as much as a
-        read one)."""
+        read one). The cards of each slot count are rendered once per circuit object (the same text)."""
+        from memspice.netlist.deck import Rendered
         from memspice.netlist.qcell_verify import verify_cards
 
-        cells = None if slots is None or slots >= self.spec.n_cells else range(slots)
-        deck = Deck(f"qcell adc {self.spec.bits}-bit write-verify", verify_cards(self.spec, self.card, self.g_lower_s,
-                                                                                 self.g_upper_s, cells=cells),
+        slots = self.spec.n_cells if slots is None else min(slots, self.spec.n_cells)
+        rendered = self._verify_cards
+        if slots not in rendered:
+            rendered[slots] = Rendered.of(verify_cards(self.spec, self.card, self.g_lower_s, self.g_upper_s,
+                                                       cells=range(slots)))
+        deck = Deck(f"qcell adc {self.spec.bits}-bit write-verify", [rendered[slots]],
                     steps=steps, header={**nq.header(self.spec, self.card, "write-verify"),
                                          "circuit hash": self.spec_hash()})
         return simulate(deck, backend=backend, timeout_s=timeout_s).plots
