@@ -12,8 +12,10 @@ this process and one after the other, ``--chips`` fabricated chips (seed ``--see
 
 Both draw the same chips (the closed loop's first write is the open loop's sample). Prints each time,
 the closed loop's verify sweeps per chip (mean, max), its non-converged chips and both loops' INL
-(RMS over chips of max |INL|, LSB), and last ``closed_over_open_time_ratio: X`` (issue 16: <= 3 at 64
-chips, 4 bits). ``--json PATH`` also writes the figures (``scripts/bench_all.py`` reads them).
+(RMS over chips of max |INL|, LSB), each loop's CPU time (this process and its finished children, the
+figure that says what it costs on a loaded machine), ``closed_over_open_cpu_time_ratio`` and last
+``closed_over_open_time_ratio: X`` (wall; issue 16: <= 3 at 64 chips, 4 bits). ``--json PATH`` also writes
+the figures, per-chip max |INL| included (``scripts/bench_all.py`` reads them).
 
     PYTHONPATH=. python scripts/bench_chips.py [--bits 4] [--chips 64] [--workers 2] [--chunk 8]
                                                [--backend shared] [--seed 20250101] [--json PATH]
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -31,6 +34,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the shared backend's worker processes end
+    with each run, the subprocess backend's ngspice processes with each deck)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
 def main() -> int:
@@ -65,14 +75,17 @@ def main() -> int:
     out: dict = {"bits": args.bits, "chips": args.chips, "workers": args.workers, "chunk": args.chunk,
                  "backend": args.backend, "seed": args.seed}
     for mode in ("open", "closed"):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         mc, _ = chips.chip_monte_carlo(spec, card, prog, opts, mode)
         out[f"{mode}_s"] = time.perf_counter() - t0
+        out[f"{mode}_cpu_s"] = cpu_s() - c0
         st = mc_statistics(spec, mc, prog.plan.targets_v)
         out[f"{mode}_inl_max_lsb_rms"] = st["inl_max_lsb_rms"]
         out[f"{mode}_dnl_max_lsb_rms"] = st["dnl_max_lsb_rms"]
         out[f"{mode}_failed"] = len(mc.failed)
-        line = (f"{mode} loop: {out[f'{mode}_s']:.1f} s; INL {st['inl_max_lsb_rms']:.4f} LSB, "
+        out[f"{mode}_inl_max_lsb"] = [float(v) for v in st["inl_max_lsb"]]
+        line = (f"{mode} loop: {out[f'{mode}_s']:.1f} s (CPU {out[f'{mode}_cpu_s']:.1f} s); "
+                f"INL {st['inl_max_lsb_rms']:.4f} LSB, "
                 f"DNL {st['dnl_max_lsb_rms']:.4f} LSB (RMS over chips of max |.|), failed {len(mc.failed)}")
         if mode == "closed":
             it = np.asarray(mc.iterations, dtype=float)
@@ -82,10 +95,12 @@ def main() -> int:
                      f"not converged {int(np.sum(~mc.converged))} of {len(it)}")
         print(line, flush=True)
     out["closed_over_open_time_ratio"] = out["closed_s"] / out["open_s"]
+    out["closed_over_open_cpu_time_ratio"] = out["closed_cpu_s"] / out["open_cpu_s"]
     out["load_average_at_end"] = os.getloadavg()[0]
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"closed_over_open_cpu_time_ratio: {out['closed_over_open_cpu_time_ratio']:.2f}")
     print(f"closed_over_open_time_ratio: {out['closed_over_open_time_ratio']:.2f}")
     return 0
 
