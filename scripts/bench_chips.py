@@ -19,6 +19,7 @@ the figures, per-chip max |INL| included (``scripts/bench_all.py`` reads them).
 
     PYTHONPATH=. python scripts/bench_chips.py [--bits 4] [--chips 64] [--workers 2] [--chunk 8]
                                                [--backend shared] [--seed 20250101] [--json PATH]
+                                               [--prog-cache PATH]
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def main() -> int:
     ap.add_argument("--backend", choices=("shared", "subprocess"), default="shared")
     ap.add_argument("--seed", type=int, default=20250101)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--prog-cache", type=Path, default=None,
+                    help="pickle of the nominal programming: read if it exists, else written (A/B runs of two "
+                         "code versions whose nominal programming is the same skip it)")
     args = ap.parse_args()
     if args.chips < 2 or args.workers < 1 or args.chunk < 1:
         ap.error("need chips >= 2, workers >= 1, chunk >= 1")
@@ -67,7 +71,17 @@ def main() -> int:
     card = load_card(spec.card)
     opts = flow.RunOptions(backend=args.backend, show_progress=False, workers=args.workers)
     t0 = time.perf_counter()
-    _, prog, _ = flow.program_converter(spec, card, opts)
+    if args.prog_cache is not None and args.prog_cache.exists():
+        import pickle
+
+        prog = pickle.loads(args.prog_cache.read_bytes())
+    else:
+        _, prog, _ = flow.program_converter(spec, card, opts)
+        if args.prog_cache is not None:
+            import pickle
+
+            args.prog_cache.parent.mkdir(parents=True, exist_ok=True)
+            args.prog_cache.write_bytes(pickle.dumps(prog))
     print(f"{args.bits}-bit converter ({path.name if path.exists() else 'defaults'}, card {card.name}) programmed "
           f"nominally in {time.perf_counter() - t0:.1f} s (not timed below); {args.chips} chips, chunks of "
           f"{args.chunk}, {args.workers} workers, backend {args.backend}, seed {args.seed}; "
