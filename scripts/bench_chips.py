@@ -12,11 +12,14 @@ this process and one after the other, ``--chips`` fabricated chips (seed ``--see
 
 Both draw the same chips (the closed loop's first write is the open loop's sample). Prints each time,
 the closed loop's verify sweeps per chip (mean, max), its non-converged chips and both loops' INL
-(RMS over chips of max |INL|, LSB), and last ``closed_over_open_time_ratio: X`` (issue 16: <= 3 at 64
-chips, 4 bits). ``--json PATH`` also writes the figures (``scripts/bench_all.py`` reads them).
+(RMS over chips of max |INL|, LSB), each loop's CPU time (this process and its finished children, the
+figure that says what it costs on a loaded machine), ``closed_over_open_cpu_time_ratio`` and last
+``closed_over_open_time_ratio: X`` (wall; issue 16: <= 3 at 64 chips, 4 bits). ``--json PATH`` also writes
+the figures, per-chip max |INL| included (``scripts/bench_all.py`` reads them).
 
     PYTHONPATH=. python scripts/bench_chips.py [--bits 4] [--chips 64] [--workers 2] [--chunk 8]
                                                [--backend shared] [--seed 20250101] [--json PATH]
+                                               [--prog-cache PATH]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -31,6 +35,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the shared backend's worker processes end
+    with each run, the subprocess backend's ngspice processes with each deck)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
 def main() -> int:
@@ -48,6 +59,9 @@ def main() -> int:
     ap.add_argument("--backend", choices=("shared", "subprocess"), default="shared")
     ap.add_argument("--seed", type=int, default=20250101)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--prog-cache", type=Path, default=None,
+                    help="pickle of the nominal programming: read if it exists, else written (A/B runs of two "
+                         "code versions whose nominal programming is the same skip it)")
     args = ap.parse_args()
     if args.chips < 2 or args.workers < 1 or args.chunk < 1:
         ap.error("need chips >= 2, workers >= 1, chunk >= 1")
@@ -57,7 +71,17 @@ def main() -> int:
     card = load_card(spec.card)
     opts = flow.RunOptions(backend=args.backend, show_progress=False, workers=args.workers)
     t0 = time.perf_counter()
-    _, prog, _ = flow.program_converter(spec, card, opts)
+    if args.prog_cache is not None and args.prog_cache.exists():
+        import pickle
+
+        prog = pickle.loads(args.prog_cache.read_bytes())
+    else:
+        _, prog, _ = flow.program_converter(spec, card, opts)
+        if args.prog_cache is not None:
+            import pickle
+
+            args.prog_cache.parent.mkdir(parents=True, exist_ok=True)
+            args.prog_cache.write_bytes(pickle.dumps(prog))
     print(f"{args.bits}-bit converter ({path.name if path.exists() else 'defaults'}, card {card.name}) programmed "
           f"nominally in {time.perf_counter() - t0:.1f} s (not timed below); {args.chips} chips, chunks of "
           f"{args.chunk}, {args.workers} workers, backend {args.backend}, seed {args.seed}; "
@@ -65,14 +89,17 @@ def main() -> int:
     out: dict = {"bits": args.bits, "chips": args.chips, "workers": args.workers, "chunk": args.chunk,
                  "backend": args.backend, "seed": args.seed}
     for mode in ("open", "closed"):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_s()
         mc, _ = chips.chip_monte_carlo(spec, card, prog, opts, mode)
         out[f"{mode}_s"] = time.perf_counter() - t0
+        out[f"{mode}_cpu_s"] = cpu_s() - c0
         st = mc_statistics(spec, mc, prog.plan.targets_v)
         out[f"{mode}_inl_max_lsb_rms"] = st["inl_max_lsb_rms"]
         out[f"{mode}_dnl_max_lsb_rms"] = st["dnl_max_lsb_rms"]
         out[f"{mode}_failed"] = len(mc.failed)
-        line = (f"{mode} loop: {out[f'{mode}_s']:.1f} s; INL {st['inl_max_lsb_rms']:.4f} LSB, "
+        out[f"{mode}_inl_max_lsb"] = [float(v) for v in st["inl_max_lsb"]]
+        line = (f"{mode} loop: {out[f'{mode}_s']:.1f} s (CPU {out[f'{mode}_cpu_s']:.1f} s); "
+                f"INL {st['inl_max_lsb_rms']:.4f} LSB, "
                 f"DNL {st['dnl_max_lsb_rms']:.4f} LSB (RMS over chips of max |.|), failed {len(mc.failed)}")
         if mode == "closed":
             it = np.asarray(mc.iterations, dtype=float)
@@ -82,10 +109,12 @@ def main() -> int:
                      f"not converged {int(np.sum(~mc.converged))} of {len(it)}")
         print(line, flush=True)
     out["closed_over_open_time_ratio"] = out["closed_s"] / out["open_s"]
+    out["closed_over_open_cpu_time_ratio"] = out["closed_cpu_s"] / out["open_cpu_s"]
     out["load_average_at_end"] = os.getloadavg()[0]
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=2) + "\n")
+    print(f"closed_over_open_cpu_time_ratio: {out['closed_over_open_cpu_time_ratio']:.2f}")
     print(f"closed_over_open_time_ratio: {out['closed_over_open_time_ratio']:.2f}")
     return 0
 

@@ -128,8 +128,6 @@ def test_verify_deck_reads_the_bounds_of_the_whole_array_sweep(adc2):
     cells do not interact in DC. Reference: that full sweep, per chip; tolerance 1e-5 V (the
     sweep step is 6 mV here: ngspice's DC convergence (vntol 1e-6 V) along two different sweeps;
     measured up to 1.0e-6 V)."""
-    from memspice.netlist.deck import Analyze, Dc, Deck
-
     spec, card, prog = adc2
     circuit = chips.ClosedLoopAdcCircuit.from_programming(spec, card, prog)
     rng = np.random.default_rng(3)
@@ -141,17 +139,61 @@ def test_verify_deck_reads_the_bounds_of_the_whole_array_sweep(adc2):
           for c in range(m)]
     got = np.full((m, n, 2), np.nan)
     circuit._verify({c: np.ones(n, bool) for c in range(m)}, x, dv, wv, got, "shared", 600.0, locate=True)
+    ref = _whole_array_bounds(circuit, x, dv)
+    for c in range(m):
+        has = wv[c].has
+        assert np.all(np.isfinite(got[c][has])) and np.all(np.isfinite(ref[c][has]))
+        np.testing.assert_allclose(got[c][has], ref[c][has], rtol=0, atol=1e-5)
+
+
+def _whole_array_bounds(circuit, x, dv):
+    """(chips, cells, 2) bounds (V) of each chip's full transfer sweep (whole array, input range, the
+    transfer sweep's grid): the reference of the windowed verify."""
+    from memspice.netlist.deck import Analyze, Dc, Deck
+
+    spec = circuit.spec
     start, stop, step = nq.sweep_range_v(spec)
     base = circuit.deck()
     steps = []
-    for c in range(m):
-        steps += [*nq.sample_alters(spec, card, x[c, :, 0], x[c, :, 1], dv[c]),
+    for c in range(len(x)):
+        steps += [*nq.sample_alters(spec, circuit.card, x[c, :, 0], x[c, :, 1], dv[c]),
                   Analyze(Dc("vin", start, stop, step), nq.dc_vectors(spec, encoder=False))]
-    plots = OPTS.sim(Deck(base.title, base.cards, steps=steps)).plots
-    for c, plot in enumerate(plots):
-        out = np.stack([plot[f"v(out{k})"] for k in range(n)], axis=1)
-        lower, upper = ex.cell_bounds(plot["v-sweep"], out, spec.cell.vdd_v)
-        has = wv[c].has
-        assert np.all(np.isfinite(got[c][has])) and np.all(np.isfinite(np.stack([lower, upper], 1)[has]))
-        np.testing.assert_allclose(got[c, :, 0][has[:, 0]], lower[has[:, 0]], rtol=0, atol=1e-5)
-        np.testing.assert_allclose(got[c, :, 1][has[:, 1]], upper[has[:, 1]], rtol=0, atol=1e-5)
+    out = []
+    for plot in OPTS.sim(Deck(base.title, base.cards, steps=steps)).plots:
+        v = np.stack([plot[f"v(out{k})"] for k in range(spec.n_cells)], axis=1)
+        out.append(np.stack(ex.cell_bounds(plot["v-sweep"], v, spec.cell.vdd_v), axis=1))
+    return np.array(out)
+
+
+def test_a_verify_of_a_few_cells_simulates_only_their_slots(adc2, monkeypatch):
+    """A later verify reads only the rewritten cells: its deck holds as many cell slots as its fullest
+    sweep reads (not the whole array with idle slots), and each reading still equals the chip's
+    whole-array sweep (reference and tolerance as above)."""
+    spec, card, prog = adc2
+    circuit = chips.ClosedLoopAdcCircuit.from_programming(spec, card, prog)
+    rng = np.random.default_rng(5)
+    m, n = 2, spec.n_cells
+    g0, g1 = circuit.window
+    x = np.clip(np.stack([prog.g_lower_s, prog.g_upper_s], axis=1)[None] + rng.normal(0, 3e-6, (m, n, 2)), g0, g1)
+    dv = rng.normal(0, 0.01, (m, n, len(nq.CELL_DEVICES)))
+    wv = [chips.WriteVerify(spec, card, prog.pmap, circuit.targets_v, start_s=x[c], rewrite_all=False)
+          for c in range(m)]
+    decks = []
+    real = chips.simulate
+
+    def record(deck, **kw):
+        decks.append(deck)
+        return real(deck, **kw)
+
+    monkeypatch.setattr(chips, "simulate", record)
+    got = np.full((m, n, 2), np.nan)
+    todo = {0: np.arange(n) == 1, 1: np.arange(n) == 2}  # one cell of each chip: one sweep of 2 slots
+    circuit._verify(todo, x, dv, wv, got, "shared", 600.0)
+    (deck,) = decks
+    cells = {line.split()[0] for line in deck.netlist().splitlines() if line.lower().startswith("xc")}
+    assert cells == {"Xc0", "Xc1"}, cells
+    ref = _whole_array_bounds(circuit, x, dv)
+    for c, k in ((0, 1), (1, 2)):
+        assert np.all(np.isfinite(ref[c, k]))
+        np.testing.assert_allclose(got[c, k], ref[c, k], rtol=0, atol=1e-5)
+    assert np.all(np.isnan(got[0, [0, 2, 3]])) and np.all(np.isnan(got[1, [0, 1, 3]]))  # not read

@@ -52,6 +52,7 @@ from memspice.errors import SpecError
 from memspice.extract import adc as ex
 from memspice.montecarlo.circuit import ParamGroup
 from memspice.netlist import qcell as nq
+from memspice.netlist.cards import Card
 from memspice.netlist.deck import Alter, Analyze, Dc, Deck, Step
 from memspice.ngspice import simulate
 from memspice.spec.adc import AdcSpec
@@ -80,6 +81,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
     def __init__(self, spec: AdcSpec, g_lower_s, g_upper_s, card: DeviceCard, pmap: ex.ProgrammingMap):
         super().__init__(spec, g_lower_s, g_upper_s, card)
         self.pmap = pmap
+        self._verify_cards: dict[int, Card] = {}  # the verify deck's cards by slot count, rendered once
 
     @classmethod
     def from_programming(cls, spec: AdcSpec, card: DeviceCard, prog: Programming) -> ClosedLoopAdcCircuit:
@@ -125,11 +127,19 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         return simulate(Deck(base.title, base.cards, steps=steps, options=base.options, header=base.header),
                         backend=backend, timeout_s=timeout_s).plots
 
-    def _verify_run(self, steps: list[Step], backend: str, timeout_s: float):
+    def _verify_run(self, steps: list[Step], backend: str, timeout_s: float, slots: int | None = None):
+        """Run ``steps`` on the verify deck holding its first ``slots`` cells (default all): a slot that
+        no analysis reads is not in the deck (a cell at a quiet input costs the simulator as much as a
+        read one). The cards of each slot count are rendered once per circuit object (the same text)."""
+        from memspice.netlist.deck import Rendered
         from memspice.netlist.qcell_verify import verify_cards
 
-        deck = Deck(f"qcell adc {self.spec.bits}-bit write-verify", verify_cards(self.spec, self.card, self.g_lower_s,
-                                                                                 self.g_upper_s),
+        slots = self.spec.n_cells if slots is None else min(slots, self.spec.n_cells)
+        rendered = self._verify_cards
+        if slots not in rendered:
+            rendered[slots] = Rendered.of(verify_cards(self.spec, self.card, self.g_lower_s, self.g_upper_s,
+                                                       cells=range(slots)))
+        deck = Deck(f"qcell adc {self.spec.bits}-bit write-verify", [rendered[slots]],
                     steps=steps, header={**nq.header(self.spec, self.card, "write-verify"),
                                          "circuit hash": self.spec_hash()})
         return simulate(deck, backend=backend, timeout_s=timeout_s).plots
@@ -137,20 +147,21 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
     def _verify(self, todo: dict[int, np.ndarray], x: np.ndarray, dv: np.ndarray, wv: Sequence[WriteVerify],
                 bounds: np.ndarray, backend: str, timeout_s: float, locate: bool = False,
                 clamped: np.ndarray | None = None) -> int:
-        """Verify the cells ``todo[chip]`` (bool per cell) of every chip in one deck per reading and store
-        their bounds (V) in ``bounds[chip]`` (cells, 2); the other cells were not rewritten, so their last
-        reading stands.
+        """Verify the cells ``todo[chip]`` (bool per cell) of every chip in one deck per reading and store their
+        bounds (V) in ``bounds[chip]`` (cells, 2); the other cells were not rewritten, so their last reading
+        stands.
 
-        The deck (:mod:`memspice.netlist.qcell_verify`) is one cell array whose n cells are slots: each
-        sweep loads n cells to verify, of any chips (states, ``delvto``), each on its own input offset,
-        read over its own window - its targets +- the spec's margin (at least 1 LSB) - on the transfer
-        sweep's grid, so a sweep is a few LSB long whatever the input range and holds only cells being
-        verified (unused slots sit at a quiet input). ``locate`` (the first verify of a chip, whose bounds
-        can be anywhere): a sweep of the whole range at 4 steps first locates each bound, and the
-        cell's window also covers what it found. A cell with a controlled bound beyond its window (it
-        matches at that edge) is read again with the margin doubled (up to MAX_SWEEP_MARGIN_LSB); one that
-        matches nowhere in its window (closed, or moved wholly out of it by a rewrite) is read again at
-        MAX_SWEEP_MARGIN_LSB before it is taken for closed. Returns the number of decks run."""
+        The deck (:mod:`memspice.netlist.qcell_verify`) is one cell array whose cells are slots: each sweep
+        loads up to n cells to verify, of any chips (states, ``delvto``), each on its own input offset, read
+        over its own window - its targets +- the spec's margin (at least 1 LSB) - on the transfer sweep's grid,
+        so a sweep is a few LSB long whatever the input range and holds only cells being verified: the deck has
+        as many slots as its fullest sweep reads (the cells to read split into sweeps of even size; a slot left
+        over sits at a quiet input). ``locate`` (the first verify of a chip, whose bounds can be anywhere): a
+        sweep of the whole range at 4 steps first locates each bound, and the cell's window also covers what it
+        found. A cell with a controlled bound beyond its window (it matches at that edge) is read again with the
+        margin doubled (up to MAX_SWEEP_MARGIN_LSB); one that matches nowhere in its window (closed, or moved
+        wholly out of it by a rewrite) is read again at MAX_SWEEP_MARGIN_LSB before it is taken for closed.
+        Returns the number of decks run."""
         from memspice.netlist.qcell_verify import offset_alters, slot_alters
 
         spec = self.spec
@@ -181,13 +192,16 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         quiet = spec.cell.v_ref_v  # a slot not read: its input from the source reference up, far below any window
         while pending:
             windows = {ck: self._cell_window(wv[ck[0]].tgt[ck[1]], margin[ck], seen.get(ck)) for ck in pending}
-            # the deck's n cells are n slots, each loaded with any chip's cell: a sweep reads n cells
+            # the deck's cells are slots, each loaded with any chip's cell: a sweep reads up to n cells, and
+            # the deck holds only as many slots as its fullest sweep reads (groups of even size)
             order = sorted(pending, key=lambda ck: (windows[ck][1] - windows[ck][0], ck))
-            groups = [order[i:i + n] for i in range(0, len(order), n)]
+            sweeps = -(-len(order) // n)
+            slots = -(-len(order) // sweeps)
+            groups = [order[i:i + slots] for i in range(0, len(order), slots)]
             steps = []
             offsets = []
             for group in groups:
-                off = np.full(n, quiet)
+                off = np.full(slots, quiet)
                 for j, (c, k) in enumerate(group):
                     off[j] = start0 + windows[c, k][0] * step
                     steps += slot_alters(self.card, j, x[c, k, 0], x[c, k, 1], dv[c, k])
@@ -195,7 +209,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                 points = max(windows[ck][1] - windows[ck][0] for ck in group)
                 steps += [*offset_alters(off), Analyze(Dc("vin", 0.0, points * step, step),
                                                        tuple(f"v(out{j})" for j in range(len(group))), label="verify")]
-            plots = self._verify_run(steps, backend, timeout_s)
+            plots = self._verify_run(steps, backend, timeout_s, slots)
             decks += 1
             again = []
             for group, off, plot in zip(groups, offsets, plots, strict=True):
