@@ -311,6 +311,11 @@ class Raw(Card):
 _TWO_53 = "9007199254740992"
 
 
+#: the largest integer entry written: ngspice's reader computes ``10 * mantis + c - '0'`` with the character's
+#: code ``c`` (up to 57) added first, so within 57 of 2**53 that sum could round
+_INT_MAX = 2.0 ** 53 - 64
+
+
 def _power_of_two_text(k: int) -> str:
     """``/2**k`` (``*2**-k`` for ``k < 0``) as divisions by integers ngspice reads exactly (each <= 2**53);
     dividing a double by a power of two is exact."""
@@ -332,8 +337,9 @@ def _table_texts(arr: np.ndarray) -> list[str]:
 
     A source whose entries are integer multiples of ``2**-k`` with 16 digits (``k`` chosen so that its largest
     entry uses all 53 bits: every entry within a factor ~4.5 of the largest and in its binade, or with trailing
-    zero bits) is written as those integers, closed by ``)/2**k``: exactly the same doubles as the entries'
-    reprs, which ngspice reads exactly (integers below 2**53, divided by powers of two), and the digits come
+    zero bits; none within 64 of 2**53) is written as those integers, closed by ``)/2**k``: exactly the same
+    doubles as the entries' reprs, which ngspice reads exactly (integers below 2**53 - 64, divided by powers
+    of two; a repr's digits are scaled by ``pow(10, exponent)``, not always to the nearest double), and the digits come
     from one numpy pass instead of a float-to-text call per entry (6,400 of those per Monte Carlo chunk deck
     were its largest Python cost, docs/DEVELOPING.md). Any other source (entries spanning binades, a zero)
     is written with the entries' reprs, closed by ``)``."""
@@ -341,7 +347,7 @@ def _table_texts(arr: np.ndarray) -> list[str]:
     _, e = np.frexp(amax)
     k = np.where(amax > 0, 53 - e, 0).astype(np.int64)
     m = np.ldexp(arr, k[:, None])
-    whole = np.flatnonzero((m == np.rint(m)).all(axis=1) & (m >= 1e15).all(axis=1))
+    whole = np.flatnonzero((m == np.rint(m)).all(axis=1) & (m >= 1e15).all(axis=1) & (m < _INT_MAX).all(axis=1))
     rows, n = arr.shape
     out = [""] * rows
     if whole.size:
