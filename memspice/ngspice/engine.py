@@ -2,8 +2,9 @@
 
 Two backends behind one interface (:func:`simulate`):
 
-- ``subprocess`` (default, robust): ``ngspice -b deck.cir`` in its own run directory; the deck's
-  ``.control`` block writes one binary raw file that :mod:`memspice.raw` parses.
+- ``subprocess`` (default, robust): ``ngspice -b`` in its own run directory, reading the deck on its
+  standard input (written into the run directory as ``deck.cir`` only when the run fails or is kept);
+  the deck's ``.control`` block writes one binary raw file that :mod:`memspice.raw` parses.
 - ``shared``: ngspice's shared library through PySpice, one engine per process; the circuit is
   loaded, the same control commands are sent one by one and vectors are read from memory; after
   the run every plot is destroyed and the circuit removed, so memory does not grow run after run.
