@@ -68,6 +68,9 @@ def to_jsonable(value: Any) -> Any:
         return value
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:  # plain leaves inline (a chunk record's measures: hundreds of floats)
+        return [v if (t := type(v)) is str or t is int or t is bool or v is None or (t is float and math.isfinite(v))
+                else to_jsonable(v) for v in value]
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
     if isinstance(value, np.ndarray):

@@ -120,9 +120,12 @@ def run_chunk(plan: Plan, chunk: int, circuit: MonteCarloCircuit) -> dict[str, A
     batched = None if runner is not None else _run_batched(plan, circuit, values, len(samples))
     if runner is not None:  # a circuit whose samples need several runs (closed-loop programming)
         first_failure = _run_by_circuit(plan, runner, values, samples, record)
-    elif batched is not None:
-        for meas in batched:
-            record(meas, "ok", "", False)
+    elif batched is not None:  # every sample ok: the columns at once
+        for name in keep:
+            measures[name] = [float(meas[name]) for meas in batched]
+        status += ["ok"] * len(batched)
+        reason += [""] * len(batched)
+        retried += [False] * len(batched)
     else:
         steps: list[Step] = []
         for s in range(len(samples)):

@@ -305,16 +305,81 @@ class Raw(Card):
         return self.text.rstrip("\n")
 
 
+#: 2**53 as ngspice reads it exactly: its number reader (``INPevaluate``) accumulates the digits in a double,
+#: exact while every prefix is below 2**53; a fraction is then scaled by ``pow(10, exponent)`` (not always
+#: the correctly rounded double)
+_TWO_53 = "9007199254740992"
+
+
+#: the largest integer entry written: ngspice's reader computes ``10 * mantis + c - '0'`` with the character's
+#: code ``c`` (up to 57) added first, so within 57 of 2**53 that sum could round
+_INT_MAX = 2.0 ** 53 - 64
+
+
+def _power_of_two_text(k: int) -> str:
+    """``/2**k`` (``*2**-k`` for ``k < 0``) as divisions by integers ngspice reads exactly (each <= 2**53);
+    dividing a double by a power of two is exact."""
+    op, k = ("/", k) if k >= 0 else ("*", -k)
+    return (op + _TWO_53) * (k // 53) + (f"{op}{1 << (k % 53)}" if k % 53 else "")
+
+
 @functools.lru_cache(maxsize=8)
-def _index_prefixes(n: int) -> tuple[str, ...]:
-    """``("0, ", "1, ", ...)``: the sample-index column of an ``n``-entry table source, made once."""
-    return tuple(f"{s}, " for s in range(n))
+def _integer_row_layout(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The text ``0, ################, 1, ################, ..., )`` of ``n`` 16-digit integer entries as bytes,
+    and the positions of its ``#`` (the digits, entry by entry): made once per table length."""
+    text = ", ".join(f"{s}, {'#' * 16}" for s in range(n)) + ")"
+    buf = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    return buf, np.flatnonzero(buf == ord("#"))
+
+
+def _table_texts(arr: np.ndarray) -> list[str]:
+    """Each source's pairs ``0, y0, 1, y1, ...`` of (sources, entries) tables ``arr`` (finite) and its closing text.
+
+    A source whose entries are integer multiples of ``2**-k`` with 16 digits (``k`` chosen so that its largest
+    entry uses all 53 bits: every entry within a factor ~4.5 of the largest and in its binade, or with trailing
+    zero bits; none within 64 of 2**53) is written as those integers, closed by ``)/2**k``: exactly the same
+    doubles as the entries' reprs, which ngspice reads exactly (integers below 2**53 - 64, divided by powers
+    of two; a repr's digits are scaled by ``pow(10, exponent)``, not always to the nearest double), and the digits come
+    from one numpy pass instead of a float-to-text call per entry (6,400 of those per Monte Carlo chunk deck
+    were its largest Python cost, docs/DEVELOPING.md). Any other source (entries spanning binades, a zero)
+    is written with the entries' reprs, closed by ``)``."""
+    amax = np.abs(arr).max(axis=1)
+    _, e = np.frexp(amax)
+    k = np.where(amax > 0, 53 - e, 0).astype(np.int64)
+    m = np.ldexp(arr, k[:, None])
+    whole = np.flatnonzero((m == np.rint(m)).all(axis=1) & (m >= 1e15).all(axis=1) & (m < _INT_MAX).all(axis=1))
+    rows, n = arr.shape
+    out = [""] * rows
+    if whole.size:
+        buf, pos = _integer_row_layout(n)
+        digits = np.empty((whole.size, n, 16), dtype=np.uint8)
+        x = m[whole].astype(np.int64)
+        for place in range(15, -1, -1):  # a scalar divisor: numpy's fast integer division
+            q = x // 10
+            digits[:, :, place] = x - 10 * q
+            x = q
+        text = np.empty((whole.size, buf.size), dtype=np.uint8)
+        text[:] = buf
+        text[:, pos] = digits.reshape(whole.size, -1) + ord("0")
+        block = text.tobytes().decode("ascii")
+        width = buf.size
+        for i, j in enumerate(whole.tolist()):
+            out[j] = block[i * width:(i + 1) * width] + _power_of_two_text(int(k[j]))
+    rest = np.ones(rows, dtype=bool)
+    rest[whole] = False
+    for j in np.flatnonzero(rest).tolist():
+        pair: list[float] = [0.0] * (2 * n)
+        pair[0::2] = range(n)
+        pair[1::2] = arr[j].tolist()
+        out[j] = repr(pair)[1:-1] + ")"
+    return out
 
 
 @dataclass(frozen=True)
 class TableSource(Card):
-    """Voltage B-source ``B<name> <node> 0 v=pwl(v(<control>), 0, y0, 1, y1, ...)``: exactly ``table[s]``
-    when ``v(control) = s`` (a sample index swept by ``.dc``); written over continuation lines."""
+    """Voltage B-source ``B<name> <node> 0 v=pwl(v(<control>), 0, y0, 1, y1, ...)``: its entry ``s`` is
+    exactly ``table[s]``, the value at ``v(control) = s`` (a sample index swept by ``.dc``); one line, the
+    entries as integers and a power-of-two divisor where that is exact (:func:`_table_texts`), else reprs."""
 
     name: str
     node: str
@@ -322,41 +387,25 @@ class TableSource(Card):
     table: Sequence[float]
 
     def render(self) -> str:
-        # repr: the shortest round-trip text, as fmt() writes it (a Monte Carlo chunk writes thousands)
         table = self.table.tolist() if hasattr(self.table, "tolist") else self.table  # numpy: one conversion
         values = [float(y) for y in table]
         if len(values) < 2 or not all(map(math.isfinite, values)):
             raise ValueError(f"a table source needs at least 2 finite entries, not {values[:4]}...")
-        pts = list(map(str.__add__, _index_prefixes(len(values)), map(float.__repr__, values)))
-        lines = [f"B{ident(self.name)} {ident(self.node)} 0 v=pwl(v({ident(self.control)}),"]
-        for k in range(0, len(pts), 8):
-            lines.append("+ " + ", ".join(pts[k:k + 8]) + ("," if k + 8 < len(pts) else ")"))
-        return "\n".join(lines)
+        return TableSources((self.name,), (self.node,), self.control, np.array([values])).render()
 
 
 @functools.lru_cache(maxsize=4)
-def _tables_template(names: tuple[str, ...], nodes: tuple[str, ...], control: str, n: int) -> tuple[str, ...]:
-    """The text of :class:`TableSources` as the literal pieces between its table entries (one more piece
-    than entries; names and layout made once). ``ident()`` names hold no ``%``, so splitting the text
-    written with a ``%s`` per entry gives exactly the pieces."""
-    pre = _index_prefixes(n)
-    blocks = []
-    for name, node in zip(names, nodes, strict=True):
-        pts = [f"{pre[s]}%s" for s in range(n)]
-        lines = [f"B{ident(name)} {ident(node)} 0 v=pwl(v({ident(control)}),"]
-        for k in range(0, n, 8):
-            lines.append("+ " + ", ".join(pts[k:k + 8]) + ("," if k + 8 < n else ")"))
-        blocks.append("\n".join(lines))
-    pieces = tuple("\n".join(blocks).split("%s"))
-    assert len(pieces) == len(names) * n + 1
-    return pieces
+def _table_heads(names: tuple[str, ...], nodes: tuple[str, ...], control: str) -> tuple[str, ...]:
+    """``B<name> <node> 0 v=pwl(v(<control>), `` of each source of a :class:`TableSources`, made once."""
+    return tuple(f"B{ident(name)} {ident(node)} 0 v=pwl(v({ident(control)}), " for name, node in
+                 zip(names, nodes, strict=True))
 
 
 @dataclass(frozen=True)
 class TableSources(Card):
     """Many :class:`TableSource` cards on one control node, rendered at once: ``tables`` (sources, entries)
     row ``j`` is source ``names[j]`` on node ``nodes[j]``. The same text as rendering each TableSource
-    (tested), with one finiteness check and one float-to-text pass for the whole block: a Monte Carlo
+    (tested), with one finiteness check and one number-to-text pass for the whole block: a Monte Carlo
     chunk deck holds rows x 2 cols of them."""
 
     names: Sequence[str]
@@ -368,10 +417,5 @@ class TableSources(Card):
         arr = np.asarray(self.tables, dtype=float)
         if arr.ndim != 2 or arr.shape[0] != len(self.names) or arr.shape[1] < 2 or not np.isfinite(arr).all():
             raise ValueError(f"table sources need a finite ({len(self.names)}, >= 2) table, not shape {arr.shape}")
-        pieces = _tables_template(tuple(self.names), tuple(self.nodes), self.control, arr.shape[1])
-        parts = [""] * (2 * len(pieces) - 1)
-        parts[0::2] = pieces
-        # repr: the shortest round-trip text, as fmt() writes it; most of a chunk deck's Python time (a
-        # vectorised exact repr measured no faster: scripts/bench_float_repr.py)
-        parts[1::2] = map(float.__repr__, arr.ravel().tolist())
-        return "".join(parts)
+        heads = _table_heads(tuple(self.names), tuple(self.nodes), self.control)
+        return "\n".join(map(str.__add__, heads, _table_texts(arr)))

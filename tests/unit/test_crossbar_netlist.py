@@ -23,6 +23,7 @@ from memspice.netlist.deck import Alter, Analyze
 from memspice.resources import circuits_dir, model_path, project_root
 from memspice.spec.crossbar import CrossbarSpec, load_study
 from memspice.spec.device import MODELS
+from tests.table_text import table_entries
 
 pytestmark = pytest.mark.unit
 
@@ -166,10 +167,10 @@ def test_batched_deck_tables_every_cell_state_by_sample_index():
     assert len(re.findall(r"^Xc\d+_\d+ .* vteam_read_x ", sub, re.M)) == 6 and "cellp_" not in sub
     for r in range(3):
         for k in range(2):
-            m = re.search(rf"^Bxs{r}_{k} xs{r}_{k} 0 v=pwl\(v\(idx\),(.*?)\)$", text, re.M | re.S)
-            nums = [float(x) for x in m.group(1).replace("\n+", " ").split(",")]
-            assert nums[0::2] == [0, 1, 2, 3]
-            assert nums[1::2] == [cell_values(spec, g[s])[r, k] for s in range(4)]
+            line = re.search(rf"^Bxs{r}_{k} xs{r}_{k} 0 v=pwl\(v\(idx\),.*$", text, re.M).group(0)
+            index, entries = table_entries(line)
+            assert index == [0, 1, 2, 3]
+            assert entries == [cell_values(spec, g[s])[r, k] for s in range(4)]
     with pytest.raises(ValueError, match="2\\+ samples"):
         batched_dc_deck(spec, g[:1], np.zeros(3), title="t")
     with pytest.raises(ValueError, match="read_model"):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from memspice.errors import SpecError
+from memspice.montecarlo.cache import CACHE_FORMAT
 from memspice.montecarlo.circuit import ParamGroup
 from memspice.montecarlo.plan import Plan, load_plan
 from memspice.montecarlo.sampling import check_plan_groups, draw_chunk
@@ -121,7 +122,7 @@ def test_chunk_cache_round_trip(tmp_path):
     cache = ChunkCache(tmp_path, p, _Circuit())
     values = draw_chunk(p, GROUPS, 2)
     values["h"] = np.array([[-0.0, 5e-324], [1.7976931348623157e308, np.pi]])
-    record = {"format": 3, "chunk": 2, "samples": list(range(200, 300)), "values": values,
+    record = {"format": CACHE_FORMAT, "chunk": 2, "samples": list(range(200, 300)), "values": values,
               "measures": {"v": [1.5, float("nan"), None]}, "status": ["ok", "failed", "failed"], "seconds": 0.25}
     measures = cache.store(record)
     assert measures == {"v": [1.5, None, None]}

@@ -143,10 +143,11 @@ class CrossbarCircuit:
         g = self.conductances_batch(values)
         title = f"memspice crossbar tile {self.spec.rows}x{self.spec.cols} (Monte Carlo, {n} samples batched)"
         fixed = getattr(self, "_batch_fixed", None)
-        if fixed is None or fixed[0] != self.batch_cells:  # the sample-independent cards, rendered once
+        if fixed is None or fixed[0] != self.batch_cells:  # the sample-independent cards and hash, made once
             fixed = self._batch_fixed = (self.batch_cells,
-                                         Rendered.of(batched_fixed_cards(self.spec, self.v_in_v, self.batch_cells)))
-        deck = batched_dc_deck(self.spec, g, self.v_in_v, title=title, header={"spec_hash": self.spec_hash()},
+                                         Rendered.of(batched_fixed_cards(self.spec, self.v_in_v, self.batch_cells)),
+                                         {"spec_hash": self.spec_hash()})
+        deck = batched_dc_deck(self.spec, g, self.v_in_v, title=title, header=fixed[2],
                                fixed=[fixed[1]], cells=self.batch_cells)
 
         def measure(plots: Sequence[Plot]) -> list[dict[str, float]]:
