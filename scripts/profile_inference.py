@@ -3,9 +3,10 @@
 The network, calibration and 4-bit Lloyd-Max converters are those of ``scripts/bench_inference.py``.
 One forward pass records every CIM layer's input; then each step of each layer runs on that input
 ``--reps`` times, alternating with the float layer's own convolution or matmul, and the median thread
-CPU time per call is printed (one thread by default: thread CPU time is what a loaded machine does not
-distort; with more threads, process CPU time). Steps: ``quantize`` (input to integer levels), ``psums`` (the grouped convolution or
-matmul with the lookup offset as its bias), ``lookup`` (clamp, index, table, sum over sub-arrays:
+CPU time per call is printed (one thread by default: thread CPU time is what a loaded machine does
+not distort; with more threads, process CPU time). Steps, in the memory order the forward pass uses:
+``quantize`` (input to integer levels), ``psums`` (the grouped convolution or matmul with the
+lookup offset as its bias), ``lookup`` (clamp, index, table, sum over sub-arrays:
 :func:`memspice.nn.fused.lookup_sum`), ``scale`` (``out *= s_w s_x``), ``layer`` (the CIM layer's
 whole forward, which also holds the Python between the steps) beside ``float`` (the float layer).
 The whole networks' forward passes are timed the same way (``network``).
@@ -54,11 +55,15 @@ def _steps(layer: CimLayer, x: torch.Tensor) -> dict:
     padded = layer.mapping == "channel_group" and layer.spec.conversion == "subarray"
     channels = layer.subarrays * layer.group if padded else 0
     lut = layer._fused_lookup()
-    x_int = layer.quantize_input(x, channels)
+    nhwc = padded and x.dim() == 4 and lut is not None  # as CimLayer.forward decides
+    x_int = layer.quantize_input(x, channels, channels_last=nhwc)
     psums = layer.partial_sums(x_int, 0, lut.offset)
+    if nhwc and psums.dim() == 5 and psums.permute(0, 3, 4, 1, 2).is_contiguous():
+        n, s, c, h, w = psums.shape
+        psums = psums.permute(0, 3, 4, 1, 2).reshape(n * h * w, s, c)  # (pixels, S, Cout), a view
     out = lookup_sum(psums.clone(), lut.table)
     return {
-        "quantize": lambda: layer.quantize_input(x, channels),
+        "quantize": lambda: layer.quantize_input(x, channels, channels_last=nhwc),
         "psums": lambda: layer.partial_sums(x_int, 0, lut.offset),
         "lookup": lambda: lookup_sum(psums.clone(), lut.table),
         "clone": lambda: psums.clone(),  # subtracted from lookup (the kernel clamps its input in place)

@@ -3,8 +3,9 @@
 A CIM layer's conversion is: clamp each shifted partial sum to the table, make it an integer index,
 look the converted value up, add the sub-arrays. As separate torch operations on a CPU each is a
 pass over a tensor S times the float layer's output (S sub-arrays), and the lookup alone costs
-about 1.3 ns per element; ``torch.compile`` fuses the four into one loop over the output (about
-0.3 ns per partial sum, measured in issue 16). The compiled kernel and the eager operations add the
+about 1.3 ns per element; ``torch.compile`` fuses the four into one loop over the output (0.3 ns
+per partial sum on one tensor in session 4; ~2 ns averaged over the default network's layers in
+session 6's profile, ``scripts/profile_inference.py``). The compiled kernel and the eager operations add the
 sub-arrays in the same written-out order (:func:`lookup_sum_eager`), so results are bit-identical
 either way, for any number of sub-arrays (tests/unit/test_nn_fused.py).
 
