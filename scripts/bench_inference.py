@@ -116,6 +116,32 @@ def legacy_copy(cim: torch.nn.Module) -> torch.nn.Module:
     return old
 
 
+def build(device: str, width: float, cache_dir: Path, n_images: int, batch: int) -> dict:
+    """The float network (cached weights, else a fresh one), its CIM copy calibrated on 512 training
+    images with a 4-bit Lloyd-Max lookup converter per layer, and the first ``n_images`` test images."""
+    dev = resolve_device(device)
+    spec = TrainSpec(width=width)
+    try:
+        model = load_trained(spec, cache_dir, dev).model
+        origin = "trained (cached)"
+    except DataError:
+        torch.manual_seed(0)
+        model = new_model(spec).to(dev).eval()
+        origin = "untrained (no cached weights; timing is unaffected)"
+    test = load_dataset(spec.dataset, "test").head(n_images)
+    calib = load_dataset(spec.dataset, "train").head(512)
+    cim = map_to_cim(model, CimSpec()).to(dev)
+    with exact_float32():
+        stats = calibrate(cim, to_float(calib.images, dev), batch_size=batch, samples=50_000, seed=0)
+        fits = Fitter(stats, 0).fits("lloyd_max", 4)
+        for layer in cim_layers(cim):
+            st = stats[layer.name]
+            layer.adc = adc_function(fits[layer.name], dev, lut_range=(st.minimum, st.maximum))
+    # images stay in host memory; batches move to the device as in memspice evaluate
+    return {"spec": spec, "model": model, "cim": cim, "origin": origin, "test": test,
+            "images": to_float(test.images), "labels": torch.from_numpy(test.labels)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--device", default="cpu")
@@ -130,26 +156,10 @@ def main() -> None:
     args = ap.parse_args()
     dev = resolve_device(args.device)
     args.batch = args.batch or (2000 if dev.type == "cuda" else 100)
-    spec = TrainSpec(width=args.width)
-    try:
-        model = load_trained(spec, args.cache_dir, dev).model
-        origin = "trained (cached)"
-    except DataError:
-        torch.manual_seed(0)
-        model = new_model(spec).to(dev).eval()
-        origin = "untrained (no cached weights; timing is unaffected)"
-    test = load_dataset(spec.dataset, "test").head(args.images)
-    calib = load_dataset(spec.dataset, "train").head(512)
-    images = to_float(test.images)  # host memory; batches move to the device as in memspice evaluate
-    labels = torch.from_numpy(test.labels)
-    cim_spec = CimSpec()
-    cim = map_to_cim(model, cim_spec).to(dev)
+    setup = build(args.device, args.width, args.cache_dir, args.images, args.batch)
+    spec, model, cim, origin = setup["spec"], setup["model"], setup["cim"], setup["origin"]
+    test, images, labels = setup["test"], setup["images"], setup["labels"]
     with exact_float32():
-        stats = calibrate(cim, to_float(calib.images, dev), batch_size=args.batch, samples=50_000, seed=0)
-        fits = Fitter(stats, 0).fits("lloyd_max", 4)
-        for layer in cim_layers(cim):
-            st = stats[layer.name]
-            layer.adc = adc_function(fits[layer.name], dev, lut_range=(st.minimum, st.maximum))
         models = {"float": model, "cim": cim}
         if args.eager:
             models["eager"] = cim  # the same network, run with MEMSPICE_COMPILE=0

@@ -3,10 +3,11 @@
 A CIM layer's conversion is: clamp each shifted partial sum to the table, make it an integer index,
 look the converted value up, add the sub-arrays. As separate torch operations on a CPU each is a
 pass over a tensor S times the float layer's output (S sub-arrays), and the lookup alone costs
-about 1.3 ns per element; ``torch.compile`` fuses the four into one loop over the output (about
-0.3 ns per partial sum, measured in issue 16). The compiled kernel is used only where it adds the
-sub-arrays in the same order as the eager ``sum`` (:data:`MAX_COMPILED_SUBARRAYS`), so results are
-bit-identical either way (tests/unit/test_nn_fused.py).
+about 1.3 ns per element; ``torch.compile`` fuses the four into one loop over the output (0.3 ns
+per partial sum on one tensor in session 4; ~2 ns averaged over the default network's layers in
+session 6's profile, ``scripts/profile_inference.py``). The compiled kernel and the eager operations add the
+sub-arrays in the same written-out order (:func:`lookup_sum_eager`), so results are bit-identical
+either way, for any number of sub-arrays (tests/unit/test_nn_fused.py).
 
 ``torch.compile`` is used on CPU tensors only (a GPU runs the eager operations: they are already
 bandwidth-cheap there) and only while ``MEMSPICE_COMPILE`` is not ``0``. The first call compiles
@@ -24,15 +25,12 @@ from collections.abc import Callable
 
 import torch
 
-__all__ = ["ENV_COMPILE", "MAX_COMPILED_SUBARRAYS", "compile_enabled", "lookup_sum", "lookup_sum_eager"]
+__all__ = ["ENV_COMPILE", "compile_enabled", "lookup_sum", "lookup_sum_eager"]
 
 log = logging.getLogger(__name__)
 
 #: environment variable: ``0`` switches the compiled kernel off (e.g. for short test runs)
 ENV_COMPILE = "MEMSPICE_COMPILE"
-#: up to this many sub-arrays the compiled sum adds in the eager ``sum``'s order (torch 2.13, CPU:
-#: bit-identical for 1-4 on every shape tried, not for 5-16 on some); more: the eager operations
-MAX_COMPILED_SUBARRAYS = 4
 
 _kernel: Callable | None = None
 _failed = False
@@ -45,11 +43,19 @@ def compile_enabled() -> bool:
 
 def lookup_sum_eager(shifted: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """``table`` at ``shifted`` (partial sums plus the table's offset, ``(N, S, ...)``; clamped in
-    place, so a tensor the caller no longer needs) summed over the sub-arrays, ``(N, ...)``. int32
-    indices and ``index_select``: half the memory traffic of int64 indices and ``take``."""
+    place, so a tensor the caller no longer needs) summed over the sub-arrays in order,
+    ``((v_0 + v_1) + v_2) + ...``, ``(N, ...)``. int32 indices and ``index_select``: half the memory
+    traffic of int64 indices and ``take``. The order is written out (not ``sum``): it is the compiled
+    kernel's, and ``sum``'s own on a CPU wherever the trailing size is a multiple of 32 (its
+    vectorised path; its tail adds 5 or more sub-arrays in another order)."""
     idx = shifted.clamp_(0, table.numel() - 1).to(torch.int32)
     values = table.index_select(0, idx.reshape(-1)).view(idx.shape)
-    return values[:, 0] if values.shape[1] == 1 else values.sum(1)  # one sub-array: no copy
+    if values.shape[1] == 1:
+        return values[:, 0]  # one sub-array: no copy
+    out = values[:, 0] + values[:, 1]
+    for k in range(2, values.shape[1]):
+        out.add_(values[:, k])
+    return out
 
 
 def _lookup_sum(shifted: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
@@ -60,11 +66,10 @@ def _lookup_sum(shifted: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
 
 def lookup_sum(shifted: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
     """:func:`lookup_sum_eager`'s result, from one compiled pass where that is available (CPU,
-    at most :data:`MAX_COMPILED_SUBARRAYS` sub-arrays, ``MEMSPICE_COMPILE`` not ``0``)."""
+    ``MEMSPICE_COMPILE`` not ``0``)."""
     global _kernel, _failed
     n, s = shifted.shape[:2]
-    if shifted.device.type != "cpu" or s > MAX_COMPILED_SUBARRAYS or shifted.numel() == 0 \
-            or not compile_enabled():
+    if shifted.device.type != "cpu" or shifted.numel() == 0 or not compile_enabled():
         return lookup_sum_eager(shifted, table)
     try:
         # one rank for every layer: a single compiled graph serves convolutions and linear layers;

@@ -117,6 +117,17 @@ def _layer_with_adc(module, spec, x, *, lut: bool, bits: int = 4):
     return layer
 
 
+def _outlier(module):
+    """``module`` with normal weights and one 10x outlier: small integer weights after the per-layer
+    scale, so a wide layer's partial sums stay below 2^23 (the fused lookup's condition)."""
+    import torch
+
+    with torch.no_grad():
+        module.weight.normal_()
+        module.weight.view(-1)[0] = 10.0
+    return module
+
+
 def _modules():
     from torch import nn
 
@@ -125,6 +136,9 @@ def _modules():
         "conv_kernel_position": (nn.Conv2d(40, 8, 3, padding=1, bias=False), (3, 40, 6, 6),
                                  {"conv_mapping": "kernel_position"}),
         "conv_strided_bias": (nn.Conv2d(20, 6, 3, stride=2, padding=1, bias=True), (2, 20, 7, 7), {}),
+        # 5 sub-arrays of 13 channels (one padded); 8 x 4 x 4 = 128 outputs per image: the reference's
+        # sum adds the sub-arrays left to right there, as the forward pass does
+        "conv_five_subarrays": (_outlier(nn.Conv2d(64, 8, 3, padding=1, bias=False)), (2, 64, 4, 4), {}),
         "linear_rows": (nn.Linear(300, 7, bias=False), (5, 300), {"rows": 100}),
         "linear_one_subarray": (nn.Linear(60, 4, bias=True), (5, 60), {}),
     }
@@ -165,6 +179,30 @@ def test_batched_reads_match_the_reference_to_float32_rounding(case, input_mode,
     scale = float(ref.abs().max())
     assert scale > 0
     torch.testing.assert_close(got, ref, rtol=1e-6, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize(("cin", "cout", "hw", "bias"), [(40, 8, 6, False), (64, 6, 5, True), (16, 16, 9, False),
+                                                       (1, 4, 7, True)])
+def test_channels_last_one_read_equals_the_nchw_one_read(cin, cout, hw, bias):
+    """The channel-group layer with a lookup converter runs in NHWC memory order: the same values as
+    the NCHW one-read path (``_one_read``) bit for bit, for odd output counts and 1-5 sub-arrays."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(cin + cout)
+    x = torch.rand(3, cin, hw, hw) * 3
+    layer = _layer_with_adc(_outlier(nn.Conv2d(cin, cout, 3, padding=1, bias=bias)), CimSpec(), x, lut=True)
+    assert layer._fused_lookup() is not None and layer.subarrays == -(-cin // 14)
+    with torch.inference_mode():
+        got = layer(x)
+        x_int = layer.quantize_input(x, layer.subarrays * layer.group)
+        ref = layer._one_read(x_int) * (layer.w_scale * layer.act_scale())
+        if bias:
+            ref = ref + layer.bias.view(1, -1, 1, 1)
+    assert got.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(got, ref)
+    with torch.inference_mode():  # a channels-last input (the previous layer's output) gives the same
+        assert torch.equal(layer(x.contiguous(memory_format=torch.channels_last)), got)
 
 
 def test_fused_lookup_offset_is_refused_where_half_integers_could_round():

@@ -1,6 +1,7 @@
 """The fused lookup conversion (memspice.nn.fused): the compiled kernel against the eager torch
 operations, bit for bit (torch.equal), on random tables with partial sums beyond both table ends,
-for every sub-array count the kernel serves; the fallback when compiling fails; a CIM layer's
+for 1-16 sub-arrays and trailing sizes that are and are not multiples of the vector width; the
+eager sum's written-out order; the fallback when compiling fails; a CIM layer's
 output with the kernel on and off. The kernel compiles once per process (dynamic shapes)."""
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def _case(n, s, m, seed):
 def test_compiled_lookup_sum_is_bit_identical_to_the_eager_operations(compiled):
     import torch
 
-    for i, (n, s, m) in enumerate([(7, 2, 300), (3, 1, 50), (5, 3, 64), (4, 4, 33), (100, 4, 1024), (6, 3, 17)]):
+    cases = [(7, 2, 300), (3, 1, 50), (5, 3, 64), (4, 4, 33), (100, 4, 1024), (6, 3, 17), (6400, 2, 16),
+             (50, 5, 64), (9, 8, 128), (7, 5, 33), (4, 16, 20), (300, 7, 16), (2, 13, 1000)]
+    for i, (n, s, m) in enumerate(cases):
         shifted, table = _case(n, s, m, i)
         got = compiled.lookup_sum(shifted.clone(), table)
         ref = compiled.lookup_sum_eager(shifted.clone(), table)
@@ -67,23 +70,41 @@ def test_a_failing_compiler_falls_back_to_the_eager_operations(compiled, monkeyp
     assert torch.equal(got, compiled.lookup_sum_eager(shifted, table))
 
 
-def test_many_subarrays_and_the_switch_keep_the_eager_operations(compiled, monkeypatch):
+def test_the_switch_keeps_the_eager_operations(compiled, monkeypatch):
     import torch
 
     def must_not_run(*_):
         raise AssertionError("the compiled kernel ran")
 
     monkeypatch.setattr(compiled, "_kernel", must_not_run)
-    shifted, table = _case(2, compiled.MAX_COMPILED_SUBARRAYS + 1, 30, 2)
-    assert torch.equal(compiled.lookup_sum(shifted.clone(), table), compiled.lookup_sum_eager(shifted, table))
     monkeypatch.setenv(compiled.ENV_COMPILE, "0")
     shifted, table = _case(2, 3, 30, 3)
     assert torch.equal(compiled.lookup_sum(shifted.clone(), table), compiled.lookup_sum_eager(shifted, table))
     assert not compiled._failed
 
 
+def test_eager_sum_over_subarrays_is_the_written_out_order():
+    """Left to right, ``((v0 + v1) + v2) + ...``: ``sum``'s own order on a CPU where the trailing size
+    is a multiple of 32 (the shapes of the default network), bit for bit."""
+    import torch
+
+    from memspice.nn.fused import lookup_sum_eager
+
+    for i, (n, s, m) in enumerate([(3, 1, 40), (4, 2, 7), (5, 6, 33), (2, 9, 17)]):
+        shifted, table = _case(n, s, m, 40 + i)
+        values = table[shifted.clamp(0, table.numel() - 1).long()]
+        ref = values[:, 0]
+        for k in range(1, s):
+            ref = ref + values[:, k]
+        assert torch.equal(lookup_sum_eager(shifted.clone(), table), ref), (n, s, m)
+    for s in (5, 8, 16):  # trailing size 64: torch.sum agrees
+        shifted, table = _case(6, s, 64, s)
+        values = table[shifted.clamp(0, table.numel() - 1).long()]
+        assert torch.equal(lookup_sum_eager(shifted.clone(), table), values.sum(1)), s
+
+
 @needs_compiler
-@pytest.mark.parametrize("case", ["conv_channel_group", "linear_rows", "conv_strided_bias"])
+@pytest.mark.parametrize("case", ["conv_channel_group", "linear_rows", "conv_strided_bias", "conv_five_subarrays"])
 def test_cim_layer_output_is_identical_with_the_kernel_on_and_off(case, compiled, monkeypatch):
     import torch
 
