@@ -128,15 +128,8 @@ def test_verify_deck_reads_the_bounds_of_the_whole_array_sweep(adc2):
     cells do not interact in DC. Reference: that full sweep, per chip; tolerance 1e-5 V (the
     sweep step is 6 mV here: ngspice's DC convergence (vntol 1e-6 V) along two different sweeps;
     measured up to 1.0e-6 V)."""
-    spec, card, prog = adc2
-    circuit = chips.ClosedLoopAdcCircuit.from_programming(spec, card, prog)
-    rng = np.random.default_rng(3)
-    m, n = 3, spec.n_cells
-    g0, g1 = circuit.window
-    x = np.clip(np.stack([prog.g_lower_s, prog.g_upper_s], axis=1)[None] + rng.normal(0, 3e-6, (m, n, 2)), g0, g1)
-    dv = rng.normal(0, 0.01, (m, n, len(nq.CELL_DEVICES)))
-    wv = [chips.WriteVerify(spec, card, prog.pmap, circuit.targets_v, start_s=x[c], rewrite_all=False)
-          for c in range(m)]
+    circuit, x, dv, wv = _chips_near_nominal(adc2, seed=3, m=3)
+    m, n = 3, circuit.spec.n_cells
     got = np.full((m, n, 2), np.nan)
     circuit._verify({c: np.ones(n, bool) for c in range(m)}, x, dv, wv, got, "shared", 600.0, locate=True)
     ref = _whole_array_bounds(circuit, x, dv)
@@ -144,6 +137,21 @@ def test_verify_deck_reads_the_bounds_of_the_whole_array_sweep(adc2):
         has = wv[c].has
         assert np.all(np.isfinite(got[c][has])) and np.all(np.isfinite(ref[c][has]))
         np.testing.assert_allclose(got[c][has], ref[c][has], rtol=0, atol=1e-5)
+
+
+def _chips_near_nominal(adc2, seed: int, m: int):
+    """``m`` chips of the programmed converter: conductances 3 uS (one sigma) off the nominal ones, transistor
+    offsets of 10 mV, each with its chip write-verify controller (not yet run)."""
+    spec, card, prog = adc2
+    circuit = chips.ClosedLoopAdcCircuit.from_programming(spec, card, prog)
+    rng = np.random.default_rng(seed)
+    n = spec.n_cells
+    g0, g1 = circuit.window
+    x = np.clip(np.stack([prog.g_lower_s, prog.g_upper_s], axis=1)[None] + rng.normal(0, 3e-6, (m, n, 2)), g0, g1)
+    dv = rng.normal(0, 0.01, (m, n, len(nq.CELL_DEVICES)))
+    wv = [chips.WriteVerify(spec, card, prog.pmap, circuit.targets_v, start_s=x[c], rewrite_all=False)
+          for c in range(m)]
+    return circuit, x, dv, wv
 
 
 def _whole_array_bounds(circuit, x, dv):
@@ -169,15 +177,8 @@ def test_a_verify_of_a_few_cells_simulates_only_their_slots(adc2, monkeypatch):
     """A later verify reads only the rewritten cells: its deck holds as many cell slots as its fullest
     sweep reads (not the whole array with idle slots), and each reading still equals the chip's
     whole-array sweep (reference and tolerance as above)."""
-    spec, card, prog = adc2
-    circuit = chips.ClosedLoopAdcCircuit.from_programming(spec, card, prog)
-    rng = np.random.default_rng(5)
-    m, n = 2, spec.n_cells
-    g0, g1 = circuit.window
-    x = np.clip(np.stack([prog.g_lower_s, prog.g_upper_s], axis=1)[None] + rng.normal(0, 3e-6, (m, n, 2)), g0, g1)
-    dv = rng.normal(0, 0.01, (m, n, len(nq.CELL_DEVICES)))
-    wv = [chips.WriteVerify(spec, card, prog.pmap, circuit.targets_v, start_s=x[c], rewrite_all=False)
-          for c in range(m)]
+    circuit, x, dv, wv = _chips_near_nominal(adc2, seed=5, m=2)
+    m, n = 2, circuit.spec.n_cells
     decks = []
     real = chips.simulate
 
