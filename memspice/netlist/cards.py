@@ -306,7 +306,8 @@ class Raw(Card):
 
 
 #: 2**53 as ngspice reads it exactly: its number reader (``INPevaluate``) accumulates the digits in a double,
-#: exact while every prefix is below 2**53; a fraction is then scaled by ``pow(10, exponent)`` (not always
+#: exact below 2**53 (the last step here, 10 * 900719925474099 + '2' = 2**53 + 48, is above it but even, where
+#: doubles are 2 apart, so it is exact too); a fraction is then scaled by ``pow(10, exponent)`` (not always
 #: the correctly rounded double)
 _TWO_53 = "9007199254740992"
 

@@ -187,19 +187,25 @@ def _run_subprocess(deck: Deck, *, timeout_s: float, run_root: Path | None, keep
                 _LIVE.add(proc)
             # a blocking wait and a deadline kept by one watchdog thread for all runs: Popen.wait(timeout) polls
             # with sleeps of up to 50 ms, and a timer thread per run cost 0.14 ms of CPU per chunk
-            deadline = _WATCHDOG.watch(time.monotonic() + timeout_s, proc)
+            deadline = None
             try:
+                deadline = _WATCHDOG.watch(time.monotonic() + timeout_s, proc)
                 try:
                     proc.stdin.write(text)  # type: ignore[union-attr]
-                    proc.stdin.close()  # type: ignore[union-attr]
                 except BrokenPipeError:  # ngspice ended (or was killed) before reading it all: its log says why
                     pass
+                finally:
+                    try:
+                        proc.stdin.close()  # type: ignore[union-attr]
+                    except BrokenPipeError:
+                        pass
                 proc.wait()
             except BaseException:
                 _kill_group(proc)
                 raise
             finally:
-                _WATCHDOG.cancel(deadline)
+                if deadline is not None:
+                    _WATCHDOG.cancel(deadline)
                 with _LIVE_LOCK:
                     _LIVE.discard(proc)
             if deadline.expired and proc.returncode != 0:  # killed at the deadline (not finished just before it)
@@ -214,7 +220,10 @@ def _run_subprocess(deck: Deck, *, timeout_s: float, run_root: Path | None, keep
         _check_output(deck, plots, lines, run_dir)
     except BaseException:  # the kept run folder holds the deck the error names
         if not keep:
-            (run_dir / "deck.cir").write_bytes(text)
+            try:
+                (run_dir / "deck.cir").write_bytes(text)
+            except OSError:  # e.g. a full disk: the simulator's error, not this one, is the one to report
+                pass
         raise
     labels = [a.label for a in deck.analyses]
     if not keep:
@@ -223,7 +232,18 @@ def _run_subprocess(deck: Deck, *, timeout_s: float, run_root: Path | None, keep
                      run_dir=run_dir if keep else None, elapsed_s=elapsed)
 
 
-_WATCHDOG = Watchdog(lambda proc: _kill_group(proc))
+def _signal_group(proc: subprocess.Popen) -> None:
+    """SIGKILL ``proc``'s process group without waiting for it (the watchdog's kill: the run's own thread
+    reaps the process, so one process slow to die does not hold back every other run's deadline)."""
+    if proc.returncode is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+_WATCHDOG = Watchdog(_signal_group)
 
 
 # ngspice processes running now (any thread of this process) and whether new runs are refused: a Monte

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import heapq
+import logging
 import subprocess
 import threading
 import time
 from collections.abc import Callable
+
+_log = logging.getLogger(__name__)
 
 
 class Deadline:
@@ -69,12 +72,14 @@ class Watchdog:
                     continue
                 wait = self._heap[0].at - time.monotonic()
                 if wait > 0:
-                    self._cond.wait(wait)
+                    self._cond.wait(min(wait, threading.TIMEOUT_MAX))
                     continue
                 entry = heapq.heappop(self._heap)
                 entry.expired = True
                 self._cond.release()
                 try:
                     self._kill(entry.proc)
+                except Exception:  # one failed kill must not end the thread that keeps every deadline
+                    _log.warning("could not stop an ngspice run at its deadline", exc_info=True)
                 finally:
                     self._cond.acquire()
