@@ -20,21 +20,15 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
-import resource
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from bench_chips import cpu_s  # this folder is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cpu_s() -> float:
-    """CPU seconds of this process and its finished children."""
-    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
 
 
 def main() -> int:

@@ -52,10 +52,8 @@ def _float_op(module, x):
 
 def _steps(layer: CimLayer, x: torch.Tensor) -> dict:
     """Callables for each step of the layer's default (one read, lookup) path."""
-    padded = layer.mapping == "channel_group" and layer.spec.conversion == "subarray"
-    channels = layer.subarrays * layer.group if padded else 0
+    channels, nhwc = layer.one_read_layout(x)
     lut = layer._fused_lookup()
-    nhwc = padded and x.dim() == 4 and lut is not None  # as CimLayer.forward decides
     x_int = layer.quantize_input(x, channels, channels_last=nhwc)
     psums = layer.partial_sums(x_int, 0, lut.offset)
     if nhwc and psums.dim() == 5 and psums.permute(0, 3, 4, 1, 2).is_contiguous():

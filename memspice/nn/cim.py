@@ -312,10 +312,8 @@ class CimLayer(nn.Module):
         scale = self.w_scale * self.act_scale()
         plain = self.adc is None and self.column is None and self.recorder is None
         one_read = not plain and self.spec.input_mode == "analog" and len(self.slice_factors) == 1
-        # the one-read channel-group path pads the input channels to whole sub-arrays: quantize into them
-        padded = one_read and self.mapping == "channel_group" and self.spec.conversion == "subarray"
-        nhwc = padded and x.dim() == 4 and self._fused_lookup() is not None
-        x_int = self.quantize_input(x, self.subarrays * self.group if padded else 0, channels_last=nhwc)
+        channels, nhwc = self.one_read_layout(x) if one_read else (0, False)
+        x_int = self.quantize_input(x, channels, channels_last=nhwc)
         if plain:  # ideal conversion: the sum over sub-arrays is exact, one float op suffices
             w = self.weight_float() / self.w_scale
             if self.is_conv:
@@ -336,6 +334,14 @@ class CimLayer(nn.Module):
         if self.stop_after:
             raise StopForward
         return out
+
+    def one_read_layout(self, x: torch.Tensor) -> tuple[int, bool]:
+        """The one-read path's quantized input for ``x``: the channels it is padded to (a channel-group layer
+        converting per sub-array pads to whole sub-arrays; 0: not padded) and whether it is channels-last
+        (padded, 4-D, with the fused lookup: :meth:`_one_read_nhwc`)."""
+        padded = self.mapping == "channel_group" and self.spec.conversion == "subarray"
+        nhwc = padded and x.dim() == 4 and self._fused_lookup() is not None
+        return (self.subarrays * self.group if padded else 0), nhwc
 
     def _fused_lookup(self) -> LookupConverter | None:
         """The converter when it is a lookup table applied straight to the partial sums (no column,

@@ -197,17 +197,15 @@ def worst_point_cause(worst: list, failed_rows: list[dict], slope_v_per_s: float
     ``slope_v_per_s``; at 0 % no programming error at all)."""
     band = f"+-{BAND_V * 1e3:g} mV (+-{BAND_V / design_spec(worst[0]).lsb_v:.2f} LSB)"
     if worst[7]:
-        why = (f"{worst[7]} of {worst[4]} chips did not converge within the verify-sweep cap "
-               f"({_reasons_text(failed_rows)}): this point measures chips as programmed, "
-               "not converters whose programming succeeded, so it does not compare with the paper's linearity")
-    elif worst[2] == 0:  # no programming error at 0 %: nothing to compare the band with
-        why = (f"all chips converged; at 0 % a rewrite lands exactly, so the {band} acceptance band alone "
-               "bounds the residual, where the paper's behavioural 0 % column has exact boundaries")
-    else:
-        shift_mv = 1e3 * worst[2] * slope_v_per_s  # one rewrite's programming error, as bound movement
-        why = (f"all chips converged; a rewrite's programming error moves a bound by {shift_mv:.1f} mV against the "
-               f"{band} band, and the band, not the paper's device variation, bounds the residual")
-    return why
+        return (f"{worst[7]} of {worst[4]} chips did not converge within the verify-sweep cap "
+                f"({_reasons_text(failed_rows)}): this point measures chips as programmed, "
+                "not converters whose programming succeeded, so it does not compare with the paper's linearity")
+    if worst[2] == 0:  # no programming error at 0 %: nothing to compare the band with
+        return (f"all chips converged; at 0 % a rewrite lands exactly, so the {band} acceptance band alone "
+                "bounds the residual, where the paper's behavioural 0 % column has exact boundaries")
+    shift_mv = 1e3 * worst[2] * slope_v_per_s  # one rewrite's programming error, as bound movement
+    return (f"all chips converged; a rewrite's programming error moves a bound by {shift_mv:.1f} mV against the "
+            f"{band} band, and the band, not the paper's device variation, bounds the residual")
 
 
 class InBackground:

@@ -321,13 +321,13 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
             return np.where(slope > 0, frac * self.spec.mc.band_v / slope, np.inf)
 
     def write_error_s(self, req_s: np.ndarray, z_s: np.ndarray, sig: Mapping[str, float],
-                      learnt_v_per_s: np.ndarray | None = None, rewritten: np.ndarray | None = None) -> np.ndarray:
+                      learnt_v_per_s: np.ndarray | None, rewritten: np.ndarray) -> np.ndarray:
         """Conductance error (S) of each rewrite (cells, 2): a device-level write-verify into
         :meth:`write_band_s` (:func:`verified_write_error_s`) of the rewrite's seeded draw ``z_s``; only
-        where ``rewritten`` (cells, 2; default: every device) - elsewhere the draw is returned unused."""
+        where ``rewritten`` (cells, 2) - elsewhere the draw is returned unused."""
         band = self.write_band_s(req_s, learnt_v_per_s)
         out = np.asarray(z_s, dtype=float).copy()
-        todo = np.isfinite(band) if rewritten is None else np.isfinite(band) & rewritten
+        todo = np.isfinite(band) & rewritten
         for idx in zip(*np.nonzero(todo), strict=True):
             out[idx] = verified_write_error_s(out[idx], band[idx], sig["program_sigma_s"], sig["read_sigma_s"])
         return out
