@@ -47,8 +47,8 @@ def _evaluate(fashion, out, capsys=None, **kw):
     torch.manual_seed(0)
     tspec = TrainSpec(width=0.0625)
     trained = Trained(new_model(tspec).eval(), tspec, {}, out / "weights", cached=True)
-    spec = EvalSpec(bits=(3,), adcs=("lloyd_max",), sigmas=(0.05,), sweep_bits=(3,), sweep_adcs=("lloyd_max",),
-                    trials=2, diagnostics=False, batch_size=10, **kw)
+    spec = EvalSpec(**{"bits": (3,), "adcs": ("lloyd_max",), "sigmas": (0.05,), "sweep_bits": (3,),
+                       "sweep_adcs": ("lloyd_max",), "trials": 2, "diagnostics": False, "batch_size": 10, **kw})
     out.mkdir(parents=True)
     art = load_spice_adc(_spice_adc(out / "adc3.json"))
     return evaluate(trained, CimSpec(calibration_images=32), spec, out_dir=out, data_root=fashion,
@@ -78,3 +78,16 @@ def test_estimate_adds_inferences_times_images():
     from memspice.nn.evaluate import estimate_s
 
     assert estimate_s(0.002, (16, 2000), (48, 500)) == pytest.approx(0.002 * (32000 + 24000))
+
+
+def test_estimate_is_measured_on_the_second_converted_inference(fashion, tmp_path, capsys):
+    # the first converted inference also compiles the lookup kernels; with two table rows the
+    # estimate is made after the second, and counts only the rows still to come
+    res = _evaluate(fashion, tmp_path / "a", capsys, test_images=10, spice_trials=2,
+                    adcs=("lloyd_max", "uniform_minmax"))
+    err = capsys.readouterr().err
+    assert "(measured on the second one)" in err
+    rows = [r for r in res.rows if r["adc"] in ("lloyd_max", "uniform_minmax") and r["sigma"] == 0.0]
+    assert len(rows) == 2
+    # rows left after the second table row: no table row, the SPICE draws and the sweep trials (2 + 2)
+    assert "for 4 CIM inferences (0 of 10 images, 4 of 10)" in err
