@@ -244,9 +244,9 @@ def test_a_narrow_window_between_coarse_points_is_read_as_the_fine_sweep_reads_i
     """A window 1.5-3.5 fine steps wide, narrower than the coarse read's step (8 fine steps), placed at 8
     positions against the coarse grid: the chips' first verify (where the coarse locate misses it: the whole
     range coarse, then fine within one coarse step of the highest match line; where it hits it: fine between
-    the locate's points around it) reads the bounds that the fine sweep of the whole range reads (reference; 1e-5 V as above). Also the premise (chip_verify's
-    docstring), on the reference's match lines: above 0.05 V each is one interval (one peak), and within
-    half a coarse step of a window it is above 0.1 V."""
+    the locate's points around it) reads the bounds that the fine sweep of the whole range reads (reference;
+    1e-5 V as above). Also the premise (chip_verify's docstring), on the reference's match lines: above
+    0.05 V each is one interval (one peak), and within half a coarse step of a window it is above 0.1 V."""
     from memspice.characterize.adc import chip_verify
 
     circuit, x, dv, wv = _fine_grid_chip(adc2, 1)
