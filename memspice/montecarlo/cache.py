@@ -26,8 +26,9 @@ from memspice.montecarlo.plan import Plan
 #: 3: the crossbar's batched chunk decks write their cells inline (netlist.crossbar.CELL_FORMS; the same
 #: numbers to 1e-12, tested) -- a cache of the decks before is refused, not mixed in;
 #: 4: the state tables' entries as integers over a power of two where exact (netlist.cards._table_texts; the
-#: same doubles, read exactly by ngspice: results move by ~1e-15 relative, docs/DEVELOPING.md)
-CACHE_FORMAT = 4
+#: same doubles, read exactly by ngspice: results move by ~1e-15 relative, docs/DEVELOPING.md);
+#: 5: a state table spanning two binades as 17-digit integers over one more power of two (was reprs)
+CACHE_FORMAT = 5
 
 
 def plan_key(plan: Plan, circuit: MonteCarloCircuit) -> str:
