@@ -18,7 +18,7 @@ import numpy as np
 
 from memspice import __version__
 from memspice.errors import InputError
-from memspice.io import to_jsonable, write_json, write_text_atomic
+from memspice.io import to_jsonable, write_bytes_atomic, write_json
 from memspice.montecarlo.circuit import MonteCarloCircuit
 from memspice.montecarlo.plan import Plan
 
@@ -26,8 +26,9 @@ from memspice.montecarlo.plan import Plan
 #: 3: the crossbar's batched chunk decks write their cells inline (netlist.crossbar.CELL_FORMS; the same
 #: numbers to 1e-12, tested) -- a cache of the decks before is refused, not mixed in;
 #: 4: the state tables' entries as integers over a power of two where exact (netlist.cards._table_texts; the
-#: same doubles, read exactly by ngspice: results move by ~1e-15 relative, docs/DEVELOPING.md)
-CACHE_FORMAT = 4
+#: same doubles, read exactly by ngspice: results move by ~1e-15 relative, docs/DEVELOPING.md);
+#: 5: a state table spanning two binades as 17-digit integers over one more power of two (was reprs)
+CACHE_FORMAT = 5
 
 
 def plan_key(plan: Plan, circuit: MonteCarloCircuit) -> str:
@@ -99,18 +100,21 @@ class ChunkCache:
         and the file is not fsync'ed: an unreadable chunk is recomputed (:meth:`load`)."""
         rest = to_jsonable({k: v for k, v in record.items() if k != "values"})
         head = json.dumps(rest, separators=(",", ":"), sort_keys=True)
-        groups = ",".join(f"{json.dumps(g)}:{_encode_values_json(v)}" for g, v in sorted(record["values"].items()))
-        text = head[:-1] + "," + f'"values":{{{groups}}}}}\n'
-        write_text_atomic(self.path(record["chunk"]), text, durable=False)
-        return rest["measures"]
+        parts = [head[:-1].encode("utf-8"), b',"values":{']
+        for i, (g, v) in enumerate(sorted(record["values"].items())):
+            parts += [b"," if i else b"", json.dumps(g).encode("utf-8"), b":", *_encode_values_json(v)]
+        parts.append(b"}}\n")
+        write_bytes_atomic(self.path(record["chunk"]), b"".join(parts), durable=False)  # bytes: the base64 text
+        return rest["measures"]  # (most of the file) is not decoded, joined and encoded again
 
 
-def _encode_values_json(rows: Any) -> str:
-    """``{"f8_base64": <base64 of the little-endian float64 bytes>, "shape": [...]}`` as compact sorted JSON,
-    written without the encoder's scan of the base64 text (its alphabet needs no escape)."""
+def _encode_values_json(rows: Any) -> tuple[bytes, bytes, bytes]:
+    """``{"f8_base64": <base64 of the little-endian float64 bytes>, "shape": [...]}`` as compact sorted JSON
+    (UTF-8, in three pieces), written without the encoder's scan of the base64 text (its alphabet needs no
+    escape)."""
     arr = np.ascontiguousarray(np.asarray(rows, dtype="<f8"))
     shape = ",".join(str(int(n)) for n in arr.shape)
-    return '{"f8_base64":"' + base64.b64encode(arr.tobytes()).decode("ascii") + '","shape":[' + shape + "]}"
+    return b'{"f8_base64":"', base64.b64encode(arr.tobytes()), b'","shape":[' + shape.encode("ascii") + b"]}"
 
 
 def _decode_values(enc: Mapping[str, Any]) -> np.ndarray:

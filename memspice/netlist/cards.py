@@ -316,6 +316,11 @@ _TWO_53 = "9007199254740992"
 #: code ``c`` (up to 57) added first, so within 57 of 2**53 that sum could round
 _INT_MAX = 2.0 ** 53 - 64
 
+#: the largest even integer entry written (a source spanning two binades, one bit more): for an even entry
+#: N < 2**54 - 48 the reader's last sum ``10 * mantis + c`` is N + 48, even and below 2**54, where doubles are
+#: 2 apart, so it is exact, and so is its ``- '0'`` (the earlier sums are below 2**51)
+_EVEN_MAX = 2.0 ** 54 - 64
+
 
 def _power_of_two_text(k: int) -> str:
     """``/2**k`` (``*2**-k`` for ``k < 0``) as divisions by integers ngspice reads exactly (each <= 2**53);
@@ -325,12 +330,32 @@ def _power_of_two_text(k: int) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _integer_row_layout(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The text ``0, ################, 1, ################, ..., )`` of ``n`` 16-digit integer entries as bytes,
-    and the positions of its ``#`` (the digits, entry by entry): made once per table length."""
-    text = ", ".join(f"{s}, {'#' * 16}" for s in range(n)) + ")"
+def _integer_row_layout(n: int, digits: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """The text ``0, ################, 1, ################, ..., )`` of ``n`` integer entries of ``digits``
+    digits as bytes, and the positions of its ``#`` (the digits, entry by entry): made once per table length."""
+    text = ", ".join(f"{s}, {'#' * digits}" for s in range(n)) + ")"
     buf = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     return buf, np.flatnonzero(buf == ord("#"))
+
+
+def _integer_texts(m: np.ndarray, digits: int) -> list[str]:
+    """Each row of ``m`` (rows, entries; non-negative integers below 10**digits, as floats) as the pairs
+    ``0, y0, 1, y1, ..., )`` with every entry written with ``digits`` digits (leading zeros: read as the same
+    integer): one numpy pass."""
+    rows, n = m.shape
+    buf, pos = _integer_row_layout(n, digits)
+    x = m.astype(np.int64)
+    place_digits = np.empty((rows, n, digits), dtype=np.uint8)
+    for place in range(digits - 1, -1, -1):  # a scalar divisor: numpy's fast integer division
+        q = x // 10
+        place_digits[:, :, place] = x - 10 * q
+        x = q
+    text = np.empty((rows, buf.size), dtype=np.uint8)
+    text[:] = buf
+    text[:, pos] = place_digits.reshape(rows, -1) + ord("0")
+    block = text.tobytes().decode("ascii")
+    width = buf.size
+    return [block[i * width:(i + 1) * width] for i in range(rows)]
 
 
 def _table_texts(arr: np.ndarray) -> list[str]:
@@ -342,33 +367,29 @@ def _table_texts(arr: np.ndarray) -> list[str]:
     doubles as the entries' reprs, which ngspice reads exactly (integers below 2**53 - 64, divided by powers
     of two; a repr's digits are scaled by ``pow(10, exponent)``, not always to the nearest double), and the digits come
     from one numpy pass instead of a float-to-text call per entry (6,400 of those per Monte Carlo chunk deck
-    were its largest Python cost, docs/DEVELOPING.md). Any other source (entries spanning binades, a zero)
-    is written with the entries' reprs, closed by ``)``."""
+    were its largest Python cost, docs/DEVELOPING.md). A source whose entries span two binades (e.g. states
+    around 0.5) is written the same way with one bit more, ``2**-(k+1)``, 17 digits: its entries of the upper
+    binade are then even integers up to 2**54, read exactly too (:data:`_EVEN_MAX`); before, these sources
+    (~15 of 128 in a chunk deck) were written as reprs and cost more than the other ~113 together. Any other
+    source (entries spanning more binades, a zero, an odd entry near 2**53) is written with the entries'
+    reprs, closed by ``)``."""
     amax = np.abs(arr).max(axis=1)
     _, e = np.frexp(amax)
     k = np.where(amax > 0, 53 - e, 0).astype(np.int64)
     m = np.ldexp(arr, k[:, None])
-    whole = np.flatnonzero((m == np.rint(m)).all(axis=1) & (m >= 1e15).all(axis=1) & (m < _INT_MAX).all(axis=1))
+    whole = (m == np.rint(m)).all(axis=1) & (m >= 1e15).all(axis=1) & (m < _INT_MAX).all(axis=1)
+    m2 = np.ldexp(arr, (k + 1)[:, None])
+    half = 0.5 * m2  # exact; an integer where m2 is even (np.fmod took 1 ms for a chunk's tables)
+    two = ~whole & (m2 == np.rint(m2)).all(axis=1) & (m2 >= 1e15).all(axis=1) & (
+        (m2 < _INT_MAX) | ((half == np.rint(half)) & (m2 <= _EVEN_MAX))).all(axis=1)
     rows, n = arr.shape
     out = [""] * rows
-    if whole.size:
-        buf, pos = _integer_row_layout(n)
-        digits = np.empty((whole.size, n, 16), dtype=np.uint8)
-        x = m[whole].astype(np.int64)
-        for place in range(15, -1, -1):  # a scalar divisor: numpy's fast integer division
-            q = x // 10
-            digits[:, :, place] = x - 10 * q
-            x = q
-        text = np.empty((whole.size, buf.size), dtype=np.uint8)
-        text[:] = buf
-        text[:, pos] = digits.reshape(whole.size, -1) + ord("0")
-        block = text.tobytes().decode("ascii")
-        width = buf.size
-        for i, j in enumerate(whole.tolist()):
-            out[j] = block[i * width:(i + 1) * width] + _power_of_two_text(int(k[j]))
-    rest = np.ones(rows, dtype=bool)
-    rest[whole] = False
-    for j in np.flatnonzero(rest).tolist():
+    for sel, mm, kk, digits in ((whole, m, k, 16), (two, m2, k + 1, 17)):
+        idx = np.flatnonzero(sel)
+        if idx.size:
+            for j, text in zip(idx.tolist(), _integer_texts(mm[idx], digits), strict=True):
+                out[j] = text + _power_of_two_text(int(kk[j]))
+    for j in np.flatnonzero(~whole & ~two).tolist():
         pair: list[float] = [0.0] * (2 * n)
         pair[0::2] = range(n)
         pair[1::2] = arr[j].tolist()

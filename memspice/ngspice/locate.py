@@ -25,8 +25,22 @@ _LIB_CANDIDATES = (
 )
 
 
+_FOUND: dict[tuple, Path] = {}  # where the executable was found, by what decided it (argument, environment)
+
+
 def find_ngspice(explicit: str | os.PathLike | None = None) -> Path:
-    """Path of the ngspice executable."""
+    """Path of the ngspice executable. Remembered per argument, ``MEMSPICE_NGSPICE`` and ``PATH`` while the
+    file stays executable (a Monte Carlo runs it once per chunk: searching PATH each time cost ~0.2 ms)."""
+    key = (None if explicit is None else os.fspath(explicit), os.environ.get("MEMSPICE_NGSPICE"),
+           os.environ.get("PATH"))
+    path = _FOUND.get(key)
+    if path is not None and os.access(path, os.X_OK):
+        return path
+    path = _FOUND[key] = _search_ngspice(explicit)
+    return path
+
+
+def _search_ngspice(explicit: str | os.PathLike | None) -> Path:
     looked = []
     for candidate in (explicit, os.environ.get("MEMSPICE_NGSPICE")):
         if candidate:

@@ -54,9 +54,18 @@ class LogVerdict:
     lines: tuple[str, ...]
 
 
+# Any line that could be a failure, searched in the whole text at once: a clean log (every successful run)
+# is then one search instead of three per line. Each pattern matches at least wherever the line-by-line
+# ones below do (``^`` at every line start; ``\s*`` may also span lines: a wider net, never a narrower one).
+_ANY = re.compile("|".join(f"(?:{p.pattern})" for p in (_CONVERGENCE, _MISSING, _ERROR)),
+                  re.IGNORECASE | re.MULTILINE)
+
+
 def scan(lines: list[str]) -> LogVerdict:
     """Classify console lines: convergence failure, missing vector, deck error, or clean."""
     joined = "\n".join(lines)
+    if not _ANY.search(joined):
+        return LogVerdict(None, "", ())
     conv = [ln for ln in lines if _CONVERGENCE.search(ln)]
     if conv or _CONVERGENCE.search(joined):
         return LogVerdict(ConvergenceError, conv[0].strip() if conv else "convergence failure",

@@ -189,28 +189,31 @@ def test_folded_exponential_cell_equals_the_library_subcircuit():
                                rtol=1e-9)  # the exponential relation itself (independent reference)
 
 
-def test_state_tables_reach_ngspice_in_both_number_forms():
-    """The batched deck's state tables (``TableSources``: integers over a power of two where exact, reprs
-    otherwise) give ngspice the drawn values: each source's node swept over the sample index equals its
-    entries, for sources in either form (a wrong digit, divisor or order moves a value by >= 1e-16 of it and
-    usually by far more). Tolerance 1e-12 relative: ngspice's DC solution of a B-source's node is not its
-    table entry to the last bit (measured up to 3.7e-13 relative, the same for both forms: the solver, not the
-    text), and the raw file's parser (``memspice.raw``) returns the float64 ngspice wrote."""
+def test_state_tables_reach_ngspice_in_every_number_form():
+    """The batched deck's state tables (``TableSources``: integers over a power of two where exact, 17-digit
+    ones over one more power where the entries span two binades, reprs otherwise) give ngspice the drawn
+    values: each source's node swept over the sample index equals its entries, for sources in every form (a
+    wrong digit, divisor or order moves a value by >= 1e-16 of it and usually by far more). Tolerance 1e-12
+    relative: ngspice's DC solution of a B-source's node is not its table entry to the last bit (measured up to
+    3.7e-13 relative, the same for every form: the solver, not the text), and the raw file's parser
+    (``memspice.raw``) returns the float64 ngspice wrote."""
     from memspice.netlist.cards import Resistor, TableSources, VSource
     from memspice.netlist.deck import Analyze, Dc
     from memspice.ngspice import simulate
 
     rng = np.random.default_rng(11)
     n = 9
-    tables = np.vstack([rng.normal(0.5, 0.01, (3, n)),  # around 0.5: reprs where a source spans the binades
+    tables = np.vstack([rng.normal(0.5, 0.01, (3, n)),  # around 0.5: two binades where a source spans them
                         rng.uniform(0.26, 0.49, (3, n)),  # one binade: integers
-                        rng.uniform(0.003, 0.7, (2, n))])  # spanning binades: reprs
+                        np.exp(rng.uniform(np.log(0.003), np.log(0.7), (2, n)))])  # more binades: reprs
     names = [f"xs{j}" for j in range(len(tables))]
     deck = Deck("tables", [VSource("idx", "idx", "0", 0.0), TableSources(names, names, "idx", tables),
                            *(Resistor(f"l{j}", name, "0", 1e3) for j, name in enumerate(names))],
                 steps=[Analyze(Dc("vidx", 0, n - 1, 1), tuple(f"v({x})" for x in names), label="sweep")])
     text = deck.render()
-    assert 3 <= text.count(")/9007199254740992") < len(names)  # both forms in the deck
+    forms = [len(line.split(", ")[2]) if line.rsplit(")", 1)[1] else "repr" for line in text.splitlines()
+             if line.startswith("Bxs")]  # digits of the integer entries, or reprs
+    assert forms.count(17) >= 1 and forms.count(16) == 3 and forms.count("repr") == 2, forms
     plot = simulate(deck).plots[0]
     assert plot.n_points == n
     for j, name in enumerate(names):

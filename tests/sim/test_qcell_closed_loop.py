@@ -198,3 +198,133 @@ def test_a_verify_of_a_few_cells_simulates_only_their_slots(adc2, monkeypatch):
         assert np.all(np.isfinite(ref[c, k]))
         np.testing.assert_allclose(got[c, k], ref[c, k], rtol=0, atol=1e-5)
     assert np.all(np.isnan(got[0, [0, 2, 3]])) and np.all(np.isnan(got[1, [0, 1, 3]]))  # not read
+
+
+def _fine_whole_range(circuit, x, dv):
+    """The reference of the whole-range read: every chip's cells on the fine grid over the whole input
+    range +- MAX_SWEEP_MARGIN_LSB (what the verify read before it went coarse first): (bounds (chips, cells,
+    2) in V, the sweep's input (V), match lines (chips, points, cells) in V)."""
+    from memspice.characterize.adc.programming import MAX_SWEEP_MARGIN_LSB
+    from memspice.characterize.adc.verify import window_indices
+    from memspice.netlist.deck import Analyze, Dc, Deck
+    from memspice.netlist.qcell_verify import verify_cards
+
+    spec = circuit.spec
+    n = spec.n_cells
+    start0, _, step = nq.sweep_range_v(spec)
+    a, b = window_indices(spec, np.array([np.nan, np.nan]), MAX_SWEEP_MARGIN_LSB)
+    steps = []
+    for c in range(len(x)):
+        steps += [*nq.sample_alters(spec, circuit.card, x[c, :, 0], x[c, :, 1], dv[c]),
+                  Analyze(Dc("vin", start0 + a * step, start0 + b * step, step),
+                          (*nq.dc_vectors(spec, encoder=False), *(f"v(ml{k})" for k in range(n))))]
+    deck = Deck("whole range", verify_cards(spec, circuit.card, circuit.g_lower_s, circuit.g_upper_s), steps=steps)
+    bounds, ml = [], []
+    for plot in OPTS.sim(deck).plots:
+        out = np.stack([plot[f"v(out{k})"] for k in range(n)], axis=1)
+        bounds.append(np.stack(ex.cell_bounds(plot["v-sweep"], out, spec.cell.vdd_v), axis=1))
+        ml.append(np.stack([plot[f"v(ml{k})"] for k in range(n)], axis=1))
+    return np.array(bounds), plot["v-sweep"], np.array(ml)
+
+
+def _fine_grid_chip(adc2, m: int):
+    """The 2-bit converter's closed-loop circuit swept on a 4-bit-like grid (1.5625 mV: coarse reads of
+    8 steps, as at 4 bits) and ``m`` nominal chips with their controllers."""
+    spec, card, prog = adc2
+    spec = spec.with_overrides({"sweep_step_lsb": 0.0125})
+    circuit = chips.ClosedLoopAdcCircuit(spec, prog.g_lower_s, prog.g_upper_s, card, prog.pmap)
+    x = np.repeat(np.stack([prog.g_lower_s, prog.g_upper_s], axis=1)[None], m, axis=0)
+    dv = np.zeros((m, spec.n_cells, len(nq.CELL_DEVICES)))
+    wv = [chips.WriteVerify(spec, card, prog.pmap, circuit.targets_v, start_s=x[c], rewrite_all=False)
+          for c in range(m)]
+    return circuit, x, dv, wv
+
+
+def test_a_narrow_window_between_coarse_points_is_read_as_the_fine_sweep_reads_it(adc2, monkeypatch):
+    """A window 1.5-3.5 fine steps wide, narrower than the coarse read's step (8 fine steps), placed at 8
+    positions against the coarse grid: the chips' first verify (where the coarse locate misses it: the whole
+    range coarse, then fine within one coarse step of the highest match line; where it hits it: fine between
+    the locate's points around it) reads the bounds that the fine sweep of the whole range reads (reference;
+    1e-5 V as above). Also the premise (chip_verify's docstring), on the reference's match lines: above
+    0.05 V each is one interval (one peak), and within half a coarse step of a window it is above 0.1 V."""
+    from memspice.characterize.adc import chip_verify
+
+    circuit, x, dv, wv = _fine_grid_chip(adc2, 1)
+    spec = circuit.spec
+    k, mn1 = 1, 0  # a cell with both bounds controlled; its branch-A input transistor (CELL_DEVICES order)
+    assert nq.CELL_DEVICES[mn1].name == "mn1" and wv[0].has[k].all()
+    _, _, step = nq.sweep_range_v(spec)
+
+    def width(shift_v):
+        d = dv.copy()
+        d[0, k, mn1] = shift_v  # raises the lower bound: narrows the window
+        (b,), _, _ = _fine_whole_range(circuit, x, d)
+        return b[k, 1] - b[k, 0] if np.all(np.isfinite(b[k])) else -1.0
+
+    lo, hi = 0.0, 0.3  # open at 0, closed at 300 mV
+    assert width(lo) > 0 > width(hi)
+    for _ in range(30):
+        mid = 0.5 * (lo + hi)
+        w = width(mid)
+        if 1.5 * step <= w <= 3.5 * step:
+            break
+        lo, hi = (mid, hi) if w > 3.5 * step else (lo, mid)
+    else:
+        pytest.fail("no narrow window found")
+    d = dv.copy()
+    d[0, k, mn1] = mid
+    decks = []
+    real = chips.simulate
+
+    def record(deck, **kw):
+        decks.append(deck)
+        return real(deck, **kw)
+
+    monkeypatch.setattr(chips, "simulate", record)
+    m, missed = 8, 0
+    for j in range(m):  # the input range and with it every grid moves by 1/8 of a coarse step per position
+        sj = spec.with_overrides({"input_lo_v": spec.input_lo_v + j * step, "input_hi_v": spec.input_hi_v + j * step})
+        cj = chips.ClosedLoopAdcCircuit(sj, circuit.g_lower_s, circuit.g_upper_s, circuit.card, circuit.pmap)
+        (ref,), v, (ml,) = _fine_whole_range(cj, x, d)
+        assert np.all(np.isfinite(ref[k])) and 1.5 * step <= ref[k, 1] - ref[k, 0] <= 3.5 * step
+        w = [chips.WriteVerify(sj, cj.card, cj.pmap, cj.targets_v, start_s=x[0], rewrite_all=False)]
+        got = np.full((1, sj.n_cells, 2), np.nan)
+        decks.clear()
+        cj._verify({0: np.arange(sj.n_cells) == k}, x, d, w, got, "shared", 600.0, locate=True)
+        np.testing.assert_allclose(got[0, k], ref[k], rtol=0, atol=1e-5)
+        coarse = [a for dk in decks for a in dk.analyses if "v(ml0)" in a.vectors]
+        assert all(a.analysis.step == pytest.approx(chip_verify.COARSE_STRIDE * step) for a in coarse)
+        missed += bool(coarse)  # the locate's points missed the window: read through the coarse whole range
+        # the premise, on the reference's match line
+        curve = ml[:, k]
+        above = np.nonzero(curve >= 0.05)[0]
+        assert above[-1] - above[0] + 1 == above.size
+        near = np.abs(v - 0.5 * (ref[k, 0] + ref[k, 1])) <= chip_verify.COARSE_MAX_V / 2
+        assert np.all(curve[near] > 0.1)
+    assert missed >= 3  # (a window 1.5-3.5 steps wide holds a point of the 8-step grid at 1-4 of 8 positions)
+
+
+def test_closed_and_moved_windows_are_read_as_the_fine_whole_range_reads_them(adc2):
+    """Chips far from nominal (conductances 15 uS off, 60 mV transistor offsets): some windows closed, some
+    moved more than 1 LSB from their targets; the first verify (locate, windows, whole-range reads coarse then
+    fine) reads every controlled bound as the fine sweep of the whole range does (reference; NaN where
+    it reads none; 1e-5 V as above)."""
+    circuit, x, dv, wv = _fine_grid_chip(adc2, 6)
+    spec = circuit.spec
+    rng = np.random.default_rng(11)
+    g0, g1 = circuit.window
+    x = np.clip(x + rng.normal(0, 15e-6, x.shape), g0, g1)
+    dv = rng.normal(0, 0.06, dv.shape)
+    wv = [chips.WriteVerify(spec, circuit.card, circuit.pmap, circuit.targets_v, start_s=x[c], rewrite_all=False)
+          for c in range(len(x))]
+    got = np.full(x.shape, np.nan)
+    circuit._verify({c: np.ones(spec.n_cells, bool) for c in range(len(x))}, x, dv, wv, got, "shared", 600.0,
+                    locate=True)
+    ref, _, _ = _fine_whole_range(circuit, x, dv)
+    has = np.array([w.has for w in wv])
+    np.testing.assert_array_equal(np.isnan(got[has]), np.isnan(ref[has]))
+    np.testing.assert_allclose(got[has & np.isfinite(ref)], ref[has & np.isfinite(ref)], rtol=0, atol=1e-5)
+    tgt = np.array([w.tgt for w in wv])
+    closed = (np.isnan(ref) | ~has).all(axis=2)
+    far = has & np.isfinite(ref) & (np.abs(ref - tgt) > spec.lsb_v)
+    assert closed.sum() >= 3 and far.sum() >= 3  # (measured: 7 cells closed, 5 bounds more than 1 LSB off)

@@ -52,3 +52,23 @@ def test_progress_chatter_is_removed():
 )
 def test_benign_lines_pass(line):
     assert scan([line]).error is None
+
+
+def test_the_whole_text_search_is_never_narrower_than_the_line_by_line_one():
+    """scan's first search (_ANY, on the joined text) must match wherever one of the line patterns matches a
+    line, or a failure would read clean: every recorded log line and one line per pattern alternative."""
+    from memspice.ngspice import log
+
+    lines = [ln for p in sorted(DATA.glob("*.log")) for ln in clean_lines(p.read_text())]
+    for pattern in (log._CONVERGENCE, log._MISSING, log._ERROR):
+        for alt in pattern.pattern.split("|"):  # an instance of each alternative
+            text = (alt.replace("\\s*", " ").replace("\\b", "").replace("\\(s\\)", "(s)").replace("(\\S+)", "v(x)")
+                    .replace("^", "").replace("to+", "too"))
+            lines += [text, f"  {text.upper()} here", f"note\n{text}"]
+    hits = 0
+    for line in lines:
+        per_line = any(p.search(ln) for p in (log._CONVERGENCE, log._MISSING, log._ERROR) for ln in line.split("\n"))
+        hits += per_line
+        assert not per_line or log._ANY.search(line), line
+    assert hits > 40
+    assert scan(["Circuit: t", "Doing analysis at TEMP = 27.000000"]).error is None

@@ -96,17 +96,19 @@ def test_long_vector_lists_are_split():
 
 def test_table_sources_render_as_each_table_source():
     """A chunk's state tables rendered as one block are the text of each TableSource card, joined, one line
-    per source; every entry reads back exactly (an independent reader, tests/table_text.py) in both number
-    forms: integers over a power of two where every entry is an exact 16-digit multiple of it (entries in
-    one binade, near 0.5, tiny, huge, with trailing zero bits), reprs otherwise (entries spanning binades, a
-    zero, a -0.0, an integer within 64 of 2**53); a non-finite entry is refused."""
+    per source; every entry reads back exactly (an independent reader, tests/table_text.py) in every number
+    form: integers over a power of two where every entry is an exact 16-digit multiple of it (entries in
+    one binade, near 0.5, tiny, huge, with trailing zero bits); 17-digit integers over one more power of two
+    where the entries span two binades (the upper binade's then even, none odd within 64 of 2**53 nor above
+    2**54 - 64); reprs otherwise (entries spanning more binades, a zero, a -0.0, an odd integer within 64 of
+    2**53); a non-finite entry is refused."""
     import numpy as np
 
     from memspice.netlist.cards import TableSource, TableSources
     from tests.table_text import table_entries
 
     rng = np.random.default_rng(3)
-    tables = rng.uniform(0, 1, (11, 11))
+    tables = np.exp(rng.uniform(-5, 0, (13, 11)))  # generic doubles over 7 binades: reprs
     tables[1, 3], tables[2, 0], tables[3, 0], tables[4, 10] = 1e-05, 1.0, 0.01, 0.1 + 0.2
     tables[5] = rng.uniform(0.5, 0.99, 11)  # one binade: integers
     tables[6] = rng.uniform(0.6, 0.9, 11) * 2.0 ** -1060  # subnormals: a divisor beyond 2**1074
@@ -114,19 +116,23 @@ def test_table_sources_render_as_each_table_source():
     tables[8] = 0.75 + np.arange(11) * 2.0 ** -40  # trailing zero bits, still 16 digits each
     tables[9] = np.where(np.arange(11) == 4, -0.0, rng.uniform(0.5, 0.99, 11))
     tables[10] = np.where(np.arange(11) == 2, 1 - 2.0 ** -53, 0.75)  # 2**53 - 1 would be the integer: ngspice's
-    names = [f"xs{j}_{j % 2}" for j in range(11)]  # reader could round it (10 * m + c - '0'), so reprs
+    # reader could round it (10 * m + c - '0'); one bit more, 2**54 - 2 is above 2**54 - 64: reprs
+    tables[11] = np.exp(rng.uniform(np.log(0.26), np.log(0.99), 11)) * (1 + 2.0 ** -40)  # two binades: 17 digits
+    tables[12] = np.where(np.arange(11) == 5, 0.5 - 2.0 ** -54, tables[11])  # odd 2**53 - 1 at one bit more: reprs
+    names = [f"xs{j}_{j % 2}" for j in range(13)]
     block = TableSources(names, names, "idx", tables).render()
     assert block == "\n".join(TableSource(n, n, "idx", tables[j]).render() for j, n in enumerate(names))
     lines = block.split("\n")
-    assert len(lines) == 11 and lines[1].startswith("Bxs1_1 xs1_1 0 v=pwl(v(idx), 0, ")
+    assert len(lines) == 13 and lines[1].startswith("Bxs1_1 xs1_1 0 v=pwl(v(idx), 0, ")
     assert "3, 1e-05" in lines[1] and lines[4].endswith("10, 0.30000000000000004)")
     forms = ["/" in line.rsplit(")", 1)[1] or "*" in line.rsplit(")", 1)[1] for line in lines]
-    assert forms == [False] * 5 + [True] * 4 + [False] * 2
+    assert forms == [False] * 5 + [True] * 4 + [False] * 2 + [True, False]
     assert lines[5].endswith(")/9007199254740992") and lines[7].endswith(")*16384") and ", -0.0, " in lines[9]
+    assert lines[11].endswith(")/9007199254740992/2") and len(lines[11].split(", ")[2]) == 17
     for j, line in enumerate(lines):
         index, entries = table_entries(line)
         assert index == list(range(11))
         assert entries == tables[j].tolist() and np.array_equal(np.signbit(entries), np.signbit(tables[j]))
-    for bad in (np.where(np.arange(121).reshape(11, 11) == 7, np.nan, tables), tables[:, :1], tables[:4]):
+    for bad in (np.where(np.arange(143).reshape(13, 11) == 7, np.nan, tables), tables[:, :1], tables[:4]):
         with pytest.raises(ValueError, match="table sources"):
             TableSources(names, names, "idx", bad).render()

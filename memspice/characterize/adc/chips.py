@@ -46,14 +46,13 @@ from memspice.characterize.adc.montecarlo import (
     monte_carlo,
 )
 from memspice.characterize.adc.options import RunOptions
-from memspice.characterize.adc.programming import ChipWriteVerify, Programming, WriteVerify, edge_matches
-from memspice.characterize.adc.verify import reread_margin, window_indices
+from memspice.characterize.adc.programming import ChipWriteVerify, Programming, WriteVerify
 from memspice.errors import SpecError
 from memspice.extract import adc as ex
 from memspice.montecarlo.circuit import ParamGroup
 from memspice.netlist import qcell as nq
 from memspice.netlist.cards import Card
-from memspice.netlist.deck import Alter, Analyze, Dc, Deck, Step
+from memspice.netlist.deck import Alter, Deck, Step
 from memspice.ngspice import simulate
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
@@ -115,13 +114,6 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         return [*super().measure_names(), *CLOSED_MEASURES]
 
     # -- the work of one chunk ------------------------------------------------------------------
-    def _cell_window(self, tgt: np.ndarray, margin_lsb: float, seen: np.ndarray | None = None) -> tuple[int, int]:
-        """Verify window of a cell with bound targets ``tgt`` (V, NaN: not controlled) and bounds ``seen``
-        on a coarse read (V, optional): all of them plus ``margin_lsb`` on each side, as indices (first,
-        last) of the full transfer sweep's grid; at MAX_SWEEP_MARGIN_LSB also the whole input range
-        (:func:`~memspice.characterize.adc.verify.window_indices`, the nominal programming's rule)."""
-        return window_indices(self.spec, tgt if seen is None else np.concatenate([tgt, seen]), margin_lsb)
-
     def _run(self, steps: list[Step], backend: str, timeout_s: float):
         base = self.deck()
         return simulate(Deck(base.title, base.cards, steps=steps, options=base.options, header=base.header),
@@ -157,84 +149,20 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         so a sweep is a few LSB long whatever the input range and holds only cells being verified: the deck has
         as many slots as its fullest sweep reads (the cells to read split into sweeps of even size; a slot left
         over sits at a quiet input). ``locate`` (the first verify of a chip, whose bounds can be anywhere): a
-        sweep of the whole range at 4 steps first locates each bound, and the cell's window also covers what it
-        found. A cell with a controlled bound beyond its window (it matches at that edge) is read again with the
-        margin doubled (up to MAX_SWEEP_MARGIN_LSB); one that matches nowhere in its window (closed, or moved
-        wholly out of it by a rewrite) is read again at MAX_SWEEP_MARGIN_LSB before it is taken for closed.
-        Returns the number of decks run."""
-        from memspice.netlist.qcell_verify import offset_alters, slot_alters
+        coarse sweep of the whole range first locates each bound. A cell with a controlled bound beyond its
+        window (it matches at that edge) is read again with the margin doubled (up to MAX_SWEEP_MARGIN_LSB);
+        one that matches nowhere in its window (closed, or moved wholly out of it by a rewrite) is read again
+        over the whole range (+- MAX_SWEEP_MARGIN_LSB) before it is taken for closed. How these readings are
+        computed with fewer points (coarse, then fine where the bounds are): :mod:`~memspice.characterize.adc.
+        chip_verify`. Returns the number of decks run."""
+        from memspice.characterize.adc.chip_verify import verify_chips
 
-        spec = self.spec
-        n = spec.n_cells
-        vdd = spec.cell.vdd_v
         clamped = np.zeros(bounds.shape, bool) if clamped is None else clamped
         for c, cells in todo.items():
             clamped[c, cells] = False
-        start0, stop0, step = nq.sweep_range_v(spec)
-        vectors = nq.dc_vectors(spec, encoder=False)
-        decks = 0
-        seen: dict[tuple[int, int], np.ndarray] = {}
-        if locate:
-            steps: list[Step] = []
-            for c in todo:
-                steps += [*nq.sample_alters(spec, self.card, x[c, :, 0], x[c, :, 1], dv[c]),
-                          *offset_alters(np.zeros(n)),
-                          Analyze(Dc("vin", start0, stop0, 4 * step), vectors, label=f"locate{c}")]
-            for c, plot in zip(todo, self._verify_run(steps, backend, timeout_s), strict=True):
-                out = np.stack([plot[f"v(out{k})"] for k in range(n)], axis=1)
-                lower, upper = ex.cell_bounds(plot["v-sweep"], out, vdd)
-                for k in np.nonzero(todo[c])[0]:
-                    seen[c, int(k)] = np.where(wv[c].has[k], [lower[k], upper[k]], np.nan)
-            decks += 1
-        margin = {(c, int(k)): max(spec.sweep_margin_lsb, 1.0)
-                  for c, cells in todo.items() for k in np.nonzero(cells)[0]}
-        pending = list(margin)
-        quiet = spec.cell.v_ref_v  # a slot not read: its input from the source reference up, far below any window
-        while pending:
-            windows = {ck: self._cell_window(wv[ck[0]].tgt[ck[1]], margin[ck], seen.get(ck)) for ck in pending}
-            # the deck's cells are slots, each loaded with any chip's cell: a sweep reads up to n cells, and
-            # the deck holds only as many slots as its fullest sweep reads (groups of even size)
-            order = sorted(pending, key=lambda ck: (windows[ck][1] - windows[ck][0], ck))
-            sweeps = -(-len(order) // n)
-            slots = -(-len(order) // sweeps)
-            groups = [order[i:i + slots] for i in range(0, len(order), slots)]
-            steps = []
-            offsets = []
-            for group in groups:
-                off = np.full(slots, quiet)
-                for j, (c, k) in enumerate(group):
-                    off[j] = start0 + windows[c, k][0] * step
-                    steps += slot_alters(self.card, j, x[c, k, 0], x[c, k, 1], dv[c, k])
-                offsets.append(off)
-                points = max(windows[ck][1] - windows[ck][0] for ck in group)
-                steps += [*offset_alters(off), Analyze(Dc("vin", 0.0, points * step, step),
-                                                       tuple(f"v(out{j})" for j in range(len(group))), label="verify")]
-            plots = self._verify_run(steps, backend, timeout_s, slots)
-            decks += 1
-            again = []
-            for group, off, plot in zip(groups, offsets, plots, strict=True):
-                v = plot["v-sweep"]
-                for j, (c, k) in enumerate(group):
-                    out = plot[f"v(out{j})"][:, None]
-                    lower, upper = ex.cell_bounds(v, out, vdd)
-                    has = wv[c].has[k:k + 1]
-                    beyond, wider = reread_margin(has, lower, upper, out, vdd, margin[c, k])
-                    if wider is not None:
-                        margin[c, k] = wider
-                        again.append((c, k))
-                        continue
-                    lo_v, up_v = lower[0] + off[j], upper[0] + off[j]
-                    if beyond:  # at the widest read the bound still lies beyond the sweep (the cell matches at
-                        # that edge): a saturated reading - the bound is at least that edge - so the controller
-                        # moves it back instead of taking an open window for a closed one
-                        first, last = edge_matches(out, vdd)
-                        if has[0, 0] and not np.isfinite(lo_v) and first[0]:
-                            lo_v, clamped[c, k, 0] = v[0] + off[j], True
-                        if has[0, 1] and not np.isfinite(up_v) and last[0]:
-                            up_v, clamped[c, k, 1] = v[-1] + off[j], True
-                    bounds[c, k] = (lo_v, up_v)
-            pending = again
-        return decks
+        return verify_chips(self, todo, x, dv, wv, bounds,
+                            lambda steps, slots: self._verify_run(steps, backend, timeout_s, slots),
+                            locate=locate, clamped=clamped)
 
     def run_values(self, values: Mapping[str, np.ndarray], *, backend: str = "subprocess",
                    timeout_s: float = 600.0) -> list[dict[str, float]]:
