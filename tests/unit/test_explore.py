@@ -18,6 +18,19 @@ def test_points_are_the_product_and_seeds_are_recorded_children():
     assert specs[3].cell.v_read_v == 0.8 and specs[3].timing.scheme == "precharge"
 
 
+def test_named_points_follow_the_product_and_keep_their_names(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text('[grid]\nmc_samples = 0\n[grid.vary]\n"cell.v_read_v" = [0.7, 0.8]\n'
+                    '[[grid.points]]\nname = "low VDD"\n"cell.vdd_v" = 0.9\n"cell.v_pu_v" = 0.1\n')
+    grid = ex.load_grid(path)
+    assert grid.points() == [{"cell.v_read_v": 0.7}, {"cell.v_read_v": 0.8}, {"cell.vdd_v": 0.9, "cell.v_pu_v": 0.1}]
+    assert grid.names() == ["0", "1", "low VDD"] and grid.mc_samples == 0
+    spec = ex.point_specs(AdcSpec(), grid)[2]
+    assert (spec.cell.vdd_v, spec.cell.v_pu_v, spec.cell.v_read_v) == (0.9, 0.1, AdcSpec().cell.v_read_v)
+    path.write_text('[[grid.points]]\nname = "only"\n"timing.scheme" = "precharge"\n')
+    assert ex.load_grid(path).points() == [{"timing.scheme": "precharge"}]  # no [grid.vary]: named points only
+
+
 def test_pareto_front_by_hand():
     def row(a, b, c, d, status="ok"):
         return dict(zip(ex.OBJECTIVES, (a, b, c, d), strict=True), status=status)
