@@ -192,6 +192,9 @@ def main(argv=None) -> int:
         print(f"    {row['status']}: switching {row.get('energy_switching_J', nan) * 1e15:.1f} fJ, total "
               f"{row.get('energy_total_J', nan) * 1e15:.0f} fJ, delay {row.get('delay_s', nan) * 1e9:.2f} ns, "
               f"{row['cpu_s']:.0f} s CPU", flush=True)
+    order = {n: i for i, n in enumerate(names)}  # every row measured so far into OUT/knobs.csv, in grid order
+    rows = sorted((json.loads(p.read_text()) for p in (out / "rows").glob("*.json")),
+                  key=lambda r: (order.get(r["candidate"], len(order)), r.get("programming", "")))
     keys: list[str] = []
     for r in rows:
         keys += [k for k in r if k not in keys]
