@@ -14,7 +14,8 @@ over the spec's conversions in the candidate's own timing (no read-window doubli
 candidate's, unless ``--settle``: a static candidate's window doubled until its codes settle, as the
 explorer does), with the energy split by cause. A precharge candidate is read in its timing with its DC
 programming unless ``--timed`` (write-verify in the conversion timing first,
-:func:`program_in_timing`); its row says which (``programming``).
+:func:`program_in_timing`); its row says which (``programming``). ``--shifts``: a precharge candidate's
+DC-programmed bounds are also read in its timing (``timed_shift_*_lsb``: timed minus DC, per cell).
 
 Nothing here is Monte Carlo: these are nominal points (``mc_experiment`` = none). One JSON row per
 candidate under ``OUT/rows/`` (a rerun resumes), and ``OUT/knobs.csv``. Never imported by the package.
@@ -94,7 +95,7 @@ def nominal_programming(spec, card, cache: dict, cache_dir: Path, reuse, base_ke
 
 
 def candidate_row(name: str, spec, cache: dict, cache_dir: Path, reuse, base_key: str, timed: bool, log,
-                  warm: bool = False, settle: bool = False) -> dict:
+                  warm: bool = False, settle: bool = False, shifts: bool = False) -> dict:
     from memspice.characterize import adc as flow
     from memspice.characterize.adc.timed import program_in_timing
     from memspice.characterize.explore import read_disturb_margin_v
@@ -115,6 +116,14 @@ def candidate_row(name: str, spec, cache: dict, cache_dir: Path, reuse, base_key
         prog, how, floor = nominal_programming(spec, card, cache, cache_dir, reuse, base_key, log, warm)
         row.update(programming=how, read_noise_floor_V=floor)
         boundaries = prog.dominant_bounds_v()
+        if spec.timing.scheme == "precharge" and shifts:  # where the timing moves the DC-programmed bounds
+            from memspice.characterize.adc.timed import timed_bounds
+
+            tl, tu = timed_bounds(spec, card, prog.g_lower_s, prog.g_upper_s, prog.lower_v, prog.upper_v, opts,
+                                  half_width_lsb=2.5)
+            for side, d in (("lower", (tl - prog.lower_v) / spec.lsb_v), ("upper", (tu - prog.upper_v) / spec.lsb_v)):
+                row[f"timed_shift_{side}_lsb"] = " ".join(f"{x:.2f}" for x in d)
+                row[f"timed_shift_{side}_min_max_lsb"] = f"{np.nanmin(d):.2f} {np.nanmax(d):.2f}"
         if spec.timing.scheme == "precharge" and timed:
             pmap = flow.programming_map(spec, card, opts)
             tp = program_in_timing(spec, card, pmap, prog, opts, log=log)
@@ -160,6 +169,8 @@ def main(argv=None) -> int:
     ap.add_argument("--timed", action="store_true", help="precharge candidates: write-verify in timing first")
     ap.add_argument("--only", default=None, help="comma-separated candidate names")
     ap.add_argument("--warm", action="store_true", help="start write-verify from the --reuse conductances")
+    ap.add_argument("--shifts", action="store_true",
+                    help="precharge: also read the DC-programmed bounds in the timing (shift per bound, LSB)")
     ap.add_argument("--settle", action="store_true",
                     help="static candidates: double the read window (at most twice) until the codes settle")
     args = ap.parse_args(argv)
@@ -177,6 +188,7 @@ def main(argv=None) -> int:
     for name, spec in zip(names, specs, strict=True):
         pre = spec.timing.scheme == "precharge"
         tag = ("-timed" if args.timed and pre else "") + ("-settled" if args.settle and not pre else "")
+        tag += "-shifts" if args.shifts and pre else ""
         f = out / "rows" / f"{name.replace('/', '_').replace(' ', '_')}-{spec.spec_hash()[:12]}{tag}.json"
         if f.exists():
             rows.append(json.loads(f.read_text()))
@@ -185,7 +197,7 @@ def main(argv=None) -> int:
             continue
         print(f"[{time.strftime('%H:%M:%S')}] {name}", flush=True)
         row = candidate_row(name, spec, cache, out / "programming", reuse, dc_key(base), args.timed,
-                            lambda s: print("   ", s, flush=True), args.warm, args.settle)
+                            lambda s: print("   ", s, flush=True), args.warm, args.settle, args.shifts)
         f.write_text(json.dumps(row, indent=1))
         rows.append(row)
         nan = float("nan")
