@@ -34,6 +34,7 @@ from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
 
 FIRST_HALF_WIDTH_LSB = 2.5  # the first timed read's search window around the DC bounds (LSB)
+MAX_TIMED_READS = 16  # timed reads at most (each a 50-conversion transient of the array: ~20 s CPU at 5 bits)
 
 
 def _crossing(v: np.ndarray, y: np.ndarray, level: float, rising: bool) -> float:
@@ -118,7 +119,8 @@ def program_in_timing(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, 
                       log: Callable[[str], None] | None = None) -> TimedProgramming:
     """Write-verify whose verify is the timed read: continue from ``prog`` (DC-verified) until every
     dominant bound read in the spec's conversion timing is on target (:class:`WriteVerify`'s own stopping
-    rule, within ``program_aim_lsb``), at most ``max_reads`` timed reads (default ``program_max_iter``).
+    rule, within ``program_aim_lsb``), at most ``max_reads`` timed reads (default :data:`MAX_TIMED_READS`,
+    or ``program_max_iter`` if smaller; 8 reads at 5 bits for the 0.45 ns point of docs/adc.md 5d).
 
     The first read searches +-:data:`FIRST_HALF_WIDTH_LSB` around the DC bounds (the timing moves them by
     up to ~2 LSB at 5 bits); later reads +-1.2 LSB around the targets, a bound outside that window read as
@@ -139,7 +141,7 @@ def program_in_timing(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, 
     guess_up = np.asarray(prog.upper_v, dtype=float)
     half = FIRST_HALF_WIDTH_LSB
     history: list[float] = []
-    reads = max_reads or spec.program_max_iter
+    reads = max_reads or min(MAX_TIMED_READS, spec.program_max_iter)
     for it in range(1, reads + 1):
         lo, up = timed_bounds(spec, card, wv.x[:, 0], wv.x[:, 1], guess_lo, guess_up, opts, half_width_lsb=half)
         lo = np.where(wv.has[:, 0], lo, np.nan)
