@@ -69,15 +69,24 @@ OBJECTIVES = ("energy_switching_J", "energy_total_J", "area_normalised_um2", "in
 
 @dataclass(frozen=True)
 class Grid:
-    """Design variables and their values; every combination is a point."""
+    """Design variables and their values; every combination is a point. ``named``: explicit points
+    (``[[grid.points]]``: a name and variable = value), after the combinations; candidate designs that
+    change several knobs at once are not a product."""
 
     variables: dict[str, tuple]
     mc_samples: int = 8
     seed: int = 20250101
+    named: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     def points(self) -> list[dict[str, Any]]:
         names = list(self.variables)
-        return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*self.variables.values())]
+        combos = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*self.variables.values())]
+        return (combos if names else []) + [dict(p) for _, p in self.named]
+
+    def names(self) -> list[str]:
+        """A label per point (in :meth:`points` order): the name of a named point, else its index."""
+        n = len(self.points()) - len(self.named)
+        return [str(i) for i in range(n)] + [name for name, _ in self.named]
 
 
 def load_grid(path: str | Path) -> Grid:
@@ -95,11 +104,14 @@ def load_grid(path: str | Path) -> Grid:
     if not isinstance(table, dict):
         raise SpecError("grid", None, "a [grid] table", source=str(path))
     for key in table:
-        if key not in ("vary", "mc_samples", "seed"):
-            raise SpecError(f"grid.{key}", key, "one of the known keys: mc_samples, seed, vary", source=str(path))
-    vary = table.get("vary")
-    if not isinstance(vary, dict) or not vary:
-        raise SpecError("grid.vary", vary, "a table of design variables, each a list of values", source=str(path))
+        if key not in ("vary", "points", "mc_samples", "seed"):
+            raise SpecError(f"grid.{key}", key, "one of the known keys: mc_samples, seed, vary, points",
+                            source=str(path))
+    named = _named_points(table.get("points"), path)
+    vary = table.get("vary", {} if named else None)
+    if not isinstance(vary, dict) or not (vary or named):
+        raise SpecError("grid.vary", vary, "a table of design variables, each a list of values (or [[grid.points]])",
+                        source=str(path))
     variables: dict[str, tuple] = {}
     for name, values in vary.items():
         if name not in VARIABLES:
@@ -114,17 +126,43 @@ def load_grid(path: str | Path) -> Grid:
     seed = table.get("seed", 20250101)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise SpecError("grid.seed", seed, "a non-negative integer", source=str(path))
-    return Grid(variables=variables, mc_samples=mc, seed=seed)
+    return Grid(variables=variables, mc_samples=mc, seed=seed, named=named)
+
+
+def _named_points(points: Any, path: Path) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """``[[grid.points]]``: each a table with a unique ``name`` and at least one known design variable."""
+    if points is None:
+        return ()
+    if not isinstance(points, list) or not points:
+        raise SpecError("grid.points", points, "a non-empty array of tables ([[grid.points]])", source=str(path))
+    out: list[tuple[str, dict[str, Any]]] = []
+    for i, p in enumerate(points):
+        if not isinstance(p, dict):
+            raise SpecError(f"grid.points[{i}]", p, "a table: name = \"...\" and design variables", source=str(path))
+        name = p.get("name")
+        if not isinstance(name, str) or not name.strip() or any(name == n for n, _ in out):
+            raise SpecError(f"grid.points[{i}].name", name, "a unique non-empty name", source=str(path))
+        values = {k: v for k, v in p.items() if k != "name"}
+        for k in values:
+            if k not in VARIABLES:
+                raise SpecError(f"grid.points[{i}].{k}", k, f"one of the design variables: {', '.join(VARIABLES)}",
+                                source=str(path))
+        if not values:
+            raise SpecError(f"grid.points[{i}]", name, "at least one design variable", source=str(path))
+        out.append((name, values))
+    return tuple(out)
 
 
 def point_specs(base: AdcSpec, grid: Grid) -> list[AdcSpec]:
     """The spec of every point, validated before anything runs (a bad combination names its point)."""
     specs = []
-    for i, point in enumerate(grid.points()):
+    named = len(grid.points()) - len(grid.named)
+    for i, (point, name) in enumerate(zip(grid.points(), grid.names(), strict=True)):
         try:
             specs.append(base.with_overrides(point))
         except SpecError as err:
-            raise SpecError(f"grid point {i} ({_label(point)}): {err.field}", err.value, err.expected) from None
+            label = f'"{name}"' if i >= named else f"{i} ({_label(point)})"
+            raise SpecError(f"grid point {label}: {err.field}", err.value, err.expected) from None
     return specs
 
 
@@ -377,9 +415,14 @@ def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1,
                     done(i, row)
                     bar.advance()
     table = []
+    names = grid.names()
+    variables = list(grid.variables)
+    for _, p in grid.named:
+        variables += [k for k in p if k not in variables]
     for i in range(len(specs)):
-        table.append({"point": i, **{k: _plain(v) for k, v in points[i].items()}, **rows[i]})
-    return ExploreResult(points=table, pareto=pareto_front(table), variables=list(grid.variables),
+        label = {"name": names[i]} if grid.named else {}
+        table.append({"point": i, **label, **{k: _plain(v) for k, v in points[i].items()}, **rows[i]})
+    return ExploreResult(points=table, pareto=pareto_front(table), variables=variables,
                          wall_s=time.perf_counter() - t0, cpu_s=cpu_s() - c0)
 
 
@@ -426,7 +469,8 @@ def front_text(result: ExploreResult) -> str:
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for i in result.pareto:
         r = result.points[i]
-        cells = [str(i), *[str(r[v]) for v in result.variables], f"{r['energy_switching_J'] * 1e15:.1f}",
+        cells = [str(r.get("name", i)), *[str(r.get(v, "")) for v in result.variables],
+                 f"{r['energy_switching_J'] * 1e15:.1f}",
                  f"{r['energy_total_J'] * 1e15:.0f}", f"{r['area_normalised_um2']:.1f}", f"{r['inl_rms_lsb']:.3f}",
                  f"{r['dnl_rms_lsb']:.3f}", str(r.get("mc_experiment", "")).split(":")[0],
                  f"{r['delay_s'] * 1e12:.0f}", f"{r['read_disturb_margin_V'] * 1e3:.0f}"]

@@ -25,6 +25,15 @@ def _grid(tmp_path: Path, text: str) -> Path:
     ('[grid.vary]\n"encoder.rom_p" = [{ w_m = 0.2e-6, l_m = 0.02e-6 }]\n', "encoder.rom_p.l_m"),
     ('[grid.vary]\n"timing.scheme" = ["precharge"]\n"timing.read_s" = [0.3e-9]\n', "read_s"),
     ('[grid.vary]\n"cell.vdd_v" = [0.0]\n', "vdd_v"),
+    # named points ([[grid.points]]): each a unique name and known variables, validated before anything runs
+    ('[[grid.points]]\nname = "a"\n"cell.v_bogus_v" = 0.1\n', "grid.points[0].cell.v_bogus_v"),
+    ('[[grid.points]]\n"cell.vdd_v" = 0.9\n', "grid.points[0].name"),
+    ('[[grid.points]]\nname = "a"\n"cell.vdd_v" = 0.9\n[[grid.points]]\nname = "a"\n"cell.vdd_v" = 0.8\n',
+     "grid.points[1].name"),
+    ('[[grid.points]]\nname = "a"\n', "grid.points[0]"),
+    ('[grid]\npoints = 3\n', "grid.points"),
+    ('[[grid.points]]\nname = "fast"\n"timing.scheme" = "precharge"\n"timing.read_s" = 0.3e-9\n',
+     'grid point "fast": timing.read_s'),
 ])
 def test_bad_grid_is_one_line_and_writes_nothing(cli, tmp_path, text, needle):
     out = tmp_path / "out"

@@ -18,6 +18,19 @@ def test_points_are_the_product_and_seeds_are_recorded_children():
     assert specs[3].cell.v_read_v == 0.8 and specs[3].timing.scheme == "precharge"
 
 
+def test_named_points_follow_the_product_and_keep_their_names(tmp_path):
+    path = tmp_path / "grid.toml"
+    path.write_text('[grid]\nmc_samples = 0\n[grid.vary]\n"cell.v_read_v" = [0.7, 0.8]\n'
+                    '[[grid.points]]\nname = "low VDD"\n"cell.vdd_v" = 0.9\n"cell.v_pu_v" = 0.1\n')
+    grid = ex.load_grid(path)
+    assert grid.points() == [{"cell.v_read_v": 0.7}, {"cell.v_read_v": 0.8}, {"cell.vdd_v": 0.9, "cell.v_pu_v": 0.1}]
+    assert grid.names() == ["0", "1", "low VDD"] and grid.mc_samples == 0
+    spec = ex.point_specs(AdcSpec(), grid)[2]
+    assert (spec.cell.vdd_v, spec.cell.v_pu_v, spec.cell.v_read_v) == (0.9, 0.1, AdcSpec().cell.v_read_v)
+    path.write_text('[[grid.points]]\nname = "only"\n"timing.scheme" = "precharge"\n')
+    assert ex.load_grid(path).points() == [{"timing.scheme": "precharge"}]  # no [grid.vary]: named points only
+
+
 def test_pareto_front_by_hand():
     def row(a, b, c, d, status="ok"):
         return dict(zip(ex.OBJECTIVES, (a, b, c, d), strict=True), status=status)
@@ -123,3 +136,22 @@ def test_points_are_grouped_by_their_nominal_programming_and_every_worker_kept_b
     assert ex.group_points(["a"] * 4, 2) == [[0, 1], [2, 3]]
     assert ex.group_points(["a"] * 4, 1) == [[0, 1, 2, 3]]
     assert ex.group_points([], 2) == []
+
+
+def test_named_points_are_run_and_tabled_under_their_names(monkeypatch, tmp_path):
+    """Wiring only (a fake point): every point of a grid with named points is run once and its row
+    carries its name and the values it set; the front table names the point."""
+    seen = []
+
+    def fake_point(spec, mc_samples, seed, backend="subprocess", nominal=None):
+        seen.append(spec.cell.vdd_v)
+        e = 1e-15 * spec.cell.vdd_v
+        return {"status": "ok", "energy_switching_J": e, "energy_total_J": 1e3 * e, "area_normalised_um2": 1.0,
+                "inl_rms_lsb": 0.1, "dnl_rms_lsb": 0.1, "delay_s": 1e-9, "read_disturb_margin_V": 0.0,
+                "wall_s": 0.0, "cpu_s": 0.0}
+
+    monkeypatch.setattr(ex, "characterize_point", fake_point)
+    grid = ex.Grid(variables={}, mc_samples=0, named=(("a", {"cell.vdd_v": 0.9}), ("b", {"cell.vdd_v": 0.8})))
+    res = ex.run_explore(AdcSpec().with_overrides({"bits": 3}), grid, tmp_path / "points")
+    assert sorted(seen) == [0.8, 0.9] and [(r["name"], r["cell.vdd_v"]) for r in res.points] == [("a", 0.9), ("b", 0.8)]
+    assert res.pareto == [1] and "| b | 0.8 |" in ex.front_text(res)

@@ -9,10 +9,10 @@ up to 1 LSB from the DC ones in a scratch study. A chip is verified through its 
   (:func:`memspice.netlist.qcell.cells_timed_deck`): each cell steps its own input across its lower
   bound, then its upper bound, by 0.1 LSB over +-1.2 LSB; the output sampled at the end of each read,
   linearly interpolated at VDD/2 between neighbouring inputs, gives the bound.
-- :func:`program_in_timing` closes write-verify on those timed bounds: the DC write-verify loop stays the
-  inner loop (fast), and each outer round moves its aim by the timed error of every dominant bound (the
-  same mechanism the static flow uses for the encoder's offset), until the timed bounds are within
-  ``program_tol_lsb``.
+- :func:`program_in_timing` is write-verify (:class:`WriteVerify`, started from the DC programming) with
+  the timed read as its verify: every iteration writes, then reads every cell's bounds in the timing,
+  until the dominant bounds are on target (the earlier method, a DC inner loop with aims moved by the
+  timed error, did not converge at 5 bits: the timing moves the bounds by up to ~2 LSB there).
 
 Assumption stated with the result: the timed read of a cell does not depend on the previous
 conversion's input (between reads the read supply idles at the source reference and the match line is
@@ -27,12 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from memspice.characterize.adc.options import RunOptions
-from memspice.characterize.adc.programming import Programming
-from memspice.characterize.adc.verify import program
+from memspice.characterize.adc.programming import Programming, WriteVerify
 from memspice.extract import adc as ex
 from memspice.netlist import qcell_tran as nqt
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
+
+FIRST_HALF_WIDTH_LSB = 2.5  # the first timed read's search window around the DC bounds (LSB)
+MAX_TIMED_READS = 16  # timed reads at most (each a 50-conversion transient of the array: ~20 s CPU at 5 bits)
 
 
 def _crossing(v: np.ndarray, y: np.ndarray, level: float, rising: bool) -> float:
@@ -95,7 +97,7 @@ class TimedProgramming:
     dominant_v: np.ndarray  # the converter's boundaries (V): the dominant timed bound of each
     targets_v: np.ndarray
     rounds: int
-    history_lsb: list[float]  # worst timed boundary error per round
+    history_lsb: list[float]  # worst timed boundary error per timed read (``rounds``: the reads taken)
 
     @property
     def error_lsb(self) -> np.ndarray:
@@ -113,34 +115,55 @@ def dominant_of(prog: Programming, lower_v: np.ndarray, upper_v: np.ndarray) -> 
 
 
 def program_in_timing(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, prog: Programming,
-                      opts: RunOptions = RunOptions(), max_rounds: int = 4,
+                      opts: RunOptions = RunOptions(), max_reads: int | None = None,
                       log: Callable[[str], None] | None = None) -> TimedProgramming:
-    """Continue write-verify from ``prog`` (DC-verified) until the bounds read in the spec's conversion
-    timing are within ``program_tol_lsb`` of target (at most ``max_rounds`` timed reads)."""
+    """Write-verify whose verify is the timed read: continue from ``prog`` (DC-verified) until every
+    dominant bound read in the spec's conversion timing is on target (:class:`WriteVerify`'s own stopping
+    rule, within ``program_aim_lsb``), at most ``max_reads`` timed reads (default :data:`MAX_TIMED_READS`,
+    or ``program_max_iter`` if smaller; 8 reads at 5 bits for the 0.45 ns point of docs/adc.md 5d).
+
+    The first read searches +-:data:`FIRST_HALF_WIDTH_LSB` around the DC bounds (the timing moves them by
+    up to ~2 LSB at 5 bits); later reads +-1.2 LSB around the targets, a bound outside that window read as
+    one step beyond it (a saturated reading: it steers the step but does not teach the Jacobian). A cell
+    that never matches in the timing (its lower bound read at or above its upper one) is a closed window,
+    read as absent, so the controller steps back from the write that closed it, as in the DC loop.
+
+    Why not the DC loop with moved aims (the earlier method): at 5 bits in the precharge timing the
+    lower bounds read 0.1-1.3 LSB (0.6 ns read) and 0.2-2.1 LSB (0.45 ns) below their DC values, upper
+    bounds within +-0.5 LSB, growing towards the top of the range (measured, docs/adc.md 5d); the DC
+    windows that would put them on target are closed or so narrow that the DC verify cannot read them,
+    and the DC loop never converged there."""
     say = log or (lambda s: None)
     targets = prog.plan.targets_v
     lsb = spec.lsb_v
-    offsets = np.zeros(spec.n_cells - 1)
+    wv = WriteVerify(spec, card, pmap, targets, start_s=np.stack([prog.g_lower_s, prog.g_upper_s], axis=1))
+    guess_lo = np.asarray(prog.lower_v, dtype=float)
+    guess_up = np.asarray(prog.upper_v, dtype=float)
+    half = FIRST_HALF_WIDTH_LSB
     history: list[float] = []
-    shift_lo = np.zeros(spec.n_cells)  # timed minus DC bound of the last round: where to search next
-    shift_up = np.zeros(spec.n_cells)
-    for rnd in range(1, max_rounds + 1):
-        lo, up = timed_bounds(spec, card, prog.g_lower_s, prog.g_upper_s, prog.lower_v + shift_lo,
-                              prog.upper_v + shift_up, opts)
-        shift_lo = np.where(np.isfinite(lo - prog.lower_v), lo - prog.lower_v, shift_lo)
-        shift_up = np.where(np.isfinite(up - prog.upper_v), up - prog.upper_v, shift_up)
-        dom = dominant_of(prog, lo, up)
+    reads = max_reads or min(MAX_TIMED_READS, spec.program_max_iter)
+    for it in range(1, reads + 1):
+        lo, up = timed_bounds(spec, card, wv.x[:, 0], wv.x[:, 1], guess_lo, guess_up, opts, half_width_lsb=half)
+        lo = np.where(wv.has[:, 0], lo, np.nan)
+        up = np.where(wv.has[:, 1], up, np.nan)
+        closed = np.isfinite(lo) & np.isfinite(up) & (lo >= up)
+        lo, up = np.where(closed, np.nan, lo), np.where(closed, np.nan, up)
+        clamped = np.stack([np.abs(lo - guess_lo) > half * lsb, np.abs(up - guess_up) > half * lsb], axis=1)
+        clamped &= np.isfinite(np.stack([lo, up], axis=1))
+        done = wv.update(it, lo, up, clamped=clamped)
+        dom = dominant_of(wv.prog, lo, up)
         err = dom - targets
         worst = float(np.max(np.abs(err))) / lsb if np.all(np.isfinite(err)) else float("inf")
         history.append(worst)
-        say(f"write-verify in {spec.timing.scheme} timing, round {rnd}: worst boundary error {worst:.3f} LSB")
-        if worst <= spec.program_tol_lsb or rnd == max_rounds:
+        say(f"write-verify in {spec.timing.scheme} timing, read {it}: worst boundary error {worst:.3f} LSB"
+            + (f" ({int(closed.sum())} window(s) closed in the timing)" if closed.any() else ""))
+        if done:
             break
-        err = np.where(np.isfinite(err), err, 0.0)
-        offsets = offsets + np.where(np.abs(err) > spec.program_aim_lsb * lsb, err, 0.0)
-        done, hist = prog.iterations, prog.history_lsb
-        prog = program(spec, card, pmap, targets, opts, log=say, start=prog, offsets_v=offsets)
-        prog.history_lsb = hist + prog.history_lsb
-        prog.iterations += done
-    return TimedProgramming(prog=prog, lower_v=lo, upper_v=up, dominant_v=dom, targets_v=targets, rounds=rnd,
+        half = 1.2
+        guess_lo = np.where(np.isfinite(wv.tgt[:, 0]), wv.tgt[:, 0], guess_lo)
+        guess_up = np.where(np.isfinite(wv.tgt[:, 1]), wv.tgt[:, 1], guess_up)
+    out = wv.prog  # the conductances the last read was taken with
+    out.iterations += prog.iterations
+    out.history_lsb = list(prog.history_lsb) + out.history_lsb
+    return TimedProgramming(prog=out, lower_v=lo, upper_v=up, dominant_v=dom, targets_v=targets, rounds=it,
                             history_lsb=history, _lsb=lsb)
