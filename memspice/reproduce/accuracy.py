@@ -27,21 +27,17 @@ from memspice.reproduce.compare import Delta
 from memspice.reproduce.outcome import Outcome
 
 SIGMAS = (0.001, 0.01, 0.02, 0.03, 0.05)  # the paper's Fig. 5d variation (fraction of the boundary range)
+FIG5_NETWORKS = ("qat8", "float")  # the network's training: the paper's kind (default), or float
 CACHE = Path("runs/cache/train")  # `memspice train`'s default: weights shared with the study and evaluate
 
 
 def run_fig5(ctx: Context, folder: Path) -> Outcome:
     from memspice.nn.evaluate import evaluate
     from memspice.nn.paper import apply_preset
-    from memspice.nn.spec import CimSpec, EvalSpec, TrainSpec
+    from memspice.nn.spec import CimSpec, EvalSpec
     from memspice.nn.train import train
 
-    if ctx.data is not None:
-        tspec = TrainSpec(dataset="cifar10", width=0.125)
-        what = "VGG8 width 0.125 on CIFAR-10 (--data)"
-    else:
-        tspec = TrainSpec()
-        what = "VGG8 width 0.125 on Fashion-MNIST (CIFAR-10 is not available offline; give --data)"
+    tspec, what = fig5_train_spec(ctx)
     images = 500 if ctx.quick else 2000
     sweep_images = 500  # the variation sweep's images (its cost: trials x sigmas x bits x converters x images)
     trials = 2 if ctx.quick else 8
@@ -125,6 +121,30 @@ def run_fig5(ctx: Context, folder: Path) -> Outcome:
               "(dashed) and memspice (solid)")]
     _plot(folder / plots[0][0], table, rows, p5d, sweep_rows)
     return Outcome("5", "network accuracy with uniform and adaptive ADCs", deltas, sentences, plots, tables, notes)
+
+
+def fig5_train_spec(ctx: Context):
+    """Fig. 5's network (a :class:`~memspice.nn.spec.TrainSpec`) and its description: VGG8 width 0.125 on
+    Fashion-MNIST (CIFAR-10 with ``--data``), trained as the paper preset's network (8-bit
+    quantization-aware, :func:`memspice.nn.paper.paper_train_spec`) or, with ``fig5_network = 'float'``, in
+    float (a different experiment)."""
+    from memspice.nn.paper import paper_train_spec
+    from memspice.nn.spec import TrainSpec
+
+    if ctx.fig5_network not in FIG5_NETWORKS:
+        from memspice.errors import SpecError
+
+        raise SpecError("fig5_network", ctx.fig5_network, f"one of {', '.join(FIG5_NETWORKS)}")
+    if ctx.data is not None:
+        tspec = TrainSpec(dataset="cifar10", width=0.125)
+        what = "VGG8 width 0.125 on CIFAR-10 (--data)"
+    else:
+        tspec = TrainSpec()
+        what = "VGG8 width 0.125 on Fashion-MNIST (CIFAR-10 is not available offline; give --data)"
+    if ctx.fig5_network == "qat8":
+        tspec = paper_train_spec("paper", tspec)
+        return tspec, what + ", trained with 8-bit weights and activations as the paper's NeuroSim VGG8"
+    return tspec, what + ", trained in float (--fig5-network float: not the paper's training, a different experiment)"
 
 
 def train_cache(data: Path | None) -> Path:
