@@ -65,11 +65,19 @@ def network_text(train: dict[str, Any]) -> str:
     return f"{str(train.get('network', '?')).upper()}{width} on {train.get('dataset', '?')}, {how}"
 
 
-def same_as_paper(train: dict[str, Any]) -> bool:
-    """Whether the training spec is the paper's network and data: VGG8 width 1 on CIFAR-10 with 8-bit
-    weights and activations in training."""
-    return (train.get("network") == "vgg8" and train.get("width") == 1 and train.get("dataset") == "cifar10"
-            and int(train.get("qat_bits", 0) or 0) == PAPER_QAT_BITS)
+def differences(train: dict[str, Any]) -> list[str]:
+    """What differs from the paper's network, training and data (VGG8 width 1 on CIFAR-10, 8-bit weights
+    and activations in training), from the evaluated network's training spec; empty when nothing does."""
+    out = []
+    if train.get("network") != "vgg8":
+        out.append("network")
+    if train.get("width") != 1:
+        out.append("width")
+    if int(train.get("qat_bits", 0) or 0) != PAPER_QAT_BITS:
+        out.append("training")
+    if train.get("dataset") != "cifar10":
+        out.append("data set")
+    return out
 
 
 def paper_markdown(rows: list[dict[str, Any]], train: dict[str, Any]) -> str:
@@ -83,13 +91,13 @@ def paper_markdown(rows: list[dict[str, Any]], train: dict[str, Any]) -> str:
         head = ("## Beside the paper, on a network trained otherwise (preset 'paper' with "
                 f"{'float training' if not bits else f'{bits}-bit quantization-aware training'}: a different "
                 "experiment from the paper's, whose VGG8 is trained with 8-bit weights and activations)\n")
-    same = same_as_paper(train)
+    diff = differences(train)
     lines = [
         head,
         f"Ours: {network_text(train)}; paper: VGG8 (width 1) on CIFAR-10, NeuroSim-trained with 8-bit weights and "
         "activations (Hong et al. 2025, Fig. 5 source data). " + (
-            "Same network, training and data set." if same else
-            "Different network, training or data set: compare the trend, not the numbers."),
+            "Same network, training and data set." if not diff else
+            f"Different {' and '.join(diff)}: compare the trend, not the numbers."),
         "",
         "| ADC bits | uniform (ours) | uniform (paper) | delta | Lloyd-Max (ours) | Lloyd-Max (paper) | delta |",
         "|---|---|---|---|---|---|---|",

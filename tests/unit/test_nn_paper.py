@@ -45,10 +45,10 @@ def test_paper_table_prints_ours_beside_the_paper_with_deltas():
     assert PAPER_VGG8_CIFAR10["lloyd_max"][5] == 90.20
     # the comparison reads the training spec, not the label: width 0.125 on Fashion-MNIST is another network
     other = paper_markdown(_rows("vgg8_qat8"), TrainSpec(qat_bits=8).to_dict())
-    assert "compare the trend" in other and "width 0.125 on fashion_mnist" in other
+    assert "Different width and data set: compare the trend" in other and "width 0.125 on fashion_mnist" in other
 
 
 def test_paper_table_names_a_float_trained_network_a_different_experiment():
     text = paper_markdown(_rows(), TrainSpec(dataset="cifar10", width=1).to_dict())
-    assert "trained in float" in text and "a different experiment" in text and "compare the trend" in text
+    assert "trained in float" in text and "a different experiment" in text and "Different training:" in text
     assert "Same network" not in text
