@@ -72,7 +72,8 @@ _TrainImages = Annotated[int, typer.Option("--train-images", help="Train on the 
 _Seed = Annotated[int, typer.Option("--seed", help="Training seed (initialisation, shuffling, augmentation).")]
 _Qat = Annotated[int, typer.Option("--qat", help="Quantization-aware training with N-bit weights and activations, as "
                                      "NeuroSim's WAGE VGG8 (bounded activations, straight-through gradients, SSE "
-                                     "loss; docs/nn.md); 0 = float training.")]
+                                     "loss; docs/nn.md); 0 = float training (evaluate --preset paper: 8 unless "
+                                     "given).")]
 _Device = Annotated[TorchDevice, typer.Option("--device", help="cpu, cuda or auto (cuda when a GPU is usable).")]
 _Cache = Annotated[Path, typer.Option("--cache-dir", help="Where trained weights are cached by hash.")]
 
@@ -143,17 +144,22 @@ def parse_set(items: list[str] | None) -> dict[str, dict]:
     return out
 
 
-def evaluate_specs(flag_specs: dict, explicit: set[str], spec_file: Path | None, sets: list[str] | None):
+def evaluate_specs(flag_specs: dict, explicit: set[str], spec_file: Path | None, sets: list[str] | None,
+                   preset: str = ""):
     """The (TrainSpec, CimSpec, EvalSpec) of an evaluate command line: the spec file's tables (or the
-    flags' values without a file), then the flags given on the command line, then ``--set``."""
+    flags' values without a file), then the flags given on the command line, then ``--set``. With a
+    ``preset``, its network training (:func:`memspice.nn.paper.paper_train_spec`: quantization-aware at
+    8 bits) applies unless ``qat_bits`` is given by the file, ``--qat`` or ``--set train.qat_bits``."""
     from memspice.nn.spec import CimSpec, EvalSpec, TrainSpec
     from memspice.spec.base import read_toml
 
     classes = {"train": TrainSpec, "cim": CimSpec, "eval": EvalSpec}
+    given = {f"{t}.{f}" for name, (t, f) in _FLAG_FIELDS.items() if name in explicit}
     if spec_file is None:
         specs = dict(flag_specs)
     else:
         data = read_toml(spec_file)
+        given |= {f"{t}.{f}" for t in TABLES if isinstance(data.get(t), dict) for f in data[t]}
         for key in data:
             if key not in TABLES:
                 raise SpecError(str(key), data[key], f"one of the tables {', '.join(TABLES)}", source=str(spec_file))
@@ -166,6 +172,11 @@ def evaluate_specs(flag_specs: dict, explicit: set[str], spec_file: Path | None,
     for table, values in parse_set(sets).items():
         if values:
             specs[table] = specs[table].with_overrides(values, where=table)
+            given |= {f"{table}.{f}" for f in values}
+    if preset and "train.qat_bits" not in given:
+        from memspice.nn.paper import paper_train_spec
+
+        specs["train"] = paper_train_spec(preset, specs["train"])
     return specs["train"], specs["cim"], specs["eval"]
 
 
@@ -281,7 +292,10 @@ def evaluate_cmd(
     preset: Annotated[
         str,
         typer.Option("--preset", help="paper: the paper's setting (whole-layer conversion, ReADC's uniform and "
-                                    "Lloyd-Max at 3/4/5 bits, no sweep), printed beside the paper's numbers."),
+                                    "Lloyd-Max at 3/4/5 bits, no sweep) on the paper's kind of network (trained "
+                                    "quantization-aware at 8 bits, trained first if not cached; --qat 0: the "
+                                    "float-trained one, a different experiment), printed beside the paper's "
+                                    "numbers."),
     ] = "",
     train_if_missing: Annotated[bool, typer.Option("--train", help="Train the network first when not cached.")] = False,
     overwrite: Overwrite = False,
@@ -304,7 +318,8 @@ def evaluate_cmd(
                      calibration=str(calibration), diagnostics=diagnostics)
     explicit = {name for name in ctx.params if (src := ctx.get_parameter_source(name)) is not None
                 and src.name in ("COMMANDLINE", "ENVIRONMENT")}
-    tspec, cim, espec = evaluate_specs({"train": flag_t, "cim": cim, "eval": espec}, explicit, spec_file, set_)
+    tspec, cim, espec = evaluate_specs({"train": flag_t, "cim": cim, "eval": espec}, explicit, spec_file, set_,
+                                       preset)
     if preset:
         from memspice.nn.paper import apply_preset
 
@@ -322,7 +337,8 @@ def evaluate_cmd(
     identity = repr(([s.spec_hash() for s in (tspec, cim, espec)], [str(a.path) for a in arts], str(column_model)))
     out_dir = prepare_out_dir(out, "evaluate", hashlib.sha256(identity.encode()).hexdigest()[:16], overwrite=overwrite)
     dev = resolve_device(str(device))
-    trained = (train(tspec, data_root=data, device=str(dev), cache_dir=cache_dir) if train_if_missing
+    # a preset names its network: trained first when not cached (the paper's: ~5 min CPU, docs/nn.md)
+    trained = (train(tspec, data_root=data, device=str(dev), cache_dir=cache_dir) if train_if_missing or preset
                else load_trained(tspec, cache_dir, dev))
     result = evaluate(trained, cim, espec, out_dir=out_dir, data_root=data, device=str(dev), spice_adcs=arts,
                       column=column)

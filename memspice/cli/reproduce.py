@@ -23,6 +23,10 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         explore: Annotated[Path | None, typer.Option("--explore", help="A `memspice explore adc` output "
                                                      "folder: Fig. 6 adds its best design (default: "
                                                      "runs/explore when it holds pareto.csv).")] = None,
+        fig5_network: Annotated[str, typer.Option("--fig5-network", help="Fig. 5's network: qat8 (trained with "
+                                                  "8-bit weights and activations as the paper's NeuroSim VGG8; "
+                                                  "default) or float (float-trained: a different "
+                                                  "experiment).")] = "qat8",
         seed: Annotated[int, typer.Option("--seed", help="Seed of every random draw.")] = 2025,
         workers: Annotated[int | None, typer.Option("--workers", help="Monte Carlo worker processes "
                                                     "(default: one per core).")] = None,
@@ -32,6 +36,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         Every figure is cached in the run folder, so an interrupted run resumes."""
         from memspice.errors import SpecError
         from memspice.papers.hong2025 import PAPERS
+        from memspice.reproduce.accuracy import FIG5_NETWORKS
         from memspice.reproduce.cell import Context
         from memspice.reproduce.run import parse_figures, run_reproduce
 
@@ -39,6 +44,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
             raise SpecError("PAPER", paper, f"one of {', '.join(PAPERS)}")
         if seed < 0:
             raise SpecError("--seed", seed, "a seed >= 0")
+        if fig5_network not in FIG5_NETWORKS:
+            raise SpecError("--fig5-network", fig5_network, f"one of {', '.join(FIG5_NETWORKS)}")
         if workers is not None and workers < 1:
             raise SpecError("--workers", workers, "at least 1")
         if data is not None and not data.is_dir():
@@ -47,7 +54,8 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
             raise SpecError("--explore", str(explore), "a `memspice explore adc` output folder holding pareto.csv")
         chosen = parse_figures(figures)
         folder = out or Path("runs") / (f"{paper}_quick" if quick else paper)
-        ctx = Context(quick=quick, workers=workers, seed=seed, data=data, explore=explore)
+        ctx = Context(quick=quick, workers=workers, seed=seed, data=data, explore=explore,
+                      fig5_network=fig5_network)
         result = run_reproduce(folder, ctx, chosen)  # progress: the memspice.reproduce logger
         for o in result.outcomes:
             typer.echo(f"Fig. {o.figure}: {len(o.deltas)} compared quantities"

@@ -385,7 +385,7 @@ def write_outputs(result: EvalResult) -> None:
     if result.provenance.get("eval_spec", {}).get("preset") == "paper":
         from memspice.nn.paper import paper_markdown
 
-        text += "\n" + paper_markdown(result.rows)
+        text += "\n" + paper_markdown(result.rows, prov.get("train_spec", {}))
     write_text_atomic(out / "tables.md", text)
     write_json(out / "provenance.json", result.provenance)
     from memspice.nn.figures import plot_accuracy_vs_bits, plot_variation_sweep

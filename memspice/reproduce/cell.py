@@ -28,8 +28,10 @@ CELL_TOL_V = 2e-4  # write-verify tolerance of each window edge (program_cell's 
 
 @dataclass(frozen=True)
 class Context:
-    """How a reproduction runs: ``quick`` (smaller sample counts), ngspice backend, workers, seed, and the
-    inputs a user may add: CIFAR-10 batches (``data``) and a design explorer's output (``explore``)."""
+    """How a reproduction runs: ``quick`` (smaller sample counts), ngspice backend, workers, seed, the
+    inputs a user may add: CIFAR-10 batches (``data``) and a design explorer's output (``explore``), and
+    Fig. 5's network training (``fig5_network``: ``qat8``, the paper's kind, or ``float``, a different
+    experiment)."""
 
     quick: bool = False
     backend: str = "subprocess"
@@ -37,6 +39,7 @@ class Context:
     seed: int = 2025
     data: Path | None = None  # CIFAR-10 python batches (Fig. 5), when the user has them
     explore: Path | None = None  # a `memspice explore adc` output folder (Fig. 6's best-design row)
+    fig5_network: str = "qat8"  # Fig. 5's network: "qat8" (trained with 8-bit weights and activations) or "float"
 
 
 def run_fig2b(ctx: Context, folder: Path) -> Outcome:

@@ -85,11 +85,12 @@ def run_reproduce(out: Path, ctx: Context, figures: Sequence[str] | None = None)
 
 def _config(ctx: Context, figure: str) -> dict:
     """What a figure's results depend on (its stage key): not the backend or worker count, which give
-    identical numbers; the data folder only for the accuracy figure, the explorer's front (its content)
-    only for the cost figure."""
+    identical numbers; the data folder and the network's training only for the accuracy figure, the
+    explorer's front (its content) only for the cost figure."""
     config = {"quick": ctx.quick, "seed": ctx.seed}
     if figure == "5":
         config["data"] = str(ctx.data) if ctx.data else None
+        config["network"] = ctx.fig5_network
     if figure == "6":
         from memspice.reproduce.adc import explorer_fingerprint
 

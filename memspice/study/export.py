@@ -197,7 +197,9 @@ def paper_table(stage_dir: Path) -> list[Table]:
               got.get(("lloyd_max", b), float("nan")), PAPER_VGG8_CIFAR10["lloyd_max"][b]] for b in (3, 4, 5)]
     return [Table("accuracy_paper_setting", "The paper's setting (whole-layer conversion, the authors' uniform "
                   "min-max with cell centres and Lloyd-Max with their batch preprocessing), this study's network "
-                  "beside the paper's VGG8 on CIFAR-10 (different network and data set: compare the trend)", cols,
+                  "beside the paper's VGG8 on CIFAR-10 (different network and data set: compare the trend; the "
+                  "study's network is trained in float, the paper's with 8-bit weights and activations: "
+                  "`memspice evaluate --preset paper` runs that kind)", cols,
                   trows, digits={c: 4 for c in cols[1:]})]
 
 

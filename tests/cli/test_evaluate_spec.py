@@ -32,6 +32,24 @@ def test_without_a_file_set_overrides_the_flags():
     assert t == TrainSpec()
 
 
+def test_paper_preset_trains_quantization_aware_unless_qat_bits_is_given(tmp_path):
+    t, _, _ = evaluate_specs(_flags(), set(), None, [], "paper")
+    assert t.qat_bits == 8  # the paper's VGG8: 8-bit weights and activations in training
+    t, _, _ = evaluate_specs({**_flags(), "train": TrainSpec(qat_bits=0)}, {"qat"}, None, [], "paper")
+    assert t.qat_bits == 0  # --qat 0 given: the float-trained network
+    t, _, _ = evaluate_specs(_flags(), set(), None, ["train.qat_bits=4"], "paper")
+    assert t.qat_bits == 4
+    spec = tmp_path / "ev.toml"
+    spec.write_text("[train]\nqat_bits = 0\n")
+    assert evaluate_specs(_flags(), set(), spec, [], "paper")[0].qat_bits == 0  # the file's value
+    spec.write_text("[train]\nepochs = 2\n")
+    t, _, _ = evaluate_specs(_flags(), set(), spec, [], "paper")
+    assert t.qat_bits == 8 and t.epochs == 2
+    assert evaluate_specs(_flags(), set(), None, [])[0].qat_bits == 0  # no preset: float as before
+    t, _, _ = evaluate_specs(_flags(), set(), None, ["train.network=resnet18"], "paper")
+    assert t.qat_bits == 0  # no quantization-aware training for ResNet18
+
+
 @pytest.mark.parametrize(("item", "needle"), [("bits=3", "--set"), ("nn.bits=3", "--set"),
                                               ("eval.bits", "--set")])
 def test_malformed_set_names_the_option(item, needle):

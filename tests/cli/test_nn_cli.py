@@ -159,6 +159,32 @@ def test_quantization_aware_train_then_evaluate(fashion, tmp_path, capsys):
     assert json.loads((out_dir / "provenance.json").read_text())["train_spec"]["qat_bits"] == 8
 
 
+def test_paper_preset_trains_and_uses_the_quantization_aware_network_and_float_is_selectable(fashion, tmp_path,
+                                                                                             capsys):
+    cache = tmp_path / "cache"
+    common = ["--data", str(fashion), "--width", "0.0625", "--epochs", "2", "--batch-size", "32",
+              "--cache-dir", str(cache), "--preset", "paper", "--test-images", "40", "--calibration-images", "32"]
+    out_q = tmp_path / "paper"
+    code, out, err = run_cli(["evaluate", *common, "--out", str(out_q)], capsys)
+    assert code == 0, err  # not cached: trained first
+    [entry] = cache.glob("vgg8-fashion_mnist-*")
+    assert json.loads((entry / "meta.json").read_text())["spec"]["qat_bits"] == 8
+    assert json.loads((out_q / "provenance.json").read_text())["train_spec"]["qat_bits"] == 8
+    with (out_q / "accuracy.csv").open() as fh:
+        assert {r["network"] for r in csv.DictReader(fh)} == {"vgg8_w0.0625_qat8"}
+    assert "trained quantization-aware with 8-bit weights and activations" in out
+    assert "different experiment" not in out and "| 4 |" in out
+
+    out_f = tmp_path / "paper_float"
+    code, out, err = run_cli(["evaluate", *common, "--qat", "0", "--out", str(out_f)], capsys)
+    assert code == 0, err
+    assert len(list(cache.glob("vgg8-fashion_mnist-*"))) == 2  # the float network is another cache entry
+    assert json.loads((out_f / "provenance.json").read_text())["train_spec"]["qat_bits"] == 0
+    with (out_f / "accuracy.csv").open() as fh:
+        assert {r["network"] for r in csv.DictReader(fh)} == {"vgg8_w0.0625"}
+    assert "trained in float" in out and "a different experiment" in out
+
+
 @pytest.mark.parametrize(("args", "needle"), [(["--qat", "1"], "2 to 16 bits"),
                                               (["--qat", "8", "--network", "resnet18"], "vgg8")])
 def test_bad_qat_is_one_line_and_trains_nothing(fashion, tmp_path, capsys, args, needle):

@@ -54,4 +54,5 @@ def test_reproduce_bad_input(cli, tmp_path):
     assert_clean_error(cli("reproduce", "hong2025", "--figures", "2b,7"), 2, "--figures", "7")
     assert_clean_error(cli("reproduce", "hong2025", "--data", str(tmp_path / "nope")), 2, "--data")
     assert_clean_error(cli("reproduce", "hong2025", "--explore", str(tmp_path)), 2, "--explore", "pareto.csv")
+    assert_clean_error(cli("reproduce", "hong2025", "--fig5-network", "qat4"), 2, "--fig5-network", "qat4", "float")
     assert not (tmp_path / "runs").exists()

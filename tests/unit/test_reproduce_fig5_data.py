@@ -1,10 +1,13 @@
 """Fig. 5 of ``memspice reproduce`` on CIFAR-10 batches given by ``--data`` (small files the test writes)."""
 
+import json
+
 import numpy as np
 
 from memspice.nn import data
 from memspice.reproduce.accuracy import CACHE, run_fig5, train_cache
 from memspice.reproduce.cell import Context
+from memspice.reproduce.run import _config
 
 
 def write_cifar(folder, per_batch: int, seed: int = 0) -> None:
@@ -24,6 +27,10 @@ def test_fig5_runs_on_cifar10_batches_and_says_imagenet_is_not_offline(tmp_path,
     o = run_fig5(Context(quick=True, data=cifar), out)
     float_row = o.deltas[0]
     assert float_row.quantity == "float (no ADC)" and "CIFAR-10 (--data)" in float_row.basis
+    # the paper's kind of network by default: trained with 8-bit weights and activations
+    assert "8-bit weights and activations" in float_row.basis
+    [entry] = (tmp_path / train_cache(cifar)).glob("vgg8-cifar10-*")
+    assert json.loads((entry / "meta.json").read_text())["spec"]["qat_bits"] == 8
     assert float_row.paper == 90.24  # the paper's float VGG8 on CIFAR-10 (fig5c)
     # 24 random test images: every accuracy is a multiple of 1/24 (the data given was used, not Fashion-MNIST)
     for d in o.deltas[1:7]:
@@ -36,3 +43,13 @@ def test_fig5_runs_on_cifar10_batches_and_says_imagenet_is_not_offline(tmp_path,
     assert tagged.parent == CACHE and any((tmp_path / tagged).iterdir())
     write_cifar(tmp_path / "other", per_batch=25)
     assert train_cache(tmp_path / "other") != tagged
+
+
+def test_fig5_network_float_is_another_experiment_with_its_own_stage_key_and_weights():
+    from memspice.reproduce.accuracy import fig5_train_spec
+
+    qat, what_q = fig5_train_spec(Context())
+    flt, what_f = fig5_train_spec(Context(fig5_network="float"))
+    assert qat.qat_bits == 8 and flt.qat_bits == 0 and qat.spec_hash() != flt.spec_hash()
+    assert "8-bit weights and activations" in what_q and "a different experiment" in what_f
+    assert _config(Context(), "5") != _config(Context(fig5_network="float"), "5")
