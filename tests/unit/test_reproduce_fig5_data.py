@@ -53,3 +53,17 @@ def test_fig5_network_float_is_another_experiment_with_its_own_stage_key_and_wei
     assert qat.qat_bits == 8 and flt.qat_bits == 0 and qat.spec_hash() != flt.spec_hash()
     assert "8-bit weights and activations" in what_q and "a different experiment" in what_f
     assert _config(Context(), "5") != _config(Context(fig5_network="float"), "5")
+
+
+def test_fig5_cause_sentence_is_attributed_to_its_own_measurement():
+    # the cause docs/nn.md measured (evaluate's seed 0, 2000 images, Fashion-MNIST) is not this run's gap,
+    # and says nothing about a network given by --data
+    from pathlib import Path
+
+    from memspice.reproduce.accuracy import _cause
+
+    qat = _cause(Context())
+    assert "eval seed 0, 2000 test images, a gap of 8.35 points there" in qat and "this network" not in qat
+    assert "--qat 0" in _cause(Context(fig5_network="float"))
+    given = _cause(Context(data=Path("cifar-10-batches-py")))
+    assert "not on this CIFAR-10 one" in given and "8.35" not in given

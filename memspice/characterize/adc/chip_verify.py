@@ -17,7 +17,8 @@ ngspice's DC convergence along two different sweeps):
 - **whole-range read, coarse then fine**: every coarse_stride-th grid point of the whole range, then the
   fine grid only from the coarse point before the first match to the one after the last; where no
   coarse point matches, the fine grid within one coarse step of the coarse point where the cell's
-  match line is highest. Why that cannot miss a window at least one fine step wide: a cell matches
+  match line is highest (or the whole range on the fine grid where the coarse match line rises above
+  ML_RISE_V in more than one place: then the premise below does not hold). Why that cannot miss a window at least one fine step wide: a cell matches
   where its match line is above its output inverter's switching point (the inverter is driven by the
   match line alone), the match line's superlevel sets above ~0.03 V are intervals (one peak: branch
   A's pull-down falls and branch B's rises with the input; the only other rise, towards the top of
@@ -45,6 +46,7 @@ from memspice.netlist.deck import Analyze, Dc, Step
 LOCATE_STRIDE = 8  # grid steps between the locate's points
 COARSE_STRIDE = 8  # grid steps between a whole-range read's coarse points, at most ...
 COARSE_MAX_V = 0.0125  # ... and at most this far apart (V): see the module docstring
+ML_RISE_V = 0.03  # a match line above this is one rise (the peak); two separate rises void the zoom's premise
 
 Run = Callable[[list[Step], int], list]  # (steps, slots) -> plots: the verify deck run with that many slots
 
@@ -198,6 +200,12 @@ def _zoom(rd: Read, out: np.ndarray, ml: np.ndarray, vdd: float) -> Read:
     keep = rd.first + s * np.arange(len(out)) <= rd.last  # the sweep's last step may pass the range's end
     out, ml = out[keep], ml[keep]
     hit = np.nonzero(out < vdd / 2)[0]
+    if not hit.size:
+        rise = np.nonzero(ml > ML_RISE_V)[0]
+        if rise.size and rise[-1] - rise[0] + 1 != rise.size:
+            # more than one rise of the match line: the premise of the zoom (one peak, measured on 4-bit
+            # chips) does not hold for this design, so the whole range is read on the fine grid
+            return Read(rd.first, rd.last, margin=MAX_SWEEP_MARGIN_LSB, final=True)
     lo, hi = (int(hit[0]), int(hit[-1])) if hit.size else (int(np.argmax(ml)),) * 2
     first = max(rd.first, rd.first + (lo - 1) * s)
     last = rd.last if hi == len(out) - 1 else min(rd.last, rd.first + (hi + 1) * s)
