@@ -18,7 +18,8 @@ ngspice's DC convergence along two different sweeps):
   fine grid only from the coarse point before the first match to the one after the last; where no
   coarse point matches, the fine grid within one coarse step of the coarse point where the cell's
   match line is highest (or the whole range on the fine grid where the coarse match line rises above
-  ML_RISE_V in more than one place: then the premise below does not hold). Why that cannot miss a window at least one fine step wide: a cell matches
+  ML_RISE_V in more than one place: then the premise below does not hold). Why that cannot miss a
+  window at least one fine step wide: a cell matches
   where its match line is above its output inverter's switching point (the inverter is driven by the
   match line alone), the match line's superlevel sets above ~0.03 V are intervals (one peak: branch
   A's pull-down falls and branch B's rises with the input; the only other rise, towards the top of
