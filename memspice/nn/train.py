@@ -194,6 +194,8 @@ def train(spec: TrainSpec, *, data_root: str | Path | None = None, device: str =
         "float_test_accuracy": test_acc, **({"qat_test_accuracy": qat_acc} if bits else {}),
         "test_images": len(test_set), "train_images": len(train_set),
         "weights": count_weights(model), "history": history, "train_time_s": train_s, "device": str(dev),
+        # the same seed trains a slightly different network with another thread count (docs/nn.md)
+        "torch_threads": torch.get_num_threads(),
         "data_source": str(train_set.source), "memspice_version": __version__, "torch_version": torch.__version__,
     }
     write_json(path / "meta.json", meta)
