@@ -57,8 +57,8 @@ def main() -> None:
     from memspice.nn import quantizers as q
     from memspice.nn.calibration import calibrate
     from memspice.nn.cim import cim_layers, exact_float32, map_to_cim
-    from memspice.nn.data import ImageSet, load_dataset
-    from memspice.nn.evaluate import Fitter, adc_function
+    from memspice.nn.data import load_dataset
+    from memspice.nn.evaluate import Fitter, adc_function, calibration_set
     from memspice.nn.paper import apply_preset
     from memspice.nn.qat import bound
     from memspice.nn.spec import CimSpec, EvalSpec, TrainSpec
@@ -71,10 +71,7 @@ def main() -> None:
     trained = load_trained(tspec, args.cache_dir)
     t0, c0 = time.monotonic(), cpu_s()
     test = load_dataset(tspec.dataset, "test").head(espec.test_images)
-    train_set = load_dataset(tspec.dataset, "train")
-    idx = np.sort(np.random.default_rng([espec.seed, 1]).choice(len(train_set), cim_spec.calibration_images,
-                                                                 replace=False))
-    calib = ImageSet(tspec.dataset, "train", train_set.images[idx], train_set.labels[idx], train_set.source)
+    calib = calibration_set(load_dataset(tspec.dataset, "train"), cim_spec.calibration_images, espec.seed)
     dev = torch.device("cpu")
     bits = args.bits
     with exact_float32():

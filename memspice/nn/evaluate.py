@@ -209,10 +209,7 @@ def evaluate(trained: Trained, cim_spec: CimSpec, spec: EvalSpec, *, out_dir: Pa
     dataset = trained.spec.dataset
     test = load_dataset(dataset, "test", data_root).head(spec.test_images)
     sweep_test = test.head(spec.sweep_test_images) if spec.sweep_test_images else test
-    train_set = load_dataset(dataset, "train", data_root)
-    calib_idx = np.sort(np.random.default_rng([spec.seed, 1]).choice(
-        len(train_set), min(cim_spec.calibration_images, len(train_set)), replace=False))
-    calib = ImageSet(dataset, "train", train_set.images[calib_idx], train_set.labels[calib_idx], train_set.source)
+    calib = calibration_set(load_dataset(dataset, "train", data_root), cim_spec.calibration_images, spec.seed)
     model = trained.model.to(dev).eval()
     net = network_label(trained)
     rows: list[dict[str, Any]] = []
@@ -401,6 +398,13 @@ def write_accuracy_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
 
 def _pct(v: float) -> str:
     return f"{100 * v:.2f}"
+
+
+def calibration_set(train_set: ImageSet, n: int, seed: int) -> ImageSet:
+    """The ``n`` training images (at most all) that calibrate ranges and converters: a seeded draw without
+    replacement (numpy ``default_rng([seed, 1])``), in training-set order."""
+    idx = np.sort(np.random.default_rng([seed, 1]).choice(len(train_set), min(n, len(train_set)), replace=False))
+    return ImageSet(train_set.name, "train", train_set.images[idx], train_set.labels[idx], train_set.source)
 
 
 def estimate_s(per_image_s: float, *passes: tuple[int, int]) -> float:

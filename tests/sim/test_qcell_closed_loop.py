@@ -173,12 +173,8 @@ def _whole_array_bounds(circuit, x, dv):
     return np.array(out)
 
 
-def test_a_verify_of_a_few_cells_simulates_only_their_slots(adc2, monkeypatch):
-    """A later verify reads only the rewritten cells: its deck holds as many cell slots as its fullest
-    sweep reads (not the whole array with idle slots), and each reading still equals the chip's
-    whole-array sweep (reference and tolerance as above)."""
-    circuit, x, dv, wv = _chips_near_nominal(adc2, seed=5, m=2)
-    m, n = 2, circuit.spec.n_cells
+def _record_decks(monkeypatch) -> list:
+    """The decks the closed-loop circuit simulates from now on (each still run by ngspice)."""
     decks = []
     real = chips.simulate
 
@@ -187,6 +183,16 @@ def test_a_verify_of_a_few_cells_simulates_only_their_slots(adc2, monkeypatch):
         return real(deck, **kw)
 
     monkeypatch.setattr(chips, "simulate", record)
+    return decks
+
+
+def test_a_verify_of_a_few_cells_simulates_only_their_slots(adc2, monkeypatch):
+    """A later verify reads only the rewritten cells: its deck holds as many cell slots as its fullest
+    sweep reads (not the whole array with idle slots), and each reading still equals the chip's
+    whole-array sweep (reference and tolerance as above)."""
+    circuit, x, dv, wv = _chips_near_nominal(adc2, seed=5, m=2)
+    m, n = 2, circuit.spec.n_cells
+    decks = _record_decks(monkeypatch)
     got = np.full((m, n, 2), np.nan)
     todo = {0: np.arange(n) == 1, 1: np.arange(n) == 2}  # one cell of each chip: one sweep of 2 slots
     circuit._verify(todo, x, dv, wv, got, "shared", 600.0)
@@ -273,14 +279,7 @@ def test_a_narrow_window_between_coarse_points_is_read_as_the_fine_sweep_reads_i
         pytest.fail("no narrow window found")
     d = dv.copy()
     d[0, k, mn1] = mid
-    decks = []
-    real = chips.simulate
-
-    def record(deck, **kw):
-        decks.append(deck)
-        return real(deck, **kw)
-
-    monkeypatch.setattr(chips, "simulate", record)
+    decks = _record_decks(monkeypatch)
     m, missed = 8, 0
     for j in range(m):  # the input range and with it every grid moves by 1/8 of a coarse step per position
         sj = spec.with_overrides({"input_lo_v": spec.input_lo_v + j * step, "input_hi_v": spec.input_hi_v + j * step})
