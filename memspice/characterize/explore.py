@@ -9,13 +9,13 @@ conversions for energy (total and switching, :mod:`memspice.extract.energy`) and
 read-disturb margin. Points are cached one JSON file each under ``OUT/points/`` (a killed run resumes)
 and run in worker processes; the tables and figures are rebuilt from the cache.
 
-Linearity under mismatch is that of programmed chips where the chip Monte Carlo can program them:
-a static-scheme point runs the **closed-loop** chip Monte Carlo
-(:func:`memspice.characterize.adc.chips.chip_monte_carlo`: each sample a fabricated chip programmed by
-its own write-verify; the verify is a DC sweep, which is the static scheme's read state). A
-precharge-scheme point reads in a timing the DC verify does not reproduce, so it runs the **open-loop**
-experiment (its timed nominal programming applied to every sample) and its row says so
-(``mc_experiment``): the two linearity numbers are different experiments, not a ranking.
+Linearity under mismatch is that of programmed chips: every point runs the **closed-loop** chip Monte
+Carlo (:func:`memspice.characterize.adc.chips.chip_monte_carlo`: each sample a fabricated chip programmed
+by its own write-verify, whose verify reads the state the chip is used in: a DC sweep in the static
+scheme, the read in the conversion timing in the precharge scheme, after which the chip is read in that
+timing, :mod:`memspice.characterize.adc.chips_timed`). The **open-loop** experiment (the nominal
+programming applied to every sample) is available by name (``grid.mc_programming = "open"``); each row
+says which ran (``mc_experiment``).
 """
 
 from __future__ import annotations
@@ -60,7 +60,11 @@ VARIABLES = {
 }
 
 MC_CLOSED = "closed loop: each sample a chip programmed by write-verify (DC verify = static read state)"
-MC_OPEN = "open loop: the timed nominal programming applied to each sample (closed-loop verify is DC-only)"
+MC_CLOSED_TIMED = ("closed loop in the timing: each sample a chip write-verified by its read in the precharge "
+                   "timing, then read in it")
+MC_OPEN = ("open loop: the nominal programming applied to each sample (named experiment: "
+           "grid.mc_programming = open)")
+MC_PROGRAMMING = ("closed", "open")
 
 POINT_DECK_TIMEOUT_S = 4 * 3600.0
 
@@ -77,6 +81,7 @@ class Grid:
     mc_samples: int = 8
     seed: int = 20250101
     named: tuple[tuple[str, dict[str, Any]], ...] = ()
+    mc_programming: str = "closed"  # closed: programmed chips (default); open: the named open-loop experiment
 
     def points(self) -> list[dict[str, Any]]:
         names = list(self.variables)
@@ -104,8 +109,8 @@ def load_grid(path: str | Path) -> Grid:
     if not isinstance(table, dict):
         raise SpecError("grid", None, "a [grid] table", source=str(path))
     for key in table:
-        if key not in ("vary", "points", "mc_samples", "seed"):
-            raise SpecError(f"grid.{key}", key, "one of the known keys: mc_samples, seed, vary, points",
+        if key not in ("vary", "points", "mc_samples", "seed", "mc_programming"):
+            raise SpecError(f"grid.{key}", key, "one of the known keys: mc_samples, mc_programming, seed, vary, points",
                             source=str(path))
     named = _named_points(table.get("points"), path)
     vary = table.get("vary", {} if named else None)
@@ -126,7 +131,12 @@ def load_grid(path: str | Path) -> Grid:
     seed = table.get("seed", 20250101)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise SpecError("grid.seed", seed, "a non-negative integer", source=str(path))
-    return Grid(variables=variables, mc_samples=mc, seed=seed, named=named)
+    programming = table.get("mc_programming", "closed")
+    if programming not in MC_PROGRAMMING:
+        raise SpecError("grid.mc_programming", programming,
+                        "closed (each chip write-verified in its own read: the default) or open (the named open-loop "
+                        "experiment)", source=str(path))
+    return Grid(variables=variables, mc_samples=mc, seed=seed, named=named, mc_programming=programming)
 
 
 def _named_points(points: Any, path: Path) -> tuple[tuple[str, dict[str, Any]], ...]:
@@ -176,13 +186,23 @@ def _label(point: Mapping[str, Any]) -> str:
 
 
 def point_seed(grid: Grid, index: int) -> int:
-    """The Monte Carlo seed of point ``index``: a child of SeedSequence(grid.seed), recorded in its row."""
-    child = np.random.SeedSequence(grid.seed, spawn_key=(index,))  # = SeedSequence(grid.seed).spawn(index + 1)[index]
+    """The Monte Carlo seed of point ``index``: a child of SeedSequence(grid.seed), recorded in its row.
+
+    A combination's child follows its index; a named point's follows its name (the spawn key is the
+    name's SHA-256, 4 words), so adding or reordering named points leaves the others' seeds and cache
+    keys as they were."""
+    n = len(grid.points()) - len(grid.named)
+    if index < n:
+        child = np.random.SeedSequence(grid.seed, spawn_key=(index,))  # = SeedSequence(grid.seed).spawn(..)[index]
+    else:
+        digest = hashlib.sha256(grid.named[index - n][0].encode()).digest()
+        key = tuple(int.from_bytes(digest[4 * j:4 * j + 4], "little") for j in range(4))
+        child = np.random.SeedSequence(grid.seed, spawn_key=(1 << 32, *key))  # never a combination's key
     return int(child.generate_state(1)[0])
 
 
-def point_key(spec: AdcSpec, mc_samples: int, seed: int) -> str:
-    text = json.dumps([spec.spec_hash(), mc_samples, seed, __version__])
+def point_key(spec: AdcSpec, mc_samples: int, seed: int, programming: str = "closed") -> str:
+    text = json.dumps([spec.spec_hash(), mc_samples, seed, __version__, programming])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -234,14 +254,18 @@ def dc_key(spec: AdcSpec) -> str:
 
 
 def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str = "subprocess",
-                       nominal: dict[str, tuple] | None = None) -> dict[str, Any]:
+                       nominal: dict[str, tuple] | None = None, programming: str = "closed") -> dict[str, Any]:
     """One design point, as a row (units in the column names); never raises for a design that fails:
     the row says why (``status``). The row records the wall and CPU seconds of each phase
     (``wall_<phase>_s``, ``cpu_<phase>_s``: program, timed, energy, mc) and in all (``wall_s``, ``cpu_s``).
 
     ``nominal`` ({:func:`dc_key`: (map, programming, transfer)}): the nominal DC programming of points
     already run in this worker; a point whose key is there reuses it (the same decks would give the same
-    numbers) and adds its own (``nominal_programming`` in the row: computed or shared)."""
+    numbers) and adds its own (``nominal_programming`` in the row: computed or shared).
+
+    ``programming``: closed (each Monte Carlo chip write-verified by its own read: DC sweeps in the static
+    scheme, the timed read in the precharge scheme, :mod:`memspice.characterize.adc.chips_timed`) or open
+    (the named open-loop experiment: the nominal programming applied to every sample)."""
     from memspice.characterize import adc as flow
     from memspice.characterize.adc.chips import nonconverged
     from memspice.characterize.adc.timed import program_in_timing
@@ -292,15 +316,16 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
         for group, e in en.by_cause().get("switching_J", {}).items():
             row[f"switching_{group.replace(' ', '_').replace('/', '_')}_J"] = e
         if mc_samples:
-            # closed loop (each sample a chip programmed by write-verify, chips.chip_monte_carlo) where the
-            # chip's verify reads the state it is used in: the static scheme (DC read state = conversion
-            # state). The closed-loop verify is a DC sweep, so a precharge point runs the open-loop
-            # experiment (its timed programming applied to every sample) and says so in mc_experiment.
-            experiment = "closed" if spec.timing.scheme == "static" else "open"
+            # closed loop (each sample a chip programmed by write-verify, chips.chip_monte_carlo): the verify
+            # reads the state the chip is used in (static: DC sweeps; precharge: the timed read, and the chip
+            # is then read in that timing). The open loop is a named experiment, never the default.
+            experiment = programming
             mspec = spec.with_overrides({"mc.samples": mc_samples, "mc.seed": seed, "mc.programming": experiment})
             mc, _ = flow.chip_monte_carlo(mspec, card, prog, opts, experiment)
             stats = flow.mc_statistics(mspec, mc, prog.plan.targets_v)
-            row.update(mc_experiment=(MC_CLOSED if experiment == "closed" else MC_OPEN),
+            label = (MC_OPEN if experiment == "open" else
+                     MC_CLOSED if spec.timing.scheme == "static" else MC_CLOSED_TIMED)
+            row.update(mc_experiment=label,
                        inl_rms_lsb=stats["inl_max_lsb_rms"], dnl_rms_lsb=stats["dnl_max_lsb_rms"],
                        boundary_sigma_rms_V=stats["boundary_sigma_rms_V"], mc_failed=len(mc.failed),
                        mc_nonconverged=stats["nonconverged_samples"] or 0,
@@ -326,10 +351,10 @@ def _run_group(args) -> list[tuple[int, dict]]:
     cache_dir, todo = args
     nominal: dict[str, tuple] = {}
     out = []
-    for index, spec_dict, mc_samples, seed, backend in todo:
+    for index, spec_dict, mc_samples, seed, backend, programming in todo:
         spec = AdcSpec.from_dict(spec_dict)
-        row = characterize_point(spec, mc_samples, seed, backend, nominal=nominal)
-        write_json(Path(cache_dir) / f"{point_key(spec, mc_samples, seed)}.json", row)
+        row = characterize_point(spec, mc_samples, seed, backend, nominal=nominal, programming=programming)
+        write_json(Path(cache_dir) / f"{point_key(spec, mc_samples, seed, programming)}.json", row)
         out.append((index, row))
     return out
 
@@ -385,11 +410,11 @@ def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1,
     todo = []
     for i, spec in enumerate(specs):
         seed = point_seed(grid, i)
-        f = cache_dir / f"{point_key(spec, grid.mc_samples, seed)}.json"
+        f = cache_dir / f"{point_key(spec, grid.mc_samples, seed, grid.mc_programming)}.json"
         if f.exists():
             rows[i] = json.loads(f.read_text())
         else:
-            todo.append((i, spec.to_dict(), grid.mc_samples, seed, backend))
+            todo.append((i, spec.to_dict(), grid.mc_samples, seed, backend, grid.mc_programming))
     say(f"{len(specs)} design points, {len(specs) - len(todo)} cached, {len(todo)} to run on {workers} worker(s)")
 
     def done(i: int, row: dict) -> None:

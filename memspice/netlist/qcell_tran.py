@@ -13,7 +13,7 @@ import numpy as np
 
 from memspice.netlist import qcell as q
 from memspice.netlist.cards import Card, Pulse, Pwl, VSource
-from memspice.netlist.deck import Analyze, Deck, Tran
+from memspice.netlist.deck import Alter, Analyze, Deck, Tran
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
 
@@ -132,25 +132,37 @@ def read_stimuli(spec: AdcSpec, n: int, *, encoder: bool) -> list[Card]:
 
 
 def cells_timed_deck(spec: AdcSpec, card: DeviceCard, g_lower_s: Sequence[float], g_upper_s: Sequence[float],
-                     inputs_v: np.ndarray) -> Deck:
+                     inputs_v: np.ndarray, delvto_v: np.ndarray | None = None) -> Deck:
     """The cell array (no encoder) read in the conversion timing, each cell from its own input.
 
     ``inputs_v`` (V) has one row per conversion and one column per cell: cell k converts
     ``inputs_v[c, k]`` in conversion c (both of its input gates on node ``in<k>``), so one transient
     steps every cell across its own bounds at once. Cell outputs sampled at the end of each read give
     the bounds in the timing the converter uses (write-verify in timing, :mod:`memspice.characterize.adc.timed`).
+
+    The deck holds ``len(g_lower_s)`` cells (default: the spec's array); they do not interact (ideal
+    supplies, an input source each), so a deck's cells can be slots holding cells of several chips
+    (closed-loop chips in the timing, :mod:`memspice.characterize.adc.chips_timed`), each with its own
+    threshold shifts ``delvto_v`` (V, slots x 9 in the order of :data:`~memspice.netlist.qcell.CELL_DEVICES`;
+    ``alter`` steps before the transient; None: nominal transistors, no steps).
     """
     x = np.asarray(inputs_v, dtype=float)
     n = x.shape[0]
+    slots = len(g_lower_s)
     cards: list[Card] = list(q._preamble(spec, card))
-    for k in range(spec.n_cells):
+    for k in range(slots):
         cards += q._cell_cards(k, card, float(g_lower_s[k]), float(g_upper_s[k]), in_a=f"in{k}", in_b=f"in{k}")
         cards.append(VSource(f"in{k}", f"in{k}", "0", float(x[0, k]), input_waveform(spec, x[:, k])))
     cards += read_stimuli(spec, n, encoder=False)
     t = spec.timing
-    vectors = tuple(f"v(out{k})" for k in range(spec.n_cells))
-    return Deck(title=f"qcell cells {t.scheme} timing", cards=cards,
-                steps=[Analyze(Tran(t.max_step_s / 5, n * t.period_s, t.max_step_s), vectors, label="timed")],
+    vectors = tuple(f"v(out{k})" for k in range(slots))
+    steps: list = []
+    if delvto_v is not None:
+        dv = np.asarray(delvto_v, dtype=float)
+        steps = [Alter(name, "delvto", float(v)) for k in range(slots)
+                 for name, v in zip(q.cell_transistor_names(k), dv[k], strict=True)]
+    steps.append(Analyze(Tran(t.max_step_s / 5, n * t.period_s, t.max_step_s), vectors, label="timed"))
+    return Deck(title=f"qcell cells {t.scheme} timing", cards=cards, steps=steps,
                 header=q.header(spec, card, "cell bounds in the conversion timing"))
 
 

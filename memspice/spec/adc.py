@@ -330,12 +330,6 @@ class AdcSpec(Spec):
             size = getattr(self.encoder, name)
             check(size.l_m >= models.l_min_m * (1 - 1e-9), f"encoder.{name}.l_m", size.l_m,
                   f"a length >= {models.l_min_m:g} m (minimum of {models.name})")
-        # closed-loop chips are verified with DC sweeps: the static scheme's read. A precharge chip must be
-        # verified in its own timing (characterize/adc/timed.py), which the chip Monte Carlo does not do yet.
-        check(not (self.mc.samples and self.mc.programming == "closed" and self.timing.scheme == "precharge"),
-              "mc.programming", self.mc.programming,
-              "open with timing.scheme = 'precharge' (closed-loop chip Monte Carlo verifies each chip with DC "
-              "sweeps, the static scheme's timing; verifying it in the precharge timing is not implemented)")
 
     # derived quantities
     @property

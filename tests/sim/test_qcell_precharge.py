@@ -1,11 +1,17 @@
-"""The precharge/evaluate scheme against the static one (real ngspice): same codes, energy by cause."""
+"""The precharge/evaluate scheme against the static one (real ngspice): same codes, energy by cause; closed-loop
+chips verified and read in the precharge timing against the whole converter."""
 
 import numpy as np
 import pytest
 
 from memspice.characterize import adc as flow
+from memspice.characterize.adc.chips_timed import TimedClosedLoopAdcCircuit
+from memspice.characterize.adc.montecarlo import BOUNDARY_MEASURE, mc_sigmas, pelgrom_sigmas_v
 from memspice.characterize.adc.timed import program_in_timing, timed_bounds
 from memspice.errors import SpecError
+from memspice.netlist import qcell as nq
+from memspice.netlist import qcell_tran as nqt
+from memspice.netlist.deck import Alter, Deck
 from memspice.spec.adc import AdcSpec
 from memspice.spec.device import load_card
 
@@ -24,11 +30,18 @@ def programmed():
     return spec, card, pmap, prog
 
 
-def test_precharge_converts_the_same_codes_as_static(programmed):
+@pytest.fixture(scope="module")
+def timed_programming(programmed):
+    """The 3-bit converter write-verified in the precharge timing (from its DC programming)."""
     spec, card, pmap, prog = programmed
-    static = flow.conversion_energy_settled(spec, card, prog, OPTS)
     pre_spec = spec.with_overrides(PRE)
-    timed = program_in_timing(pre_spec, card, pmap, prog, OPTS)
+    return pre_spec, program_in_timing(pre_spec, card, pmap, prog, OPTS)
+
+
+def test_precharge_converts_the_same_codes_as_static(programmed, timed_programming):
+    spec, card, _, prog = programmed
+    static = flow.conversion_energy_settled(spec, card, prog, OPTS)
+    pre_spec, timed = timed_programming
     # verified in its own timing: every boundary within the write-verify tolerance
     assert np.max(np.abs(timed.error_lsb)) <= spec.program_tol_lsb
     pre = flow.conversion_energy(pre_spec, card, timed.prog, OPTS)
@@ -65,3 +78,71 @@ def test_read_window_too_short_is_a_spec_error(programmed):
                                  "timing.sense_s": 0.08e-9})
     with pytest.raises(SpecError, match=r"timing\.read_s"):
         flow.conversion_energy_settled(short, card, prog, OPTS)
+
+
+# -- closed-loop chips in the precharge timing (chips_timed) ------------------------------------------
+
+SIDE_LSB = 0.25  # reference inputs this far either side of a measured boundary (LSB)
+
+
+def draw(circuit, m, seed):
+    """``m`` fabricated chips as the engine draws them (card programming sigma on the first write and every
+    rewrite, Pelgrom threshold shifts); no read noise or drift, so use = programmed."""
+    spec, card = circuit.spec, circuit.card
+    rng = np.random.default_rng(seed)
+    sig = mc_sigmas(spec, card)
+    pel = pelgrom_sigmas_v(spec, sig["a_vt_v_m"])
+    values = {}
+    for name, group in circuit.param_groups().items():
+        nominal = np.broadcast_to(group.nominal, (m, len(group.nominal)))
+        spread = (sig["program_sigma_s"] if name.startswith(("g_", "write_")) else
+                  pel[name[len("delvto_"):]] if name.startswith("delvto_") else 0.0)
+        values[name] = nominal + spread * rng.standard_normal(nominal.shape)
+    return values
+
+
+def converter_codes(spec, card, g_lower_s, g_upper_s, delvto_v, inputs_v):
+    """Codes the whole converter (encoder included) captures for ``inputs_v`` in the spec's timing, with one
+    chip's conductances and threshold shifts."""
+    deck = nqt.adc_tran_deck(spec, card, g_lower_s, g_upper_s, inputs_v)
+    alters = [Alter(name, "delvto", float(v)) for k in range(spec.n_cells)
+              for name, v in zip(nq.cell_transistor_names(k), delvto_v[k], strict=True)]
+    plot = OPTS.sim(Deck(deck.title, deck.cards, steps=[*alters, *deck.steps], header=deck.header))[0]
+    t = plot["time"]
+    starts = nqt.read_times_s(spec, len(inputs_v))
+    vdd, tm = spec.cell.vdd_v, spec.timing
+    codes = []
+    for c in range(len(inputs_v)):
+        t_sample = starts[c] + tm.read_s - tm.edge_s
+        codes.append(sum(int(np.interp(t_sample, t, plot[f"v(d{j})"]) > vdd / 2) << j for j in range(spec.bits)))
+    return codes
+
+
+def test_chips_verified_in_the_timing_match_the_whole_converter(timed_programming):
+    """Closed-loop chips in the precharge timing (2 chips): each chip write-verified by its own timed read
+    lands in the acceptance band in the timing, and its measured boundaries agree with an independent
+    reference, the whole converter (cells, encoder: the transient of adc_tran_deck) with that chip's
+    conductances and threshold shifts converting inputs just either side of each measured boundary."""
+    spec, timed = timed_programming
+    card = load_card(spec.card)
+    circuit = TimedClosedLoopAdcCircuit.from_programming(spec, card, timed.prog)
+    values = draw(circuit, 2, seed=3)
+    rows = circuit.run_values(values, backend="shared")
+    targets, lsb = spec.targets_v(), spec.lsb_v
+    for row in rows:
+        assert row["converged"] == 1.0
+        b = np.array([row[BOUNDARY_MEASURE.format(i)] for i in range(spec.n_cells - 1)])
+        # accepted within the band as read in the timing; the transfer is on the 0.05-LSB sweep grid and the
+        # timed read interpolates between 0.1-LSB steps: half of each on top
+        assert np.max(np.abs(b - targets)) <= spec.mc.band_v + 0.075 * lsb
+    # the independent reference: chip 0 as a whole converter converts just below each measured boundary to
+    # the code below it and just above to the code above (0.25 LSB: the timed read's resolution and the
+    # encoder's threshold, which the cells' read leaves out, are well inside it)
+    one = {g: v[0] for g, v in values.items()}
+    b0 = np.array([rows[0][BOUNDARY_MEASURE.format(i)] for i in range(spec.n_cells - 1)])
+    inputs = np.ravel(np.stack([b0 - SIDE_LSB * lsb, b0 + SIDE_LSB * lsb], axis=1))
+    expected = np.ravel(np.stack([np.arange(spec.n_cells - 1), np.arange(1, spec.n_cells)], axis=1)).tolist()
+    got = converter_codes(spec, card, circuit.used_s[0, :, 0], circuit.used_s[0, :, 1], circuit.delvto(one), inputs)
+    assert got == expected
+    # and the chip's mismatch matters: the nominal programming on chip 0 (open loop) is off by more
+    assert not np.allclose(circuit.used_s[0], np.stack([timed.prog.g_lower_s, timed.prog.g_upper_s], axis=1))

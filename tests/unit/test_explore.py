@@ -14,6 +14,11 @@ def test_points_are_the_product_and_seeds_are_recorded_children():
     assert len(points) == 4 and points[1] == {"cell.v_read_v": 0.7, "timing.scheme": "precharge"}
     seeds = [ex.point_seed(grid, i) for i in range(4)]
     assert len(set(seeds)) == 4 and seeds == [ex.point_seed(grid, i) for i in range(4)]
+    # a named point's seed follows its name, not its position: adding a point before it changes nothing
+    one = ex.Grid(variables=grid.variables, seed=7, named=(("b", {"cell.vdd_v": 0.9}),))
+    two = ex.Grid(variables=grid.variables, seed=7, named=(("a", {"cell.vdd_v": 0.8}), ("b", {"cell.vdd_v": 0.9})))
+    assert ex.point_seed(one, 4) == ex.point_seed(two, 5) != ex.point_seed(two, 4)
+    assert ex.point_seed(two, 0) == seeds[0] and ex.point_seed(two, 4) not in seeds
     specs = ex.point_specs(AdcSpec(), grid)
     assert specs[3].cell.v_read_v == 0.8 and specs[3].timing.scheme == "precharge"
 
@@ -46,11 +51,14 @@ def test_read_disturb_margin_of_the_default_cell():
     assert ex.read_disturb_margin_v(AdcSpec()) == pytest.approx(0.4775 - 0.75, abs=1e-3)
 
 
-@pytest.mark.parametrize("scheme, experiment", [("static", "closed"), ("precharge", "open")])
-def test_point_runs_the_chip_monte_carlo_its_scheme_allows(monkeypatch, scheme, experiment):
-    """Wiring only (fake simulators): a static point's linearity comes from the closed-loop chip Monte Carlo
-    (chip_monte_carlo, programming "closed", the spec's mc.programming "closed"); a precharge point's
-    from the open loop, and its row names the experiment. The circuit numbers are the flows' own tests."""
+@pytest.mark.parametrize("scheme, programming, label", [("static", "closed", ex.MC_CLOSED),
+                                                         ("precharge", "closed", ex.MC_CLOSED_TIMED),
+                                                         ("precharge", "open", ex.MC_OPEN)])
+def test_point_runs_the_chip_monte_carlo_it_is_asked_for(monkeypatch, scheme, programming, label):
+    """Wiring only (fake simulators): a point's linearity comes from the closed-loop chip Monte Carlo by
+    default in both schemes (chip_monte_carlo, programming "closed", the spec's mc.programming "closed";
+    a precharge chip is verified in its timing there); the open loop only when asked for by name, and the
+    row names the experiment. The circuit numbers are the flows' own tests."""
     from types import SimpleNamespace
 
     import numpy as np
@@ -76,9 +84,9 @@ def test_point_runs_the_chip_monte_carlo_its_scheme_allows(monkeypatch, scheme, 
     monkeypatch.setattr(flow, "chip_monte_carlo", fake_mc)
     monkeypatch.setattr(flow, "mc_statistics", lambda s, mc, t: {
         "inl_max_lsb_rms": 0.2, "dnl_max_lsb_rms": 0.3, "boundary_sigma_rms_V": 1e-3, "nonconverged_samples": None})
-    row = ex.characterize_point(spec, 3, 11)
-    assert calls == [(experiment, experiment, 3)]
-    assert row["status"] == "ok" and row["mc_experiment"].startswith(experiment)
+    row = ex.characterize_point(spec, 3, 11, programming=programming)
+    assert calls == [(programming, programming, 3)]
+    assert row["status"] == "ok" and row["mc_experiment"] == label
     assert (row["inl_rms_lsb"], row["dnl_rms_lsb"]) == (0.2, 0.3) and np.isfinite(row["inl_nominal_lsb"])
 
 
@@ -143,7 +151,7 @@ def test_named_points_are_run_and_tabled_under_their_names(monkeypatch, tmp_path
     carries its name and the values it set; the front table names the point."""
     seen = []
 
-    def fake_point(spec, mc_samples, seed, backend="subprocess", nominal=None):
+    def fake_point(spec, mc_samples, seed, backend="subprocess", nominal=None, programming="closed"):
         seen.append(spec.cell.vdd_v)
         e = 1e-15 * spec.cell.vdd_v
         return {"status": "ok", "energy_switching_J": e, "energy_total_J": 1e3 * e, "area_normalised_um2": 1.0,

@@ -61,5 +61,7 @@ def test_the_timed_read_is_the_verify_and_brings_every_boundary_on_target(monkey
     if shift_lsb > 1:  # the map's step overshoots and closes windows in the timing, and the loop recovers
         assert max(closed_seen) > 0
     # the first read searches wide around the DC bounds, the later ones +-1.2 LSB around the targets
-    assert calls[0] == timed.FIRST_HALF_WIDTH_LSB and set(calls[1:]) <= {1.2}
-    assert out.rounds == len(calls) <= timed.MAX_TIMED_READS and out.prog.g_lower_s is not prog.g_lower_s
+    # (a window read closed from two saturated readings is read again over the wide window first)
+    reads = [c for c in calls if c != timed.WIDE_HALF_WIDTH_LSB]
+    assert reads[0] == timed.FIRST_HALF_WIDTH_LSB and set(reads[1:]) <= {1.2}
+    assert out.rounds == len(reads) <= timed.MAX_TIMED_READS and out.prog.g_lower_s is not prog.g_lower_s

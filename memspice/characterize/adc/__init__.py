@@ -23,7 +23,8 @@ The flow (each step a function, so callers can run any part):
    engine: values drawn from the plan's SeedSequence (one child per chunk), one parsed deck with
    ``alter`` steps per chunk, worker processes, an atomic chunk cache that resumes an interrupted run.
    :mod:`.chips` programs every sample as a chip is programmed (closed loop, write-verify of that
-   sample; :func:`chip_monte_carlo`), the default; open loop stays available.
+   sample; :func:`chip_monte_carlo`), the default; open loop stays available. In the precharge scheme
+   each chip is verified by its read in the conversion timing and read in it (:mod:`.chips_timed`).
 7. :func:`run_adc` (:mod:`.flow`) computes everything into an :class:`AdcResult` (no files);
    :func:`write_outputs` (:mod:`.outputs`) writes CSV, JSON, figures and ``adc.json`` to a folder.
 """
@@ -37,6 +38,7 @@ from memspice.characterize.adc.chips import (
     nonconverged,
     read_noise_floor_v,
 )
+from memspice.characterize.adc.chips_timed import TimedClosedLoopAdcCircuit
 from memspice.characterize.adc.disturb import read_disturb
 from memspice.characterize.adc.flow import AdcResult, adc_artifact, run_adc, summary
 from memspice.characterize.adc.measure import (
@@ -101,6 +103,7 @@ __all__ = [
     "Programming",
     "QcellAdcCircuit",
     "RunOptions",
+    "TimedClosedLoopAdcCircuit",
     "Transfer",
     "WriteVerify",
     "adc_artifact",

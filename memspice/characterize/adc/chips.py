@@ -164,15 +164,13 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                             lambda steps, slots: self._verify_run(steps, backend, timeout_s, slots),
                             locate=locate, clamped=clamped)
 
-    def run_values(self, values: Mapping[str, np.ndarray], *, backend: str = "subprocess",
-                   timeout_s: float = 600.0) -> list[dict[str, float]]:
-        """Program every sample of ``values`` ({group: (samples, members)}) by write-verify, then read it
-        as used; one dict of measurements per sample (the engine's ``run_values`` hook)."""
-        spec, card = self.spec, self.card
-        m = len(next(iter(values.values())))
-        n = spec.n_cells
-        mc = spec.mc
+    def fabricated(self, values: Mapping[str, np.ndarray]):
+        """The chunk's chips as fabricated, from the engine's values ({group: (samples, members)}): per chip
+        its groups (dicts), threshold shifts (m, n, 9 V), first write (m, n, 2 S, clipped to the card's
+        window) and each rewrite's error draw (m, iterations, n, 2 S)."""
+        n, mc = self.spec.n_cells, self.spec.mc
         g0, g1 = self.window
+        m = len(next(iter(values.values())))
         one = [{g: np.asarray(v[s], dtype=float) for g, v in values.items()} for s in range(m)]
         dv = np.stack([self.delvto(o) for o in one])  # (m, n, 9)
         first = np.stack([np.stack([np.clip(o.get("g_lower", self.g_lower_s), g0, g1),
@@ -180,6 +178,18 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         noise = np.stack([np.stack([o.get("write_lower", np.zeros(mc.max_iter * n)).reshape(mc.max_iter, n),
                                     o.get("write_upper", np.zeros(mc.max_iter * n)).reshape(mc.max_iter, n)],
                                    axis=2) for o in one])  # (m, iterations, n, 2)
+        return one, dv, first, noise
+
+    def run_values(self, values: Mapping[str, np.ndarray], *, backend: str = "subprocess",
+                   timeout_s: float = 600.0) -> list[dict[str, float]]:
+        """Program every sample of ``values`` ({group: (samples, members)}) by write-verify, then read it
+        as used; one dict of measurements per sample (the engine's ``run_values`` hook)."""
+        spec, card = self.spec, self.card
+        n = spec.n_cells
+        mc = spec.mc
+        g0, g1 = self.window
+        one, dv, first, noise = self.fabricated(values)
+        m = len(one)
         sig = mc_sigmas(spec, card)
         ctl = [ChipWriteVerify(spec, card, self.pmap, self.targets_v, start_s=first[s], aim_v=mc.band_v)
                for s in range(m)]
@@ -199,11 +209,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                     continue
                 if it == mc.max_iter:
                     continue  # the cap: the last verify read this state, nothing more is written
-                req = ctl[c].x
-                rewritten = req != x[c]
-                err_s = self.write_error_s(req, noise[c, it - 1], sig, ctl[c].sensitivity_v_per_s(), rewritten)
-                x[c] = np.clip(np.where(rewritten, req + err_s, x[c]), g0, g1)
-                ctl[c].x = x[c].copy()  # the controller reads back what the write gave
+                rewritten = self.rewrite(ctl[c], x[c], noise[c, it - 1], sig)
                 if rewritten.any():  # (nothing rewritten and not accepted: stuck, counted at the cap)
                     nxt[c] = rewritten.any(axis=1)
             todo = nxt
@@ -227,6 +233,18 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                          "programmed_error_max_V": worst})
             results.append(meas)
         return results
+
+    def rewrite(self, ctl: WriteVerify, x: np.ndarray, z_s: np.ndarray, sig: Mapping[str, float]) -> np.ndarray:
+        """Write the conductances ``ctl`` asks for into one chip's ``x`` (cells, 2; S; in place), each rewrite
+        with its device-level write-verify error from the draw ``z_s``; the controller reads back what the
+        write gave. Returns the rewritten (cells, 2)."""
+        g0, g1 = self.window
+        req = ctl.x
+        rewritten = req != x
+        err_s = self.write_error_s(req, z_s, sig, ctl.sensitivity_v_per_s(), rewritten)
+        x[:] = np.clip(np.where(rewritten, req + err_s, x), g0, g1)
+        ctl.x = x.copy()
+        return rewritten
 
     def write_band_s(self, req_s: np.ndarray, learnt_v_per_s: np.ndarray | None = None) -> np.ndarray:
         """Device-level acceptance band (S) of each requested conductance (cells, 2): ``write_band_frac *
@@ -285,6 +303,11 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         g0, g1 = self.window
         at_edge = (x[cell, col] <= g0 * (1 + 1e-9)) or (x[cell, col] >= g1 * (1 - 1e-9))
         return (WINDOW_EDGE if at_edge else ITERATION_CAP), boundary, worst
+
+
+# the closed-loop chip circuit of each evaluation scheme: the verify reads the chip as it converts (static:
+# DC sweeps = the read state; precharge: chips_timed registers its circuit, verified by the timed read)
+CLOSED_LOOP_BY_SCHEME: dict[str, type[ClosedLoopAdcCircuit]] = {"static": ClosedLoopAdcCircuit}
 
 
 def verified_write_error_s(z_s: float, band_s: float, sigma_s: float, read_sigma_s: float) -> float:
@@ -364,7 +387,9 @@ def check_band(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap) -> None
 def chip_monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: RunOptions = RunOptions(),
                      programming: str | None = None) -> tuple[AdcMcResult, McSamples]:
     """``spec.mc.samples`` chips programmed ``programming`` (default ``spec.mc.programming``): closed loop
-    (:class:`ClosedLoopAdcCircuit`) or open loop (:func:`monte_carlo`), through the engine with
+    (:class:`ClosedLoopAdcCircuit`; in the precharge scheme each chip verified and read in its timing,
+    :class:`~memspice.characterize.adc.chips_timed.TimedClosedLoopAdcCircuit`) or open loop
+    (:func:`monte_carlo`), through the engine with
     ``opts.workers`` and cached under ``opts.mc_cache_root`` (a temporary folder when None)."""
     import time
 
@@ -374,7 +399,11 @@ def chip_monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: R
         mc, samples = monte_carlo(spec, card, prog, opts)
         mc.seconds = time.monotonic() - t0
         return mc, samples
-    circuit = ClosedLoopAdcCircuit.from_programming(spec, card, prog)
+    kind = CLOSED_LOOP_BY_SCHEME.get(spec.timing.scheme)
+    if kind is None:  # pragma: no cover - every scheme registers its chips (the package imports chips_timed)
+        raise SpecError("timing.scheme", spec.timing.scheme, f"a scheme with closed-loop chips: "
+                        f"{', '.join(CLOSED_LOOP_BY_SCHEME)}")
+    circuit = kind.from_programming(spec, card, prog)  # verified and read in the timing the chip converts in
     check_band(spec, card, circuit.pmap)
     m = spec.mc
 

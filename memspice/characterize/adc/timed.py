@@ -34,6 +34,7 @@ from memspice.spec.adc import AdcSpec
 from memspice.spec.device import DeviceCard
 
 FIRST_HALF_WIDTH_LSB = 2.5  # the first timed read's search window around the DC bounds (LSB)
+WIDE_HALF_WIDTH_LSB = 6.0  # the re-read of a window read closed from saturated readings (LSB)
 MAX_TIMED_READS = 16  # timed reads at most (each a 50-conversion transient of the array: ~20 s CPU at 5 bits)
 
 
@@ -59,11 +60,12 @@ def _crossing(v: np.ndarray, y: np.ndarray, level: float, rising: bool) -> float
 
 def timed_bounds(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, lower_v: np.ndarray, upper_v: np.ndarray,
                  opts: RunOptions = RunOptions(), half_width_lsb: float = 1.2,
-                 step_lsb: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+                 step_lsb: float = 0.1, delvto_v: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every cell's (lower, upper) bounds (V) read in the conversion timing, searched within
     ``half_width_lsb`` of ``lower_v``/``upper_v`` (V, e.g. the DC bounds) in steps of ``step_lsb`` (the
     crossing is interpolated between steps); NaN where a cell has no such bound (NaN guess); a bound
-    outside the window reads as one step beyond its end."""
+    outside the window reads as one step beyond its end. The cells are ``len(g_lower_s)`` slots (the
+    spec's array, or cells of several chips), ``delvto_v`` (V, slots x 9) their threshold shifts."""
     lsb, step = spec.lsb_v, step_lsb * spec.lsb_v
     offs = np.arange(-half_width_lsb * lsb, half_width_lsb * lsb + step / 2, step)
     m = offs.size
@@ -71,20 +73,58 @@ def timed_bounds(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, lower_v:
     lo_c = np.where(np.isfinite(lower_v), lower_v, centre)
     up_c = np.where(np.isfinite(upper_v), upper_v, centre)
     inputs = np.concatenate([lo_c[None, :] + offs[:, None], up_c[None, :] + offs[:, None]], axis=0)
-    plot = opts.sim(nqt.cells_timed_deck(spec, card, g_lower_s, g_upper_s, inputs))[0]
+    plot = opts.sim(nqt.cells_timed_deck(spec, card, g_lower_s, g_upper_s, inputs, delvto_v))[0]
     t = plot["time"]
     tm = spec.timing
     t_sample = nqt.read_times_s(spec, 2 * m) + tm.read_s - tm.edge_s
     half = spec.cell.vdd_v / 2
-    lower = np.full(spec.n_cells, np.nan)
-    upper = np.full(spec.n_cells, np.nan)
-    for k in range(spec.n_cells):
+    slots = len(lower_v)
+    lower = np.full(slots, np.nan)
+    upper = np.full(slots, np.nan)
+    for k in range(slots):
         y = np.interp(t_sample, t, plot[f"v(out{k})"])
         if np.isfinite(lower_v[k]):  # out falls (the cell starts to match) as the input rises past the lower bound
             lower[k] = _crossing(inputs[:m, k], y[:m], half, rising=False)
         if np.isfinite(upper_v[k]):
             upper[k] = _crossing(inputs[m:, k], y[m:], half, rising=True)
     return lower, upper
+
+
+def read_in_timing(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, guess_lo: np.ndarray,
+                   guess_up: np.ndarray, has: np.ndarray, opts: RunOptions, half_width_lsb: float,
+                   delvto_v: np.ndarray | None = None,
+                   step_lsb: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One timed verify read of every slot: (lower, upper) bounds (V, NaN where not controlled by ``has``
+    (slots, 2) or where the window is closed), ``clamped`` (slots, 2: a saturated reading, the bound lies
+    beyond its search window) and ``closed`` (slots,: the cell never matches in the timing).
+
+    A window reads closed when its lower bound reads at or above its upper one. A window that moved
+    wholly beyond both search windows reads the same way from two saturated readings (lower one step
+    above its window, upper one step below its own), so such a slot is read again over
+    +-:data:`WIDE_HALF_WIDTH_LSB` before it is taken for closed (the DC verify's re-read rule,
+    :func:`~memspice.characterize.adc.verify.reread_margin`). ``step_lsb``: the input step of the read
+    (the wide re-read steps by 0.1 LSB)."""
+    lsb = spec.lsb_v
+
+    def read(idx, half, step):
+        kw = {} if delvto_v is None else {"delvto_v": np.asarray(delvto_v)[idx]}
+        lo, up = timed_bounds(spec, card, np.asarray(g_lower_s)[idx], np.asarray(g_upper_s)[idx], guess_lo[idx],
+                              guess_up[idx], opts, half_width_lsb=half, step_lsb=step, **kw)
+        lo, up = np.where(has[idx, 0], lo, np.nan), np.where(has[idx, 1], up, np.nan)
+        clamped = np.stack([np.abs(lo - guess_lo[idx]) > half * lsb, np.abs(up - guess_up[idx]) > half * lsb], axis=1)
+        clamped &= np.isfinite(np.stack([lo, up], axis=1))
+        closed = np.isfinite(lo) & np.isfinite(up) & (lo >= up)
+        return lo, up, clamped, closed
+
+    every = np.arange(len(guess_lo))
+    lo, up, clamped, closed = read(every, half_width_lsb, step_lsb)
+    again = closed & clamped.any(axis=1)
+    if again.any() and half_width_lsb < WIDE_HALF_WIDTH_LSB:
+        idx = np.nonzero(again)[0]
+        lo[idx], up[idx], clamped[idx], closed[idx] = read(idx, WIDE_HALF_WIDTH_LSB, 0.1)
+    lo, up = np.where(closed, np.nan, lo), np.where(closed, np.nan, up)
+    clamped &= ~closed[:, None]
+    return lo, up, clamped, closed
 
 
 @dataclass
@@ -143,13 +183,8 @@ def program_in_timing(spec: AdcSpec, card: DeviceCard, pmap: ex.ProgrammingMap, 
     history: list[float] = []
     reads = max_reads or min(MAX_TIMED_READS, spec.program_max_iter)
     for it in range(1, reads + 1):
-        lo, up = timed_bounds(spec, card, wv.x[:, 0], wv.x[:, 1], guess_lo, guess_up, opts, half_width_lsb=half)
-        lo = np.where(wv.has[:, 0], lo, np.nan)
-        up = np.where(wv.has[:, 1], up, np.nan)
-        closed = np.isfinite(lo) & np.isfinite(up) & (lo >= up)
-        lo, up = np.where(closed, np.nan, lo), np.where(closed, np.nan, up)
-        clamped = np.stack([np.abs(lo - guess_lo) > half * lsb, np.abs(up - guess_up) > half * lsb], axis=1)
-        clamped &= np.isfinite(np.stack([lo, up], axis=1))
+        lo, up, clamped, closed = read_in_timing(spec, card, wv.x[:, 0], wv.x[:, 1], guess_lo, guess_up, wv.has,
+                                                 opts, half)
         done = wv.update(it, lo, up, clamped=clamped)
         dom = dominant_of(wv.prog, lo, up)
         err = dom - targets
