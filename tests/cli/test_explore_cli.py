@@ -32,6 +32,7 @@ def _grid(tmp_path: Path, text: str) -> Path:
      "grid.points[1].name"),
     ('[[grid.points]]\nname = "a"\n', "grid.points[0]"),
     ('[grid]\npoints = 3\n', "grid.points"),
+    ('[grid]\nmc_programming = "dc"\n[grid.vary]\n"cell.v_read_v" = [0.8]\n', "grid.mc_programming"),
     ('[[grid.points]]\nname = "fast"\n"timing.scheme" = "precharge"\n"timing.read_s" = 0.3e-9\n',
      'grid point "fast": timing.read_s'),
 ])

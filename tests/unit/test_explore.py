@@ -34,6 +34,9 @@ def test_named_points_follow_the_product_and_keep_their_names(tmp_path):
     assert (spec.cell.vdd_v, spec.cell.v_pu_v, spec.cell.v_read_v) == (0.9, 0.1, AdcSpec().cell.v_read_v)
     path.write_text('[[grid.points]]\nname = "only"\n"timing.scheme" = "precharge"\n')
     assert ex.load_grid(path).points() == [{"timing.scheme": "precharge"}]  # no [grid.vary]: named points only
+    assert ex.load_grid(path).mc_programming == "closed"  # programmed chips unless the open loop is named
+    path.write_text('[grid]\nmc_programming = "open"\n[[grid.points]]\nname = "only"\n"cell.vdd_v" = 0.9\n')
+    assert ex.load_grid(path).mc_programming == "open"
 
 
 def test_pareto_front_by_hand():
