@@ -37,8 +37,9 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         figures: Annotated[bool, typer.Option("--figures/--no-figures", help="Write PNG figures.")] = True,
     ) -> None:
         """Characterize every design point of GRID (programming in the point's own scheme and timing, energy
-        total and switching, delay, area, mismatch linearity, read-disturb margin); write points.csv,
-        pareto.csv and figures."""
+        total and switching, delay, area, mismatch linearity of closed-loop chips each write-verified
+        through its own read - in the conversion timing for precharge points - or the named open loop with
+        mc_programming = "open" in [grid], read-disturb margin); write points.csv, pareto.csv and figures."""
         from memspice.characterize import explore as ex
         from memspice.cli.adc import build_spec
         from memspice.cli.common import prepare_out_dir
