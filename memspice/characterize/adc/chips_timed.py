@@ -49,6 +49,7 @@ from memspice.spec.device import DeviceCard
 CHIP_FIRST_HALF_WIDTH_LSB = 5.0  # a chip's first read: +- this around the nominal chip's timed bounds ...
 CHIP_FIRST_STEP_LSB = 0.25  # ... in steps of this (a locate: the later reads step by 0.1 LSB)
 LATER_HALF_WIDTH_LSB = 1.2  # reads after the first (and the use read): +- this around the expected bounds
+DECK_TIMEOUT_S = 4 * 3600.0  # hang guard of one timed read (wall s); see TimedClosedLoopAdcCircuit.deck_timeout_s
 
 # (slots' g_lower, g_upper (S), guess lower, guess upper (V), has (slots, 2), half width (LSB), delvto (slots, 9))
 #   -> (lower, upper, clamped, closed), as read_in_timing
@@ -62,6 +63,11 @@ class TimedClosedLoopAdcCircuit(ClosedLoopAdcCircuit):
     read's centres; NaN: the targets)."""
 
     kind = "qcell_adc_closed_timed"
+    # The engine's per-sample time limit (120 s x chunk) is sized for DC verify sweeps; one timed read of a
+    # chunk is a transient of up to chunk x 2^bits cells over ~80 conversions (at 5 bits, 4 chips, minutes of
+    # CPU, and wall time grows with the machine's load: 2 chips' first read exceeded 240 s at load 9), so
+    # the reads use this hang guard instead (chip_monte_carlo sets it to opts.timeout_s when that is longer).
+    deck_timeout_s: float = DECK_TIMEOUT_S
 
     def __init__(self, spec: AdcSpec, g_lower_s, g_upper_s, card: DeviceCard, pmap: ex.ProgrammingMap,
                  lower_v=None, upper_v=None):
@@ -93,6 +99,7 @@ class TimedClosedLoopAdcCircuit(ClosedLoopAdcCircuit):
         spec, card, mc = self.spec, self.card, self.spec.mc
         n = spec.n_cells
         use_read = read
+        timeout_s = max(timeout_s, self.deck_timeout_s)
         read = read or self.reader(backend, timeout_s)
         one, dv, first, noise = self.fabricated(values)
         m = len(one)
