@@ -118,6 +118,7 @@ def converter_codes(spec, card, g_lower_s, g_upper_s, delvto_v, inputs_v):
     return codes
 
 
+@pytest.mark.slow  # ~150-180 s of CPU (1144 s wall at a ~15 % share, load 9-16): above the default suite's budget
 def test_chips_verified_in_the_timing_match_the_whole_converter(timed_programming):
     """Closed-loop chips in the precharge timing (2 chips): each chip write-verified by its own timed read
     lands in the acceptance band in the timing, and its measured boundaries agree with an independent
