@@ -39,6 +39,7 @@ from memspice.spec.adc import AdcSpec
 
 # variable (dotted AdcSpec path) -> what it is
 VARIABLES = {
+    "cell.transistors": "transistor card (models/<name>.lib): its node, minimum length and mismatch",
     "cell.vdd_v": "supply of the match line, the inverters and the encoder (V)",
     "cell.v_read_v": "read supply of the dividers, pulsed on for the read window only (V)",
     "cell.v_ref_v": "source reference of the input transistors (V)",
@@ -49,6 +50,8 @@ VARIABLES = {
     "cell.inv_n": "inverter NMOS size {w_m, l_m}",
     "cell.inv_p": "inverter PMOS size {w_m, l_m}",
     "encoder.rom_p": "encoder ROM PMOS size {w_m, l_m}",
+    "encoder.bl_pulldown": "encoder bit-line pull-down NMOS size {w_m, l_m}",
+    "encoder.bl_reset": "encoder bit-line reset NMOS size {w_m, l_m}",
     "encoder.logic_n": "encoder sense/XOR NMOS size {w_m, l_m}",
     "encoder.logic_p": "encoder sense/XOR PMOS size {w_m, l_m}",
     "timing.scheme": "evaluation scheme: static or precharge",

@@ -68,7 +68,21 @@ PTM_45NM_HP = TransistorModels(
     source="PTM 45 nm HP (ASU), Zhao & Cao, IEEE TED 53(11) 2006",
 )
 
-TRANSISTOR_MODELS: dict[str, TransistorModels] = {m.name: m for m in (PTM_45NM_HP,)}
+PTM_22NM_HP = TransistorModels(
+    name="ptm_22nm_hp",
+    lib="ptm_22nm_hp.lib",
+    nmos="ptm22hp_nmos",
+    pmos="ptm22hp_pmos",
+    nmos_no_tunnelling="ptm22hp_nmos_ngt",
+    pmos_no_tunnelling="ptm22hp_pmos_ngt",
+    node_nm=22.0,
+    vdd_nominal_v=0.8,
+    l_min_m=22e-9,
+    a_vt_v_m=1.7e-3 * 1e-6,  # 1.7 mV um: 45 nm's 2.0 scaled with t_ox, see the header of models/ptm_22nm_hp.lib
+    source="PTM 22 nm HP (ASU), Zhao & Cao, IEEE TED 53(11) 2006",
+)
+
+TRANSISTOR_MODELS: dict[str, TransistorModels] = {m.name: m for m in (PTM_45NM_HP, PTM_22NM_HP)}
 
 
 def get_transistors(name: str) -> TransistorModels:

@@ -9,6 +9,7 @@ from memspice.errors import InputError, SpecError
 from memspice.papers.hong2025 import paper_data_dir
 from memspice.resources import circuits_dir
 from memspice.spec.adc import (
+    PTM_22NM_HP,
     PTM_45NM_HP,
     AdcSpec,
     load_adc_spec,
@@ -116,23 +117,27 @@ def test_lloyd_max_circuit_regenerates_from_paper_data():
     np.testing.assert_allclose(lm.boundaries_v, b, atol=1e-6)  # the file keeps 6 decimals
 
 
-def test_transistor_declaration_matches_model_file():
-    text = PTM_45NM_HP.lib_path.read_text()
-    models = dict(re.findall(r"^\.model\s+(\S+)\s+(nmos|pmos)\s+level=54", text, flags=re.MULTILINE))
-    assert models == {PTM_45NM_HP.nmos: "nmos", PTM_45NM_HP.pmos: "pmos",
-                      PTM_45NM_HP.nmos_no_tunnelling: "nmos", PTM_45NM_HP.pmos_no_tunnelling: "pmos"}
+@pytest.mark.parametrize("models", [PTM_45NM_HP, PTM_22NM_HP], ids=lambda m: m.name)
+def test_transistor_declaration_matches_model_file(models):
+    text = models.lib_path.read_text()
+    found = dict(re.findall(r"^\.model\s+(\S+)\s+(nmos|pmos)\s+level=54", text, flags=re.MULTILINE))
+    assert found == {models.nmos: "nmos", models.pmos: "pmos",
+                     models.nmos_no_tunnelling: "nmos", models.pmos_no_tunnelling: "pmos"}
     # the variants without tunnelling differ from the published cards in igcmod and igbmod only
     blocks = {m.group(1): m.group(0) for m in re.finditer(r"^\.model (\S+) .*?(?=\n\n|\Z)", text,
                                                            flags=re.MULTILINE | re.DOTALL)}
-    for kind in ("nmos", "pmos"):
-        pub = blocks[f"ptm45hp_{kind}"].split()
-        ngt = blocks[f"ptm45hp_{kind}_ngt"].split()
+    for name, ngt_name in ((models.nmos, models.nmos_no_tunnelling), (models.pmos, models.pmos_no_tunnelling)):
+        pub = blocks[name].split()
+        ngt = blocks[ngt_name].split()
         diff = {(a, b) for a, b in zip(pub, ngt, strict=True) if a != b}
-        assert diff == {(f"ptm45hp_{kind}", f"ptm45hp_{kind}_ngt"), ("igcmod=1", "igcmod=0"), ("igbmod=1", "igbmod=0")}
-    assert "A_VT = 2.0 mV um" in text  # the Pelgrom coefficient the declaration uses
-    assert PTM_45NM_HP.a_vt_v_m == pytest.approx(2.0e-9)
+        assert diff == {(name, ngt_name), ("igcmod=1", "igcmod=0"), ("igbmod=1", "igbmod=0")}
+    a_vt_mv_um = models.a_vt_v_m * 1e9
+    assert f"A_VT = {a_vt_mv_um:.1f} mV um" in text  # the Pelgrom coefficient the declaration uses
     assert "ptm.asu.edu" in text and "Zhao" in text  # source and citation in the header
-    assert PTM_45NM_HP.sigma_vt_v(1e-6, 1e-6) == pytest.approx(2.0e-3)
+    assert models.sigma_vt_v(1e-6, 1e-6) == pytest.approx(a_vt_mv_um * 1e-3)
+    # the declared node, supply and minimum length are the header's
+    assert f"nominal Vdd = {models.vdd_nominal_v:g}" in text.replace("1.0V", "1V")
+    assert float(re.search(r"drawn L >= (\S+) m", text).group(1)) == pytest.approx(models.l_min_m)
     # values written in plain exponent form, no SI suffixes
     body = text[text.index(".model"):]
     assert not re.search(r"=\s*-?[0-9.]+[a-df-zA-DF-Z]", body)
