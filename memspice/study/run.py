@@ -22,7 +22,11 @@ import hashlib
 import json
 import logging
 import math
+import os
+import sys
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +36,7 @@ from memspice import __version__
 from memspice.errors import InputError
 from memspice.io import write_bytes_atomic, write_json
 from memspice.study.spec import StudySpec
-from memspice.study.stages import StageResult, StageRunner
+from memspice.study.stages import StageResult, StageRunner, as_json
 
 RUN_RECORD = "study.json"
 _log = logging.getLogger(__name__)
@@ -46,6 +50,17 @@ def _stage_seed(seed: int, stage: str) -> int:
     """A stage's seed, derived from the study's (recorded in the manifest)."""
     return int(np.random.SeedSequence([seed, int(hashlib.sha256(stage.encode()).hexdigest()[:8], 16)])
                .generate_state(1)[0] % 2**31)
+
+
+def lower_thread_priority() -> None:
+    """Give the calling thread (and the processes and threads it starts: ngspice inherits it) the lowest
+    CPU priority, nice 19, on Linux, where nice is per thread; elsewhere nothing. The early SPICE work
+    runs so, to fill only the CPU time the study's own stage leaves idle instead of slowing it."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except OSError:  # not permitted here: the work still runs, at the study's priority
+            pass
 
 
 def claim_run_dir(run_dir: Path, spec: StudySpec, study_file: Path) -> None:
@@ -81,6 +96,8 @@ class Study:
         self.runner = StageRunner(run_dir)
         self.seeds = {s: _stage_seed(spec.study.seed, s) for s in ("device", "crossbar", "train", "evaluate", "adc")}
         self.seeds["train"] = spec.study.seed  # the training cache is shared between studies by seed
+        #: SPICE work started before its stage (``study.overlap``): stage part -> future of (result, start, end)
+        self._early: dict[str, Future] = {}
 
     # -- helpers ---------------------------------------------------------------------------------
     @property
@@ -187,19 +204,24 @@ class Study:
         except ValueError as e:
             raise InputError(f"evaluate.column_grid: {e}; set evaluate.column_grid = false") from None
 
-    def crossbar(self) -> None:
-        from memspice.characterize.crossbar import run_crossbar, write_outputs
+    def _crossbar_config(self) -> dict:
+        path = self.spec.path(self.spec.crossbar.spec)
+        return {"study": self._crossbar_study.to_dict(), "file_hash": _file_hash(path)}
 
-        c = self.spec.crossbar
-        path = self.spec.path(c.spec)
-        study = self._crossbar_study
-        config = {"study": study.to_dict(), "file_hash": _file_hash(path)}
+    def _run_crossbar(self, show_progress: bool):
+        from memspice.characterize.crossbar import run_crossbar
+
+        return run_crossbar(self._crossbar_study, show_progress=show_progress, mc_cache_root=self.mc_cache)
+
+    def crossbar(self) -> None:
+        from memspice.characterize.crossbar import write_outputs
 
         def work(out: Path) -> dict:
-            s = write_outputs(run_crossbar(study, show_progress=self.show_progress, mc_cache_root=self.mc_cache), out)
-            return {k: s.get(k) for k in ("rel_error_fs_rms", "settling_time_s", "energy_per_mac_J")}
+            result, early = self._result("crossbar", lambda: self._run_crossbar(self.show_progress))
+            s = write_outputs(result, out)
+            return {**{k: s.get(k) for k in ("rel_error_fs_rms", "settling_time_s", "energy_per_mac_J")}, **early}
 
-        self.runner.run("crossbar", config, work)
+        self.runner.run("crossbar", self._crossbar_config(), work)
 
     def train(self) -> None:
         from memspice.nn.train import train
@@ -245,22 +267,73 @@ class Study:
             return cal.dir / f"adc_boundaries_{bits}b.csv" if kind == "lloyd_max" else None
 
         specs = {(k, b): self._adc_base(b, boundaries(k, b)) for k in sets for b in self.spec.study.bits}
-        config = {"specs": {f"{k}_{b}b": s.to_dict() for (k, b), s in specs.items()},
-                  "energy": self.spec.adc.energy, "card": {f"{k}_{b}b": s.card for (k, b), s in specs.items()}}
+        config = self._adc_config(specs)
 
         def work(out: Path) -> dict:
-            summ = {}
-            for (kind, bits), spec in specs.items():
+            summ, early, results = {}, {}, {}
+            def early_last(item) -> bool:  # what was started early last, so that it finishes meanwhile
+                return f"adc {item[0][0]}_{item[0][1]}b" in self._early
+
+            for (kind, bits), spec in sorted(specs.items(), key=early_last):
                 self.log(f"    Q-cell ADC {bits} bits, {kind} boundaries")
-                opts = flow.RunOptions(show_progress=self.show_progress, workers=self.workers,
-                                       mc_cache_root=self.mc_cache)
-                result = flow.run_adc(spec, opts, energy=self.spec.adc.energy, log=lambda s: None)
+                results[kind, bits] = self._result(f"adc {kind}_{bits}b",
+                                                   lambda spec=spec: self._run_adc(spec, self.show_progress))
+            for kind, bits in specs:
+                result, e = results[kind, bits]
                 s = flow.write_outputs(result, out / f"{kind}_{bits}b")
                 summ[f"{kind}_{bits}b"] = {k: s[k] for k in ("energy_per_conversion_J", "area_um2", "inl_max_lsb",
                                                             "dnl_max_lsb", "boundary_sigma_rms_V")}
-            return summ
+                for k, v in e.items():
+                    early[k] = early.get(k, 0.0) + v
+            return {**summ, **early}
 
         self.runner.run("adc", config, work, upstream=upstream)
+
+    def _adc_config(self, specs: dict) -> dict:
+        return {"specs": {f"{k}_{b}b": s.to_dict() for (k, b), s in specs.items()},
+                "energy": self.spec.adc.energy, "card": {f"{k}_{b}b": s.card for (k, b), s in specs.items()}}
+
+    def _run_adc(self, spec, show_progress: bool):
+        from memspice.characterize import adc as flow
+
+        opts = flow.RunOptions(show_progress=show_progress, workers=self.workers, mc_cache_root=self.mc_cache)
+        return flow.run_adc(spec, opts, energy=self.spec.adc.energy, log=lambda s: None)
+
+    # -- SPICE work started early (study.overlap) ----------------------------------------------------
+    def _start_early(self, pool: ThreadPoolExecutor) -> None:
+        """Start, on ``pool``'s one thread, the stages' SPICE work that reads no earlier stage: the
+        crossbar's characterization and the ADC at the uniform boundary set (which needs no trained
+        network). ngspice runs in its own processes, so this work fills the core that the device
+        stage (one ngspice run at a time) and training leave idle; at the lowest priority
+        (:func:`lower_thread_priority`), so that it takes only what they leave. Only work whose stage is not
+        already finished with the same configuration is started; its results are the same as in
+        its stage (independent seeds, no shared state), and its stage writes them."""
+        def later(name: str, fn) -> None:
+            def job():
+                t0 = time.monotonic()
+                result = fn()
+                return result, t0, time.monotonic()
+            self._early[name] = pool.submit(job)
+
+        if self.has("crossbar") and not self.runner.may_be_cached("crossbar", self._crossbar_config()):
+            later("crossbar", lambda: self._run_crossbar(False))
+        if self.has("adc") and "uniform" in self.spec.adc.boundary_sets:
+            uniform = {("uniform", b): self._adc_base(b, None) for b in self.spec.study.bits}
+            part = as_json(self._adc_config(uniform))
+            done = self.runner.finished_config("adc")
+            if not all(done.get(k, {}).get(n) == v for k in ("specs", "card") for n, v in part[k].items()) or \
+                    done.get("energy") != part["energy"]:
+                for (kind, bits), spec in uniform.items():
+                    later(f"adc {kind}_{bits}b", lambda spec=spec: self._run_adc(spec, False))
+
+    def _result(self, name: str, compute):
+        """``(result, extra summary)``: the early work's result (waiting for it) or ``compute()`` now."""
+        future = self._early.pop(name, None)
+        if future is None:
+            return compute(), {}
+        waited = time.monotonic()
+        result, start, end = future.result()
+        return result, {"seconds_beside_earlier_stages": max(0.0, min(end, waited) - start)}
 
     def evaluate(self) -> None:
         from memspice.nn.spec import EvalSpec
@@ -353,9 +426,16 @@ class Study:
         t0 = time.monotonic()
         self.log(f"study {self.spec.study.name}: {len(order) + 1} stages ({', '.join(order)}, export) "
                  f"into {self.run_dir}")
-        with also_pdf():
-            for stage in order:
-                getattr(self, stage)()
+        with also_pdf(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="memspice-early",
+                                                 initializer=lower_thread_priority) as pool:
+            try:
+                if self.spec.study.overlap:
+                    self._start_early(pool)
+                for stage in order:
+                    getattr(self, stage)()
+            finally:
+                for future in self._early.values():  # a failed stage: what has not started never will
+                    future.cancel()
             index = self.export()
         self.log(f"study {self.spec.study.name}: done in {time.monotonic() - t0:.0f} s; open {index}")
         return index

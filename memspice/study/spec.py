@@ -27,6 +27,8 @@ class StudyMeta(Spec):
     stages: tuple[str, ...] = param(STAGES, "stages to run, in this order (export always runs last)")
     workers: int = param(0, "Monte Carlo worker processes (0: one per core)")
     device: str = param("cpu", "torch device of training and inference: cpu, cuda or auto")
+    overlap: bool = param(True, "start the SPICE work that reads no earlier stage (the crossbar, the ADC at "
+                                "uniform boundaries) beside the earlier stages, in one thread; same tables either way")
 
     def validate(self) -> None:
         check(bool(self.name.strip()) and all(c.isalnum() or c in "-_." for c in self.name), "study.name",

@@ -25,6 +25,11 @@ from memspice.io import to_jsonable, write_json
 _log = logging.getLogger(__name__)
 
 
+def as_json(data: Any) -> Any:
+    """``data`` as a JSON file holding it reads back (tuples as lists, numpy as Python numbers)."""
+    return json.loads(json.dumps(to_jsonable(data)))
+
+
 def stage_key(name: str, config: Mapping[str, Any], upstream: Mapping[str, str]) -> str:
     text = json.dumps({"stage": name, "config": to_jsonable(config), "upstream": dict(upstream),
                        "memspice": __version__}, sort_keys=True)
@@ -50,17 +55,32 @@ class StageRunner:
         self.log = (logger or _log).info
         self.results: dict[str, StageResult] = {}
 
+    def _record(self, name: str) -> dict[str, Any]:
+        record = self.run_dir / name / "stage.json"
+        if record.exists():
+            try:
+                return json.loads(record.read_text())
+            except json.JSONDecodeError:
+                pass
+        return {}
+
+    def finished_config(self, name: str) -> dict[str, Any]:
+        """The configuration ``name`` last finished with in this run folder (as JSON reads it back), or {}."""
+        done = self._record(name)
+        return done.get("config", {}) if done.get("status") == "done" else {}
+
+    def may_be_cached(self, name: str, config: Mapping[str, Any]) -> bool:
+        """Whether ``name`` finished before with this configuration (its upstream keys not compared:
+        they may not be known yet). A study starts a stage's work early only where this is false."""
+        return self.finished_config(name) == as_json(config)
+
     def run(self, name: str, config: Mapping[str, Any], work: Callable[[Path], dict[str, Any]],
             upstream: tuple[str, ...] = ()) -> StageResult:
         keys = {u: self.results[u].key for u in upstream}
         key = stage_key(name, config, keys)
         final = self.run_dir / name
-        record = final / "stage.json"
-        if record.exists():
-            try:
-                done = json.loads(record.read_text())
-            except json.JSONDecodeError:
-                done = {}
+        done = self._record(name)
+        if done:
             if done.get("key") == key and done.get("status") == "done":
                 result = StageResult(name, key, final, True, 0.0, done.get("summary", {}))
                 self.results[name] = result
@@ -74,6 +94,7 @@ class StageRunner:
         t0 = time.monotonic()
         summary = work(tmp) or {}
         seconds = time.monotonic() - t0
+        early = summary.get("seconds_beside_earlier_stages")
         write_json(tmp / "stage.json", {"stage": name, "key": key, "status": "done", "upstream": keys,
                                         "config": config, "seconds": seconds, "summary": summary,
                                         "memspice_version": __version__})
@@ -88,5 +109,6 @@ class StageRunner:
             tmp.rename(final)
         result = StageResult(name, key, final, False, seconds, summary)
         self.results[name] = result
-        self.log(f"[{len(self.results)}] {name}: done in {seconds:.1f} s ({key})")
+        beside = f"; {early:.1f} s of its work ran beside earlier stages" if early else ""
+        self.log(f"[{len(self.results)}] {name}: done in {seconds:.1f} s ({key}{beside})")
         return result

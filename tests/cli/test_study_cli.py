@@ -171,6 +171,32 @@ def test_paper_shares_and_accuracy_rows(study):
     assert all(0 <= float(r["lloyd_max_column"]) <= 100 for r in grid)
 
 
+@pytest.fixture(scope="module")
+def serial(study):
+    """The crossbar and the uniform ADC of the edited study (the third run, which started both early)
+    again with ``study.overlap = false``, each computed in its turn, into another folder."""
+    text = SMALL.replace("mc = 3", 'mc = 4\nboundary_sets = ["uniform"]').replace("bits = [3]\n", "bits = [3]\n"
+                                                                                "overlap = false\n", 1)
+    (study["dir"] / "serial.toml").write_text(text)
+    proc = study["cli"]("study", "serial.toml", "--out", "runs/serial", "--stages", "crossbar,adc")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return {"proc": proc, "run": study["dir"] / "runs" / "serial"}
+
+
+def test_overlap_changes_no_result(study, serial):
+    # the first run started the crossbar and the uniform ADC early, the edited third run the ADC again
+    first, third, alone = (_stage_lines(p) for p in (study["first"], study["third"], serial["proc"]))
+    assert "ran beside earlier stages" in first["crossbar"] and "ran beside earlier stages" in first["adc"], first
+    assert "ran beside earlier stages" in third["adc"], third
+    assert not any("beside" in w for w in alone.values()), alone
+    files = [f"crossbar/{p.name}" for p in sorted((serial["run"] / "crossbar").glob("*.csv"))]
+    files += [f"adc/uniform_3b/{p.name}" for p in sorted((serial["run"] / "adc" / "uniform_3b").glob("*.csv"))]
+    files.append("adc/uniform_3b/adc.json")
+    assert len(files) >= 10, files
+    differ = [f for f in files if (serial["run"] / f).read_bytes() != (study["run"] / f).read_bytes()]
+    assert differ == [], differ
+
+
 def test_export_rerenders_from_the_run_folder(study):
     run = study["run"]
     (run / "tables" / "accuracy.md").unlink()
