@@ -74,6 +74,9 @@ _Qat = Annotated[int, typer.Option("--qat", help="Quantization-aware training wi
                                      "NeuroSim's WAGE VGG8 (bounded activations, straight-through gradients, SSE "
                                      "loss; docs/nn.md); 0 = float training (evaluate --preset paper: 8 unless "
                                      "given).")]
+_Threads = Annotated[int, typer.Option("--threads", help="Torch CPU threads while training: part of the network's "
+                                      "definition (the thread count changes kernels' summation order), whatever the "
+                                      "machine's cores.")]
 _Device = Annotated[TorchDevice, typer.Option("--device", help="cpu, cuda or auto (cuda when a GPU is usable).")]
 _Cache = Annotated[Path, typer.Option("--cache-dir", help="Where trained weights are cached by hash.")]
 
@@ -99,11 +102,11 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.split(",") if v.strip())
 
 
-def _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, seed, qat_bits=0):
+def _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, seed, qat_bits=0, threads=2):
     from memspice.nn.spec import TrainSpec
 
     return TrainSpec(network=str(network), dataset=str(dataset), width=width, epochs=epochs, batch_size=batch_size,
-                     lr=lr, train_images=train_images, seed=seed, qat_bits=qat_bits)
+                     lr=lr, train_images=train_images, seed=seed, qat_bits=qat_bits, threads=threads)
 
 
 # evaluate's flags as spec fields: (table, field) of the spec file; a flag given on the command line
@@ -112,6 +115,7 @@ _FLAG_FIELDS = {
     "network": ("train", "network"), "dataset": ("train", "dataset"), "width": ("train", "width"),
     "epochs": ("train", "epochs"), "batch_size": ("train", "batch_size"), "lr": ("train", "lr"),
     "train_images": ("train", "train_images"), "seed": ("train", "seed"), "qat": ("train", "qat_bits"),
+    "threads": ("train", "threads"),
     "weight_bits": ("cim", "weight_bits"), "act_bits": ("cim", "act_bits"), "rows": ("cim", "rows"),
     "g_min": ("cim", "g_min_s"), "g_max": ("cim", "g_max_s"), "input_mode": ("cim", "input_mode"),
     "cell_bits": ("cim", "cell_bits"), "conv_mapping": ("cim", "conv_mapping"),
@@ -183,7 +187,8 @@ def evaluate_specs(flag_specs: dict, explicit: set[str], spec_file: Path | None,
 def train_cmd(
     network: _Network = Network.vgg8, dataset: _Dataset = Dataset.fashion_mnist, data: _Data = None,
     width: _Width = 0.125, epochs: _Epochs = 4, batch_size: _Batch = 128, lr: _Lr = 2e-3,
-    train_images: _TrainImages = 0, seed: _Seed = 0, qat: _Qat = 0, device: _Device = TorchDevice.cpu,
+    train_images: _TrainImages = 0, seed: _Seed = 0, qat: _Qat = 0, threads: _Threads = 2,
+    device: _Device = TorchDevice.cpu,
     cache_dir: _Cache = Path("runs/cache/train"),
     force: Annotated[bool, typer.Option("--force", help="Train again even when cached weights exist.")] = False,
 ) -> None:
@@ -191,7 +196,7 @@ def train_cmd(
     report its test accuracy."""
     from memspice.nn.train import train
 
-    spec = _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, seed, qat)
+    spec = _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, seed, qat, threads)
     result = train(spec, data_root=data, device=str(device), cache_dir=cache_dir, force=force)
     meta = result.meta
     how = "loaded from cache" if result.cached else f"trained in {meta['train_time_s']:.0f} s on {meta['device']}"
@@ -214,7 +219,8 @@ def evaluate_cmd(
         "eval.test_images=2000, eval.bits=[3,4]); repeatable.")] = None,
     network: _Network = Network.vgg8, dataset: _Dataset = Dataset.fashion_mnist, data: _Data = None,
     width: _Width = 0.125, epochs: _Epochs = 4, batch_size: _Batch = 128, lr: _Lr = 2e-3,
-    train_images: _TrainImages = 0, seed: _Seed = 0, qat: _Qat = 0, device: _Device = TorchDevice.cpu,
+    train_images: _TrainImages = 0, seed: _Seed = 0, qat: _Qat = 0, threads: _Threads = 2,
+    device: _Device = TorchDevice.cpu,
     cache_dir: _Cache = Path("runs/cache/train"),
     out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path("runs/evaluate"),
     bits: Annotated[str, typer.Option("--bits", help="ADC resolutions of the accuracy table.")] = "3,4,5,6",
@@ -306,7 +312,7 @@ def evaluate_cmd(
     from memspice.nn.spec import CimSpec, EvalSpec
     from memspice.nn.train import load_trained, resolve_device, train
 
-    flag_t = _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, seed, qat)
+    flag_t = _train_spec(network, dataset, width, epochs, batch_size, lr, train_images, seed, qat, threads)
     cim = CimSpec(weight_bits=weight_bits, act_bits=act_bits, rows=rows, g_min_s=g_min, g_max_s=g_max,
                   input_mode=str(input_mode), cell_bits=cell_bits, conv_mapping=str(conv_mapping),
                   calibration_images=calibration_images, conversion=str(conversion))

@@ -12,6 +12,9 @@ ADC_MODELS = ("float", "ideal", "uniform_minmax", "uniform_clipped", "lloyd_max"
 #: ADC models fitted per layer and evaluated without boundary variation (``spice`` and
 #: ``super_resolution`` need errors, from an artifact or the variation model).
 TABLE_ADCS = ("uniform_minmax", "uniform_clipped", "lloyd_max", "variation_aware")
+#: torch threads training runs with unless the spec says otherwise (TrainSpec.threads): the count
+#: torch chose by itself on the 2-core machines the cached networks were trained on.
+TRAIN_THREADS = 2
 SWEEP_ADCS = ("uniform_clipped", "lloyd_max", "variation_aware", "super_resolution")
 
 
@@ -32,9 +35,13 @@ class TrainSpec(Spec):
     qat_bits: int = param(0, "0: float training; N: quantization-aware training as NeuroSim's WAGE VGG8 (N-bit "
                           "weights and activations in the forward pass, straight-through gradients, bounded "
                           "activations, SSE loss; memspice.nn.qat)")
+    threads: int = param(TRAIN_THREADS, "torch CPU threads while training: the summation order of some kernels "
+                         "(MKL's small matrix products) follows the thread count, so the count is part of the "
+                         "network's definition, whatever the machine's cores (docs/nn.md)")
 
     def validate(self) -> None:
         check_positive("width", self.width)
+        check(1 <= self.threads <= 256, "threads", self.threads, "1 to 256 torch threads")
         check(self.qat_bits == 0 or 2 <= self.qat_bits <= 16, "qat_bits", self.qat_bits,
               "0 (float training) or 2 to 16 bits")
         check(self.qat_bits == 0 or self.network == "vgg8", "qat_bits", self.qat_bits,
@@ -47,11 +54,15 @@ class TrainSpec(Spec):
         check(self.train_images >= 0, "train_images", self.train_images, "0 (all) or a positive count")
 
     def hash_data(self) -> dict:
-        """Every field, ``qat_bits`` left out while it is 0, so float-trained networks keep the cache
-        names they had before the field existed."""
+        """Every field, ``qat_bits`` left out while it is 0 and ``threads`` while it is the default, so
+        networks keep the cache names they had before the fields existed (trained with torch's default
+        two threads on the project's 2-core machines; :func:`memspice.nn.train.load_trained` retrains an
+        entry whose meta.json records another count)."""
         data = self.to_dict()
         if not self.qat_bits:
             del data["qat_bits"]
+        if self.threads == TRAIN_THREADS:
+            del data["threads"]
         return data
 
 

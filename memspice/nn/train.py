@@ -123,6 +123,9 @@ def load_trained(spec: TrainSpec, cache_dir: Path = DEFAULT_CACHE, device: str |
         meta = json.loads(meta_file.read_text())
     except (RuntimeError, OSError, ValueError, KeyError) as err:
         raise DataError(f"{path}: cached weights cannot be loaded ({err}); delete the folder and train again") from None
+    if meta.get("torch_threads", spec.threads) != spec.threads:  # an entry from before TrainSpec.threads
+        raise DataError(f"{path}: trained with {meta['torch_threads']} torch threads, the spec says {spec.threads} "
+                        "(the thread count changes the network); train again")
     return Trained(model.to(device).eval(), spec, meta, path, cached=True)
 
 
@@ -139,6 +142,16 @@ def train(spec: TrainSpec, *, data_root: str | Path | None = None, device: str =
     test_set = load_dataset(spec.dataset, "test", data_root)
     if spec.train_images:
         train_set = train_set.head(spec.train_images)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(spec.threads)  # part of the network's definition (TrainSpec.threads)
+    try:
+        return _train(spec, train_set, test_set, dev, cache_dir, show_progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(spec: TrainSpec, train_set: ImageSet, test_set: ImageSet, dev: torch.device, cache_dir: Path,
+           show_progress: bool) -> Trained:
     torch.manual_seed(spec.seed)
     gen = torch.Generator().manual_seed(spec.seed)
     model = new_model(spec)
@@ -194,7 +207,7 @@ def train(spec: TrainSpec, *, data_root: str | Path | None = None, device: str =
         "float_test_accuracy": test_acc, **({"qat_test_accuracy": qat_acc} if bits else {}),
         "test_images": len(test_set), "train_images": len(train_set),
         "weights": count_weights(model), "history": history, "train_time_s": train_s, "device": str(dev),
-        # the same seed trains a slightly different network with another thread count (docs/nn.md)
+        # the same seed trains a slightly different network with another thread count (TrainSpec.threads)
         "torch_threads": torch.get_num_threads(),
         "data_source": str(train_set.source), "memspice_version": __version__, "torch_version": torch.__version__,
     }
