@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.idx_files import write_idx
+from tests.idx_files import write_fashion_standin
 
 pytestmark = [pytest.mark.torch]
 
@@ -17,15 +17,7 @@ pytestmark = [pytest.mark.torch]
 def fashion(tmp_path_factory):
     """A learnable stand-in for Fashion-MNIST: class k is a bright square at position k."""
     folder = tmp_path_factory.mktemp("fashion")
-    rng = np.random.default_rng(0)
-    for split, n in (("train", 96), ("t10k", 40)):
-        labels = rng.integers(0, 10, n)
-        images = rng.integers(0, 40, (n, 28, 28))
-        for i, k in enumerate(labels):
-            r, c = 2 + 8 * (k // 3), 2 + 8 * (k % 3)
-            images[i, r:r + 6, c:c + 6] = 250
-        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
-        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
+    write_fashion_standin(folder, 96, 40, seed=0)
     return folder
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
 from memspice.nn.spec import TrainSpec
-from tests.idx_files import write_idx
+from tests.idx_files import write_fashion_standin
 
 pytestmark = [pytest.mark.unit, pytest.mark.torch]
 
@@ -18,15 +17,7 @@ pytestmark = [pytest.mark.unit, pytest.mark.torch]
 def tiny(tmp_path_factory):
     """96 training and 20 test images of a learnable stand-in for Fashion-MNIST."""
     folder = tmp_path_factory.mktemp("tiny")
-    rng = np.random.default_rng(3)
-    for split, n in (("train", 96), ("t10k", 20)):
-        labels = rng.integers(0, 10, n)
-        images = rng.integers(0, 40, (n, 28, 28))
-        for i, k in enumerate(labels):
-            r, c = 2 + 8 * (k // 3), 2 + 8 * (k % 3)
-            images[i, r:r + 6, c:c + 6] = 250
-        write_idx(folder / f"{split}-images-idx3-ubyte.gz", images)
-        write_idx(folder / f"{split}-labels-idx1-ubyte.gz", labels)
+    write_fashion_standin(folder, 96, 20, seed=3)
     return folder
 
 
