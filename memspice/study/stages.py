@@ -80,12 +80,11 @@ class StageRunner:
         key = stage_key(name, config, keys)
         final = self.run_dir / name
         done = self._record(name)
-        if done:
-            if done.get("key") == key and done.get("status") == "done":
-                result = StageResult(name, key, final, True, 0.0, done.get("summary", {}))
-                self.results[name] = result
-                self.log(f"[{len(self.results)}] {name}: cached ({key})")
-                return result
+        if done.get("key") == key and done.get("status") == "done":
+            result = StageResult(name, key, final, True, 0.0, done.get("summary", {}))
+            self.results[name] = result
+            self.log(f"[{len(self.results)}] {name}: cached ({key})")
+            return result
         self.log(f"[{len(self.results) + 1}] {name}: running")
         tmp = self.run_dir / f".{name}.partial"
         if tmp.exists():

@@ -180,6 +180,15 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
                                    axis=2) for o in one])  # (m, iterations, n, 2)
         return one, dv, first, noise
 
+    def start_chips(self, values: Mapping[str, np.ndarray]):
+        """The chunk's chips as fabricated (:meth:`fabricated`) with what programming them starts from: the
+        card's sigmas and one write-verify controller per chip (band ``mc.band_v``, from its first write)."""
+        spec, card = self.spec, self.card
+        one, dv, first, noise = self.fabricated(values)
+        ctl = [ChipWriteVerify(spec, card, self.pmap, self.targets_v, start_s=first[c], aim_v=spec.mc.band_v)
+               for c in range(len(one))]
+        return one, dv, first, noise, mc_sigmas(spec, card), ctl
+
     def run_values(self, values: Mapping[str, np.ndarray], *, backend: str = "subprocess",
                    timeout_s: float = 600.0) -> list[dict[str, float]]:
         """Program every sample of ``values`` ({group: (samples, members)}) by write-verify, then read it
@@ -188,11 +197,8 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         n = spec.n_cells
         mc = spec.mc
         g0, g1 = self.window
-        one, dv, first, noise = self.fabricated(values)
+        one, dv, first, noise, sig, ctl = self.start_chips(values)
         m = len(one)
-        sig = mc_sigmas(spec, card)
-        ctl = [ChipWriteVerify(spec, card, self.pmap, self.targets_v, start_s=first[s], aim_v=mc.band_v)
-               for s in range(m)]
         x = first.copy()
         bounds = np.full((m, n, 2), np.nan)
         clamped = np.zeros((m, n, 2), bool)  # bounds read as the widest sweep's edge (saturated readings)

@@ -37,9 +37,9 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from memspice.characterize.adc.chips import CLOSED_LOOP_BY_SCHEME, ClosedLoopAdcCircuit
-from memspice.characterize.adc.montecarlo import BOUNDARY_MEASURE, mc_sigmas
+from memspice.characterize.adc.montecarlo import code_measures
 from memspice.characterize.adc.options import RunOptions
-from memspice.characterize.adc.programming import ChipWriteVerify, Programming
+from memspice.characterize.adc.programming import Programming
 from memspice.characterize.adc.timed import read_in_timing
 from memspice.extract import adc as ex
 from memspice.netlist import qcell as nq
@@ -96,16 +96,13 @@ class TimedClosedLoopAdcCircuit(ClosedLoopAdcCircuit):
         """Program every chip of ``values`` by write-verify in the timing, then read it as used in the timing;
         one dict of measurements per chip (the engine's ``run_values`` hook). ``read``: the timed reader
         (default: ngspice, :func:`~memspice.characterize.adc.timed.read_in_timing`; tests pass a synthetic cell)."""
-        spec, card, mc = self.spec, self.card, self.spec.mc
+        spec, mc = self.spec, self.spec.mc
         n = spec.n_cells
         use_read = read
         timeout_s = max(timeout_s, self.deck_timeout_s)
         read = read or self.reader(backend, timeout_s)
-        one, dv, first, noise = self.fabricated(values)
+        one, dv, first, noise, sig, ctl = self.start_chips(values)
         m = len(one)
-        sig = mc_sigmas(spec, card)
-        ctl = [ChipWriteVerify(spec, card, self.pmap, self.targets_v, start_s=first[c], aim_v=mc.band_v)
-               for c in range(m)]
         x = first.copy()
         bounds = np.full((m, n, 2), np.nan)
         clamped = np.zeros((m, n, 2), bool)
@@ -172,14 +169,7 @@ class TimedClosedLoopAdcCircuit(ClosedLoopAdcCircuit):
         lo = np.where(np.isfinite(lower_v), lower_v, -np.inf)
         up = np.where(np.isfinite(upper_v), upper_v, np.inf)
         match = (v[:, None] >= lo[None, :]) & (v[:, None] < up[None, :]) & ~np.asarray(closed, bool)[None, :]
-        codes = ex.codes_from_match(match)
-        measured = ex.transitions_from_codes(v, codes, spec.n_cells)
-        keep = (v >= spec.input_lo_v) & (v < spec.input_hi_v)
-        diff = np.abs(codes[keep] - ex.ideal_codes(v[keep], self.targets_v))
-        out = {BOUNDARY_MEASURE.format(i): float(b) for i, b in enumerate(measured)}
-        out["code_error_rate"] = float(np.mean(diff > 1))
-        out["code_mismatch_rate"] = float(np.mean(diff > 0))
-        return out
+        return code_measures(spec, v, ex.codes_from_match(match), self.targets_v)
 
 
 def _slots(todo: Mapping[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -212,14 +212,7 @@ class QcellAdcCircuit:
         plot = plots[0]
         v = plot["v-sweep"]
         out = np.stack([plot[f"v(out{k})"] for k in range(spec.n_cells)], axis=1)
-        codes = ex.codes_from_match(out < spec.cell.vdd_v / 2)
-        measured = ex.transitions_from_codes(v, codes, spec.n_cells)
-        keep = (v >= spec.input_lo_v) & (v < spec.input_hi_v)
-        diff = np.abs(codes[keep] - ex.ideal_codes(v[keep], self.targets_v))
-        result = {BOUNDARY_MEASURE.format(i): float(b) for i, b in enumerate(measured)}
-        result["code_error_rate"] = float(np.mean(diff > 1))
-        result["code_mismatch_rate"] = float(np.mean(diff > 0))
-        return result
+        return code_measures(spec, v, ex.codes_from_match(out < spec.cell.vdd_v / 2), self.targets_v)
 
     def run_samples(self, samples: Sequence[Mapping[str, np.ndarray]],
                     opts: RunOptions = RunOptions()) -> list[dict[str, float]]:
@@ -373,3 +366,16 @@ def mc_statistics(spec: AdcSpec, mc: AdcMcResult, targets_v: np.ndarray) -> dict
         "inl_max_lsb": inl_max,
         "dnl_max_lsb": dnl_max,
     }
+
+
+def code_measures(spec: AdcSpec, v: np.ndarray, codes: np.ndarray, targets_v: np.ndarray) -> dict[str, float]:
+    """A converter's measurements from its output ``codes`` on the input grid ``v``: the code-density
+    transitions (``BOUNDARY_MEASURE``) and, inside the input range, the rates of codes more than one
+    (``code_error_rate``) and at all (``code_mismatch_rate``) away from the ideal code of ``targets_v``."""
+    measured = ex.transitions_from_codes(v, codes, spec.n_cells)
+    keep = (v >= spec.input_lo_v) & (v < spec.input_hi_v)
+    diff = np.abs(codes[keep] - ex.ideal_codes(v[keep], targets_v))
+    result = {BOUNDARY_MEASURE.format(i): float(b) for i, b in enumerate(measured)}
+    result["code_error_rate"] = float(np.mean(diff > 1))
+    result["code_mismatch_rate"] = float(np.mean(diff > 0))
+    return result
