@@ -5,10 +5,12 @@ its read *state*; in the precharge scheme the code is captured a fixed time afte
 so a bound is where the match line has (or has not) discharged by then, which moved the boundaries by
 up to 1 LSB from the DC ones in a scratch study. A chip is verified through its own read, so:
 
-- :func:`timed_bounds` reads every cell's bounds in one transient in the spec's scheme and timing
-  (:func:`memspice.netlist.qcell.cells_timed_deck`): each cell steps its own input across its lower
+- :func:`timed_bounds` reads every cell's bounds in transients in the spec's scheme and timing
+  (:func:`memspice.netlist.qcell_tran.cells_timed_deck`): each cell steps its own input across its lower
   bound, then its upper bound, by 0.1 LSB over +-1.2 LSB; the output sampled at the end of each read,
-  linearly interpolated at VDD/2 between neighbouring inputs, gives the bound.
+  linearly interpolated at VDD/2 between neighbouring inputs, gives the bound. The grid is read a few
+  inputs at a time and a cell leaves once both bounds are found (session 9: the same bounds to 1e-5 V
+  for about half the conversions).
 - :func:`program_in_timing` is write-verify (:class:`WriteVerify`, started from the DC programming) with
   the timed read as its verify: every iteration writes, then reads every cell's bounds in the timing,
   until the dominant bounds are on target (the earlier method, a DC inner loop with aims moved by the
@@ -58,36 +60,101 @@ def _crossing(v: np.ndarray, y: np.ndarray, level: float, rising: bool) -> float
     return float(v[i] + (level - y[i]) * (v[i + 1] - v[i]) / (y[i + 1] - y[i]))
 
 
+CHUNK_POINTS = 5  # grid inputs per side and slot in each transient of the chunked read (timed_bounds)
+# slots per transient (timed_bounds): a transient's cost grows faster than its slot count. Measured (session 9,
+# 5 bits, 0.45 ns precharge read, 64 slots x 50 conversions, CPU incl. ngspice): one deck of 64 139 s,
+# 2 x 32 81 s, 4 x 16 73 s, 8 x 8 66 s, 16 x 4 65 s (scripts/bench_timed_read.py)
+SLOTS_PER_DECK = 8
+
+
 def timed_bounds(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, lower_v: np.ndarray, upper_v: np.ndarray,
                  opts: RunOptions = RunOptions(), half_width_lsb: float = 1.2,
-                 step_lsb: float = 0.1, delvto_v: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                 step_lsb: float = 0.1, delvto_v: np.ndarray | None = None,
+                 chunk_points: int | None = CHUNK_POINTS,
+                 slots_per_deck: int | None = SLOTS_PER_DECK) -> tuple[np.ndarray, np.ndarray]:
     """Every cell's (lower, upper) bounds (V) read in the conversion timing, searched within
-    ``half_width_lsb`` of ``lower_v``/``upper_v`` (V, e.g. the DC bounds) in steps of ``step_lsb`` (the
-    crossing is interpolated between steps); NaN where a cell has no such bound (NaN guess); a bound
-    outside the window reads as one step beyond its end. The cells are ``len(g_lower_s)`` slots (the
-    spec's array, or cells of several chips), ``delvto_v`` (V, slots x 9) their threshold shifts."""
+    ``half_width_lsb`` of ``lower_v``/``upper_v`` (V, e.g. the DC bounds) on a grid of ``step_lsb``: each
+    cell steps its own input up the grid across its lower bound, then across its upper bound, and the
+    first crossing of VDD/2 in the bound's direction is interpolated between the two grid inputs that
+    straddle it (:func:`_crossing`); NaN where a cell has no such bound (NaN guess); a bound outside the
+    window reads as one step beyond its end. The cells are ``len(g_lower_s)`` slots (the spec's array, or
+    cells of several chips), ``delvto_v`` (V, slots x 9) their threshold shifts.
+
+    ``chunk_points`` (default :data:`CHUNK_POINTS`): the grid is converted in transients of this many inputs
+    per side, and a slot leaves the next transient once both of its crossings are found (a transient costs
+    per slot and conversion, and a bound near the window's centre is found half-way up the grid); None
+    converts the whole grid in one transient (2 x grid conversions per slot: 50 at +-1.2 LSB in 0.1 LSB
+    steps). ``slots_per_deck`` (default :data:`SLOTS_PER_DECK`): the slots of a transient are split into
+    decks of at most this many (None: one deck); the cells do not interact, and a transient's CPU time grows
+    faster than its slot count (its time steps follow every slot's edges). Every variant reads every slot's
+    inputs in the same order and applies the same first-crossing rule to the same grid, so they give the
+    same bounds up to the transient's time steps and history (the assumption below: a read does not depend
+    on the previous conversion; tests/sim/test_qcell_precharge.py measures the difference)."""
     lsb, step = spec.lsb_v, step_lsb * spec.lsb_v
     offs = np.arange(-half_width_lsb * lsb, half_width_lsb * lsb + step / 2, step)
     m = offs.size
     centre = 0.5 * (spec.input_lo_v + spec.input_hi_v)
     lo_c = np.where(np.isfinite(lower_v), lower_v, centre)
     up_c = np.where(np.isfinite(upper_v), upper_v, centre)
-    inputs = np.concatenate([lo_c[None, :] + offs[:, None], up_c[None, :] + offs[:, None]], axis=0)
-    plot = opts.sim(nqt.cells_timed_deck(spec, card, g_lower_s, g_upper_s, inputs, delvto_v))[0]
-    t = plot["time"]
-    tm = spec.timing
-    t_sample = nqt.read_times_s(spec, 2 * m) + tm.read_s - tm.edge_s
-    half = spec.cell.vdd_v / 2
-    slots = len(lower_v)
-    lower = np.full(slots, np.nan)
-    upper = np.full(slots, np.nan)
-    for k in range(slots):
-        y = np.interp(t_sample, t, plot[f"v(out{k})"])
-        if np.isfinite(lower_v[k]):  # out falls (the cell starts to match) as the input rises past the lower bound
-            lower[k] = _crossing(inputs[:m, k], y[:m], half, rising=False)
-        if np.isfinite(upper_v[k]):
-            upper[k] = _crossing(inputs[m:, k], y[m:], half, rising=True)
-    return lower, upper
+    grid = np.stack([lo_c[None, :] + offs[:, None], up_c[None, :] + offs[:, None]])  # (side, grid, slots)
+    has = np.stack([np.isfinite(lower_v), np.isfinite(upper_v)])  # (side, slots)
+    g_lower_s, g_upper_s = np.asarray(g_lower_s, dtype=float), np.asarray(g_upper_s, dtype=float)
+    dv = None if delvto_v is None else np.asarray(delvto_v, dtype=float)
+
+    t_sample = nqt.read_times_s(spec, 2 * m) + spec.timing.read_s - spec.timing.edge_s
+    per_deck = max(1, int(slots_per_deck or len(lower_v)))
+
+    def convert(inputs: np.ndarray, live: np.ndarray) -> np.ndarray:
+        """Outputs (V, conversions x live slots) at the end of each read of ``inputs`` by the ``live`` slots,
+        ``per_deck`` slots per transient."""
+        out = []
+        for a in range(0, len(live), per_deck):
+            part = live[a:a + per_deck]
+            deck = nqt.cells_timed_deck(spec, card, g_lower_s[part], g_upper_s[part], inputs[:, a:a + per_deck],
+                                        None if dv is None else dv[part])
+            plot = opts.sim(deck)[0]
+            ts = t_sample[:len(inputs)]
+            out += [np.interp(ts, plot["time"], plot[f"v(out{j})"]) for j in range(len(part))]
+        return np.stack(out, axis=1)
+
+    return _scan(grid, has, spec.cell.vdd_v / 2, convert, m if chunk_points is None else chunk_points)
+
+
+def _scan(grid: np.ndarray, has: np.ndarray, level: float, convert: Callable[[np.ndarray, np.ndarray], np.ndarray],
+          chunk: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`timed_bounds`'s search: every slot steps up its input grid (``grid``: side x points x slots; side
+    0 the lower bound, where the output falls past ``level``, side 1 the upper, where it rises) ``chunk``
+    points per side per call of ``convert(inputs (conversions x live slots), live slot indices)``, lower
+    side first; a side is done at its first crossing (or at the grid's end) and a slot leaves the calls once
+    both of its sides are (a side it does not control, ``has`` False, is done from the start). Returns the
+    (lower, upper) bounds by :func:`_crossing` on what each side read: the same first crossing a read of
+    the whole grid finds."""
+    _, m, slots = grid.shape
+    chunk = max(1, int(chunk))
+    ys = np.full((2, m, slots), np.nan)  # outputs read so far (V), side x grid x slot
+    nxt = np.zeros((2, slots), int)  # next grid index of each side and slot
+    done = ~has
+    rising = (False, True)
+    while not done.all():
+        live = np.nonzero(~done.all(axis=0))[0]
+        idx = np.minimum(nxt[:, None, live] + np.arange(chunk)[None, :, None], m - 1)  # (side, chunk, live)
+        y = convert(np.concatenate([grid[s][idx[s], live] for s in (0, 1)], axis=0), live)
+        for s in (0, 1):
+            for j, k in enumerate(live):
+                if done[s, k]:
+                    continue  # (its inputs in this call repeat grid points; their readings are not used)
+                stop = min(nxt[s, k] + chunk, m)
+                ys[s, nxt[s, k]:stop, k] = y[s * chunk:s * chunk + stop - nxt[s, k], j]
+                nxt[s, k] = stop
+                above = ys[s, :stop, k] > level
+                crossed = (~above[:-1] & above[1:]) if rising[s] else (above[:-1] & ~above[1:])
+                done[s, k] = bool(crossed.any()) or stop == m
+    out = np.full((2, slots), np.nan)
+    for s in (0, 1):
+        for k in np.nonzero(has[s])[0]:
+            n = nxt[s, k]  # n < m: the crossing was found early; _crossing finds the same first one in the prefix
+            out[s, k] = _crossing(grid[s, :n, k], ys[s, :n, k], level, rising=rising[s])
+    return out[0], out[1]
 
 
 def read_in_timing(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, guess_lo: np.ndarray,
