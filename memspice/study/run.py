@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -326,6 +327,20 @@ class Study:
                 for (kind, bits), spec in uniform.items():
                     later(f"adc {kind}_{bits}b", lambda spec=spec: self._run_adc(spec, False))
 
+    def _stop_early(self) -> None:
+        """Stop the early work when a stage fails or the study is interrupted: what has not started is
+        cancelled; what runs has its ngspice processes killed and may start no new ones until it has ended
+        (:func:`memspice.ngspice.engine.stopping_runs`), so the study stops now instead of when that work
+        would have finished (ngspice runs in its own session, where the terminal's Ctrl-C does not reach it).
+        Finished Monte Carlo chunks stay cached: a rerun resumes."""
+        from memspice.ngspice.engine import stopping_runs
+
+        running = [f for f in self._early.values() if not f.cancel() and not f.done()]
+        if not running:
+            return
+        with stopping_runs():
+            futures_wait(running)
+
     def _result(self, name: str, compute):
         """``(result, extra summary)``: the early work's result (waiting for it) or ``compute()`` now."""
         future = self._early.pop(name, None)
@@ -433,8 +448,11 @@ class Study:
                     self._start_early(pool)
                 for stage in order:
                     getattr(self, stage)()
+            except BaseException:  # a failed or interrupted (Ctrl-C) stage: stop the early work too
+                self._stop_early()
+                raise
             finally:
-                for future in self._early.values():  # a failed stage: what has not started never will
+                for future in self._early.values():  # what has not started never will
                     future.cancel()
             index = self.export()
         self.log(f"study {self.spec.study.name}: done in {time.monotonic() - t0:.0f} s; open {index}")
