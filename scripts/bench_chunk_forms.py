@@ -199,7 +199,7 @@ def run(job: Job, exe: str) -> tuple[float, float]:
     with open(job.deck.parent / "log.txt", "wb") as log:
         code = subprocess.run([exe, "-b", job.deck.name], cwd=job.deck.parent, stdout=log, stderr=subprocess.STDOUT,
                               check=False, env=engine_env(job.deck.parent), stdin=subprocess.DEVNULL,
-                              start_new_session=True).returncode  # as the engine starts it
+                              process_group=0).returncode  # as the engine starts it
     wall = time.perf_counter() - t0
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if code != 0 or not raw.exists():

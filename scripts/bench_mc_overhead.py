@@ -143,7 +143,7 @@ def measure(rows: int, chunks: int, chunk_size: int, items_repeat: int) -> dict:
             env = {**os.environ, "HOME": str(d), **{k: v for k, v in ng.OPENMP_ENV.items() if k not in os.environ}}
             with open(d / "stdout.txt", "wb") as so, open(d / "stderr.txt", "wb") as se:
                 subprocess.run([exe, "-b", "deck.cir"], cwd=d, stdout=so, stderr=se, stdin=subprocess.DEVNULL,
-                               env=env, start_new_session=True, check=True)
+                               env=env, process_group=0, check=True)
         k3, w3 = _cpu_children(), time.perf_counter()
         py, ngs, lim = (c1 - c0) / chunks, (k1 - k0) / chunks, (k3 - k2) / chunks
         out.update({
@@ -188,7 +188,7 @@ def measure(rows: int, chunks: int, chunk_size: int, items_repeat: int) -> dict:
             "cache write (ChunkCache.store)": lambda: cache.store(rec),
             "start and wait for a process (Popen: ngspice -v)": lambda: subprocess.run(
                 [exe, "-v"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
-                env=env_v, start_new_session=True, check=True),
+                env=env_v, process_group=0, check=True),
         }
         ms = {name: _median_ms(fn, items_repeat) for name, fn in items.items()}
         ms["deck text: the rest (Deck.render less tables)"] -= ms["deck text: state tables (TableSources.render)"]

@@ -178,7 +178,7 @@ def run_ngspice_alone(decks: list[tuple[Deck, int]], workers: int, root: Path) -
     def one(d: Path) -> int:
         with open(d / "stdout.txt", "wb") as out, open(d / "stderr.txt", "wb") as err:
             return subprocess.run([exe, "-b", "deck.cir"], cwd=d, stdout=out, stderr=err, check=False,
-                                  env=engine_env(d), stdin=subprocess.DEVNULL, start_new_session=True).returncode
+                                  env=engine_env(d), stdin=subprocess.DEVNULL, process_group=0).returncode
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -188,3 +188,44 @@ def test_stopping_runs_kills_running_ngspice_and_refuses_new_ones():
     assert time.monotonic() - t0 < 10  # killed, not run to its end
     assert isinstance(got[0], SimulationError)
     assert not _LIVE
+
+
+def test_ngspice_runs_in_its_own_process_group_in_this_session():
+    """ngspice (subprocess backend) is killed as a process group and the terminal's Ctrl-C does not reach it
+    directly, yet it stays in this process's session: a new session is a new scheduler autogroup on Linux
+    kernels with autogroups on (Debian's default), where nice no longer ranks it below this process (the
+    study's nice-19 early work would then slow training; docs/study.md)."""
+    import os
+    import threading
+    import time
+
+    from memspice.characterize.registry import build_circuit
+    from memspice.errors import SimulationError
+    from memspice.netlist.deck import Deck
+    from memspice.ngspice import simulate
+    from memspice.ngspice.engine import _LIVE, stopping_runs
+
+    circuit = build_circuit(load_plan(DATA / "rc_slow.toml"))
+    base = circuit.deck()
+    deck = Deck(base.title, base.cards, steps=list(circuit.analyses()), options=base.options)
+    got: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            simulate(deck, backend="subprocess")
+            got.append(None)
+        except BaseException as err:
+            got.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not _LIVE and time.monotonic() < deadline:
+        time.sleep(0.01)
+    procs = list(_LIVE)
+    seen = [(os.getpgid(p.pid), os.getsid(p.pid)) for p in procs] if procs else []
+    with stopping_runs():
+        thread.join(30)
+    assert procs, "ngspice never started"
+    assert seen == [(procs[0].pid, os.getsid(0))]
+    assert isinstance(got[0], SimulationError) or got[0] is None

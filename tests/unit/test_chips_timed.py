@@ -41,7 +41,7 @@ def fake_timed_bounds(log):
     and a closed window as the simulator's output would make it)."""
 
     def read(spec, card, gl, gu, lower_v, upper_v, opts, half_width_lsb=1.2, step_lsb=0.1, delvto_v=None):
-        log.append((len(gl), half_width_lsb, delvto_v is not None))
+        log.append((len(gl), half_width_lsb, delvto_v is not None, step_lsb))
         n = len(gl)
         lo, up = true_bounds(np.asarray(gl), np.asarray(gu), np.zeros((n, 9)) if delvto_v is None else delvto_v)
         offs = np.arange(-half_width_lsb * LSB, half_width_lsb * LSB + step_lsb * LSB / 2, step_lsb * LSB)
@@ -100,9 +100,9 @@ def test_each_chip_is_verified_by_its_own_timed_read_and_lands_in_band(monkeypat
         assert np.max(np.abs(lo[1:] - targets)) > 2 * band
     # every read is one deck of slots (cells of all chips still being programmed) with their threshold shifts;
     # the first holds every cell of every chip, later ones fewer; the last is the use read of every cell
-    assert all(dv for _, _, dv in log)
+    assert all(dv for _, _, dv, _ in log)
     assert log[0][:2] == (3 * SPEC.n_cells, 5.0) and log[-1][0] == 3 * SPEC.n_cells
-    assert min(n for n, _, _ in log[1:-1]) < 3 * SPEC.n_cells
+    assert min(n for n, _, _, _ in log[1:-1]) < 3 * SPEC.n_cells
 
 
 def test_the_same_chips_give_the_same_rows(monkeypatch):
@@ -132,8 +132,8 @@ def test_transfer_from_the_cells_windows_by_hand():
 
 def test_a_window_beyond_both_search_windows_is_read_again_wider_not_taken_for_closed(monkeypatch):
     """A 1-LSB window 3 LSB above its targets: both +-1.2 LSB reads saturate (lower above its window, upper
-    below its own), which reads like a closed window; the wide re-read finds it open where it is. A
-    really closed window stays closed."""
+    below its own), which reads like a closed window; the wide re-read (a coarse locate) finds it open, and
+    a fine read around what it found gives its bounds. A really closed window stays closed."""
     log = []
     monkeypatch.setattr(timed, "timed_bounds", fake_timed_bounds(log))
     t_lo, t_up = 0.90, 0.90 + LSB
@@ -145,7 +145,9 @@ def test_a_window_beyond_both_search_windows_is_read_again_wider_not_taken_for_c
     has = np.ones((2, 2), bool)
     lo, up, clamped, closed = timed.read_in_timing(SPEC, CARD, gl, gu, np.array([t_lo] * 2), np.array([t_up] * 2),
                                                    has, RunOptions(), 1.2, np.zeros((2, 9)))
-    assert [h for _, h, _ in log] == [1.2, timed.WIDE_HALF_WIDTH_LSB] and log[1][0] == 2  # both re-read
+    # both re-read wide, in the locate's coarse steps; the one found open read again on the fine grid
+    wide = (2, timed.WIDE_HALF_WIDTH_LSB, timed.WIDE_STEP_LSB)
+    assert [(n, h, step) for n, h, _, step in log] == [(2, 1.2, 0.1), wide, (1, 1.2, 0.1)]
     assert list(closed) == [False, True] and not clamped[0].any()
     assert lo[0] == pytest.approx(t_lo + 3 * LSB, abs=1e-9) and up[0] == pytest.approx(t_up + 3 * LSB, abs=1e-9)
     assert np.isnan(lo[1]) and np.isnan(up[1])
