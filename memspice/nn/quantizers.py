@@ -367,6 +367,21 @@ def fit_variation_aware(samples: np.ndarray, bits: int, sigma: float, *, rng: np
     base = start if start is not None else lloyd_max_iterate(x_np, bits)
     if sigma <= 0:
         return replace(base, kind="variation_aware")
+    # one torch thread: with two, this fit's float32 reductions gave a different result in each of three
+    # processes on a loaded machine (session 9: the default study's variation-aware column moved by 0.5
+    # points between two fresh-clone runs of the same stage key); with one it is the same every time
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _fit_variation_aware(x_np, bits, sigma, base, iterations)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit_variation_aware(x_np: np.ndarray, bits: int, sigma: float, base: AdcFit, iterations: int) -> AdcFit:
+    """:func:`fit_variation_aware`'s descent on the prepared samples ``x_np`` from ``base``."""
+    import torch
+
     # float32 on samples centred and scaled by the range: 3x faster than float64, ample precision
     centre, span = base.lo, base.range
     x = torch.as_tensor((x_np - centre) / span, dtype=torch.float32)

@@ -224,3 +224,25 @@ def test_variation_aware_fit_with_no_sample_near_any_boundary_keeps_the_start():
     start = q.AdcFit("lloyd_max", 2, np.array([0.8, 0.85, 0.9]), np.array([0.05, 0.82, 0.87, 0.95]), 0.0, 1.0)
     fit = q.fit_variation_aware(x, 2, 0.01, start=start)
     np.testing.assert_allclose(fit.boundaries, start.boundaries, atol=1e-6)
+
+
+def test_variation_aware_fit_is_the_same_whatever_torch_s_thread_count():
+    """The fit runs on one torch thread (with two its float32 reductions differed from process to process on
+    a loaded machine: the default study's variation-aware column moved between two runs of one stage key),
+    so its result does not depend on the caller's thread count, bit for bit, and the count is restored."""
+    import torch
+
+    from memspice.nn.quantizers import fit_variation_aware
+
+    x = np.random.default_rng(3).standard_normal(20000) ** 3
+    before = torch.get_num_threads()
+    fits = {}
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            fits[threads] = fit_variation_aware(x, 5, 0.02, rng=np.random.default_rng(0))
+            assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(before)
+    assert fits[1].boundaries.tobytes() == fits[2].boundaries.tobytes()
+    assert fits[1].levels.tobytes() == fits[2].levels.tobytes()
