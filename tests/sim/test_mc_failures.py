@@ -150,17 +150,16 @@ def test_killing_mc_leaves_no_worker_behind(tmp_path):
     assert not left, f"processes still running 30 s after their parent was killed: {left}"
 
 
-def test_stopping_runs_kills_running_ngspice_and_refuses_new_ones():
-    """A Monte Carlo on threads (subprocess backend) that ends early kills its running ngspice processes
-    and starts no more while its threads finish (memspice.ngspice.engine.stopping_runs)."""
+def _slow_run_in_a_thread():
+    """rc_slow's deck started on a thread (subprocess backend) once its ngspice is live: (deck, thread, got:
+    the run's outcome, None or the error)."""
     import threading
     import time
 
     from memspice.characterize.registry import build_circuit
-    from memspice.errors import SimulationError
     from memspice.netlist.deck import Deck
     from memspice.ngspice import simulate
-    from memspice.ngspice.engine import _LIVE, stopping_runs
+    from memspice.ngspice.engine import _LIVE
 
     circuit = build_circuit(load_plan(DATA / "rc_slow.toml"))
     base = circuit.deck()
@@ -180,6 +179,19 @@ def test_stopping_runs_kills_running_ngspice_and_refuses_new_ones():
     while not _LIVE and time.monotonic() < deadline:
         time.sleep(0.01)
     assert _LIVE, "ngspice never started"
+    return deck, thread, got
+
+
+def test_stopping_runs_kills_running_ngspice_and_refuses_new_ones():
+    """A Monte Carlo on threads (subprocess backend) that ends early kills its running ngspice processes
+    and starts no more while its threads finish (memspice.ngspice.engine.stopping_runs)."""
+    import time
+
+    from memspice.errors import SimulationError
+    from memspice.ngspice import simulate
+    from memspice.ngspice.engine import _LIVE, stopping_runs
+
+    deck, thread, got = _slow_run_in_a_thread()
     t0 = time.monotonic()
     with stopping_runs():
         thread.join(30)
@@ -196,36 +208,14 @@ def test_ngspice_runs_in_its_own_process_group_in_this_session():
     kernels with autogroups on (Debian's default), where nice no longer ranks it below this process (the
     study's nice-19 early work would then slow training; docs/study.md)."""
     import os
-    import threading
-    import time
 
-    from memspice.characterize.registry import build_circuit
     from memspice.errors import SimulationError
-    from memspice.netlist.deck import Deck
-    from memspice.ngspice import simulate
     from memspice.ngspice.engine import _LIVE, stopping_runs
 
-    circuit = build_circuit(load_plan(DATA / "rc_slow.toml"))
-    base = circuit.deck()
-    deck = Deck(base.title, base.cards, steps=list(circuit.analyses()), options=base.options)
-    got: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            simulate(deck, backend="subprocess")
-            got.append(None)
-        except BaseException as err:
-            got.append(err)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not _LIVE and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _, thread, got = _slow_run_in_a_thread()
     procs = list(_LIVE)
-    seen = [(os.getpgid(p.pid), os.getsid(p.pid)) for p in procs] if procs else []
+    seen = [(os.getpgid(p.pid), os.getsid(p.pid)) for p in procs]
     with stopping_runs():
         thread.join(30)
-    assert procs, "ngspice never started"
     assert seen == [(procs[0].pid, os.getsid(0))]
     assert isinstance(got[0], SimulationError) or got[0] is None
