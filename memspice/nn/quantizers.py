@@ -30,6 +30,8 @@ Fitting is numpy (on calibration samples); applying is torch (:func:`quantize`,
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -360,8 +362,6 @@ def fit_variation_aware(samples: np.ndarray, bits: int, sigma: float, *, rng: np
     for the current boundaries) and an Adam step on the boundaries through the exact expected error
     (:func:`code_probabilities`); the best iterate is kept. ``sigma = 0`` returns Lloyd-Max.
     """
-    import torch
-
     rng = rng if rng is not None else np.random.default_rng(0)
     x_np = lloyd_max_prepare(samples, rng)
     base = start if start is not None else lloyd_max_iterate(x_np, bits)
@@ -370,12 +370,21 @@ def fit_variation_aware(samples: np.ndarray, bits: int, sigma: float, *, rng: np
     # one torch thread: with two, this fit's float32 reductions gave a different result in each of three
     # processes on a loaded machine (session 9: the default study's variation-aware column moved by 0.5
     # points between two fresh-clone runs of the same stage key); with one it is the same every time
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         return _fit_variation_aware(x_np, bits, sigma, base, iterations)
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``n`` inside the block, the caller's restored after it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
 def _fit_variation_aware(x_np: np.ndarray, bits: int, sigma: float, base: AdcFit, iterations: int) -> AdcFit:

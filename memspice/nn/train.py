@@ -31,6 +31,7 @@ from memspice.io import write_bytes_atomic, write_json
 from memspice.nn import qat
 from memspice.nn.data import ImageSet, dataset_info, load_dataset
 from memspice.nn.networks import build_network, count_weights
+from memspice.nn.quantizers import torch_threads
 from memspice.nn.spec import TrainSpec
 from memspice.progress import progress
 
@@ -142,12 +143,8 @@ def train(spec: TrainSpec, *, data_root: str | Path | None = None, device: str =
     test_set = load_dataset(spec.dataset, "test", data_root)
     if spec.train_images:
         train_set = train_set.head(spec.train_images)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(spec.threads)  # part of the network's definition (TrainSpec.threads)
-    try:
+    with torch_threads(spec.threads):  # part of the network's definition (TrainSpec.threads)
         return _train(spec, train_set, test_set, dev, cache_dir, show_progress)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _train(spec: TrainSpec, train_set: ImageSet, test_set: ImageSet, dev: torch.device, cache_dir: Path,

@@ -16,28 +16,14 @@ from memspice.montecarlo.plan import load_plan
 from memspice.netlist.deck import Deck
 from memspice.ngspice import simulate
 from memspice.ngspice.engine import _LIVE
-from memspice.resources import circuits_dir
 from memspice.study.run import Study
 from memspice.study.spec import load_study_file
+from tests.unit.test_study_overlap import STUDY as OVERLAP_STUDY
 
 pytestmark = pytest.mark.ngspice
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "mc"
-STUDY = f"""
-[study]
-name = "interrupt"
-bits = [3]
-stages = ["crossbar", "adc"]
-
-[crossbar]
-spec = "{circuits_dir() / 'crossbar_128.toml'}"
-mc = 4
-
-[adc]
-spec = "{circuits_dir() / 'qcell_adc_4bit.toml'}"
-boundary_sets = ["uniform"]
-mc = 2
-"""
+STUDY = OVERLAP_STUDY.replace("{extra}", "")  # the crossbar and uniform ADC stages, both started early
 
 
 def test_ctrl_c_in_a_stage_stops_the_early_spice_work(tmp_path, monkeypatch):

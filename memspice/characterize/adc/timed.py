@@ -109,12 +109,12 @@ def timed_bounds(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, lower_v:
         """Outputs (V, conversions x live slots) at the end of each read of ``inputs`` by the ``live`` slots,
         ``per_deck`` slots per transient."""
         out = []
+        ts = t_sample[:len(inputs)]
         for a in range(0, len(live), per_deck):
             part = live[a:a + per_deck]
             deck = nqt.cells_timed_deck(spec, card, g_lower_s[part], g_upper_s[part], inputs[:, a:a + per_deck],
                                         None if dv is None else dv[part])
             plot = opts.sim(deck)[0]
-            ts = t_sample[:len(inputs)]
             out += [np.interp(ts, plot["time"], plot[f"v(out{j})"]) for j in range(len(part))]
         return np.stack(out, axis=1)
 
