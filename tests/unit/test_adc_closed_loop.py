@@ -51,6 +51,24 @@ def test_a_band_below_the_read_noise_floor_is_refused():
     assert info.value.field == "mc.write_band_frac"
 
 
+def test_the_read_noise_floor_is_read_where_the_map_was_measured():
+    """A branch that stops reaching bounds part-way (NaN beyond, as a real map does past its top bound): the
+    floor is the card's read sigma through the steepest slope of the measured part (the analytic derivative
+    of the quadratic below at its last measured point, 3 % for the interpolant), not of the interpolant
+    extrapolated into the unreached part (~1.8x steeper here)."""
+    spec = AdcSpec()
+    card = load_card(spec.card)
+    g0, g1 = card.window_s()
+    g = np.linspace(g0, g1, 11)
+    s, q = 2.2e3, 2.2e3 / (g[6] - g0) / 2  # upper slope 2.2 mV/uS at g0, twice that at g[6]
+    upper = 0.7 + s * (g - g0) + q * (g - g0) ** 2
+    upper[7:] = np.nan
+    pmap = ProgrammingMap(g_s=g, lower_v=0.6 + s * (g - g0), upper_v=upper)
+    steepest = s + 2 * q * (g[6] - g0)  # 4.4 mV/uS at the last measured upper bound
+    assert chips.read_noise_floor_v(spec, card, pmap) == pytest.approx(card.variability.read_sigma_s * steepest,
+                                                                       rel=0.03)
+
+
 @pytest.mark.parametrize("band_s", [1.0e-6, 2.5e-6, 5e-6])
 def test_a_verified_write_is_the_pulse_and_read_loop(band_s):
     """The device-level write-verify's error, drawn quantile for quantile from one N(0, sigma) draw,
