@@ -203,8 +203,10 @@ def encoder_device_sizes(bits: int, enc: EncoderSpec) -> list[MosSize]:
 
 
 def device_area_m2(size: MosSize, spec: AdcSpec) -> float:
+    """One transistor's area (m^2): its gate plus the extension rules scaled to the card's node."""
     lay = spec.layout
-    return (size.w_m + 2 * lay.ext_w_m) * (size.l_m + 2 * lay.ext_l_m)
+    k = spec.cell.models.node_nm / lay.rules_node_nm
+    return (size.w_m + 2 * k * lay.ext_w_m) * (size.l_m + 2 * k * lay.ext_l_m)
 
 
 def cell_area_m2(spec: AdcSpec) -> float:

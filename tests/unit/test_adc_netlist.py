@@ -82,6 +82,36 @@ def test_encoder_size(bits):
     assert len(nq.encoder_device_sizes(bits, spec.encoder)) == len(mos)
 
 
+def test_the_layout_rules_scale_with_the_card_s_node():
+    """A 22 nm card with every size and both extension rules shrunk by 22/45 is the 45 nm layout shrunk
+    geometrically: (22/45)^2 of its area, by the default rules (drawn at 45 nm, scaled to the card) or by
+    rules given at 22 nm; normalised to 28 nm both cells then read the same."""
+    from memspice.spec.adc import MosSize
+
+    f = 22 / 45
+    spec45 = AdcSpec()
+    shrunk = {f"cell.{role}": {"w_m": getattr(spec45.cell, role).w_m * f, "l_m": max(getattr(spec45.cell, role).l_m * f,
+                                                                                      22e-9)}
+              for role in ("input", "pulldown", "pullup", "inv_n", "inv_p")}
+    assert all(getattr(spec45.cell, r).l_m * f >= 22e-9 for r in ("input", "pulldown", "pullup", "inv_n", "inv_p"))
+    spec22 = spec45.with_overrides({"cell.transistors": "ptm_22nm_hp", **shrunk})
+    assert nq.cell_area_m2(spec22) == pytest.approx(f ** 2 * nq.cell_area_m2(spec45), rel=1e-9)
+    given = spec22.with_overrides({"layout.rules_node_nm": 22.0, "layout.ext_w_m": 0.09e-6 * f,
+                                   "layout.ext_l_m": 0.14e-6 * f})
+    assert nq.cell_area_m2(given) == pytest.approx(nq.cell_area_m2(spec22), rel=1e-9)
+    size = MosSize(0.1e-6, 0.05e-6)  # by hand: (W + 2 x 0.09 um x 22/45)(L + 2 x 0.14 um x 22/45)
+    assert nq.device_area_m2(size, spec22) == pytest.approx((0.1e-6 + 0.18e-6 * f) * (0.05e-6 + 0.28e-6 * f))
+    norm = [flow.area_um2(s)["cell_array_um2"] * (28 / s.cell.models.node_nm) ** 2 for s in (spec45, spec22)]
+    assert norm[0] == pytest.approx(norm[1], rel=1e-9)
+
+
+def test_the_rules_node_keeps_older_hashes_at_its_default():
+    spec = AdcSpec()
+    assert spec.with_overrides({"layout.rules_node_nm": 45.0}).spec_hash() == spec.spec_hash()
+    assert "rules_node_nm" not in spec.hash_data()["layout"]
+    assert spec.with_overrides({"layout.rules_node_nm": 22.0}).spec_hash() != spec.spec_hash()
+
+
 def test_area_model_by_hand():
     spec = AdcSpec()
     lay = spec.layout

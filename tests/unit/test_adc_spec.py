@@ -171,6 +171,7 @@ def test_energy_conversions_cover_the_codes_whatever_the_monte_carlo_seed():
     ({"timing.scheme": "precharge", "timing.precharge_s": 0.2e-9, "timing.sense_s": 0.1e-9}, "sense_s"),
     ({"timing.scheme": "precharge", "timing.sense_s": 0.58e-9}, "read_s"),
     ({"layout.normalise_node_nm": 0.0}, "normalise_node_nm"),
+    ({"layout.rules_node_nm": 1000.0}, "rules_node_nm"),
     ({"cell.input": {"w_m": 0.15e-6, "l_m": 0.03e-6}}, "input.l_m"),
     ({"encoder.rom_p": {"w_m": 0.2e-6, "l_m": 0.03e-6}}, "encoder.rom_p.l_m"),
     ({"encoder.logic_n": {"w_m": 0.1e-6, "l_m": 0.02e-6}}, "encoder.logic_n.l_m"),
