@@ -17,7 +17,7 @@ WRITERS: dict[tuple[str, str], tuple[str, str]] = {
     ("memspice.characterize.crossbar.flow", "CrossbarResult"): ("memspice.characterize.crossbar.outputs",
                                                                 "write_outputs"),
     ("memspice.characterize.adc.flow", "AdcResult"): ("memspice.characterize.adc.outputs", "write_outputs"),
-    ("memspice.characterize.explore", "ExploreResult"): ("memspice.characterize.explore", "write_outputs"),
+    ("memspice.characterize.explore", "ExploreResult"): ("memspice.characterize.explore_outputs", "write_outputs"),
     ("memspice.montecarlo.engine", "PlanResult"): ("memspice.montecarlo.outputs", "write_outputs"),
 }
 

@@ -41,6 +41,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         through its own read - in the conversion timing for precharge points - or the named open loop with
         mc_programming = "open" in [grid], read-disturb margin); write points.csv, pareto.csv and figures."""
         from memspice.characterize import explore as ex
+        from memspice.characterize import explore_outputs as xo
         from memspice.cli.adc import build_spec
         from memspice.cli.common import prepare_out_dir
         from memspice.errors import SpecError
@@ -53,7 +54,7 @@ def register(app: typer.Typer, characterize_app: typer.Typer) -> None:
         out_dir = prepare_out_dir(out)
         result = ex.run_explore(base, g, out_dir / "points", workers=workers, backend=backend.value,
                                 log=cli_log("explore"), show_progress=True)
-        ex.write_outputs(result, out_dir, figures=figures)
-        typer.echo(ex.front_text(result))
+        xo.write_outputs(result, out_dir, figures=figures)
+        typer.echo(xo.front_text(result))
         typer.echo(f"  {len(result.points)} points in {result.wall_s:.0f} s wall, {result.cpu_s:.0f} s CPU (workers "
                    f"and ngspice included); results in {out_dir}")

@@ -3,6 +3,7 @@
 import pytest
 
 from memspice.characterize import explore as ex
+from memspice.characterize import explore_outputs as xo
 from memspice.spec.adc import AdcSpec
 
 pytestmark = pytest.mark.unit
@@ -93,6 +94,25 @@ def test_point_runs_the_chip_monte_carlo_it_is_asked_for(monkeypatch, scheme, pr
     assert (row["inl_rms_lsb"], row["dnl_rms_lsb"]) == (0.2, 0.3) and np.isfinite(row["inl_nominal_lsb"])
 
 
+def test_explore_json_names_the_experiments_the_points_ran(tmp_path):
+    """explore.json's linearity note is read from the rows: a precharge point's chips verified in its
+    timing are called that (it said "open loop" for every precharge point before), an open-loop point is
+    named as such, and a grid with no Monte Carlo says so."""
+    import json
+
+    rows = [{"scheme": "static", "mc_experiment": ex.MC_CLOSED, "status": "ok"},
+            {"scheme": "precharge", "mc_experiment": ex.MC_CLOSED_TIMED, "status": "ok"},
+            {"scheme": "precharge", "mc_experiment": ex.MC_CLOSED_TIMED, "status": "ok"}]
+    result = ex.ExploreResult(points=rows, pareto=[], variables=["timing.scheme"], wall_s=1.0)
+    xo.write_outputs(result, tmp_path, figures=False)
+    note = json.loads((tmp_path / "explore.json").read_text())["linearity"]
+    assert f"precharge points {ex.MC_CLOSED_TIMED}" in note and f"static points {ex.MC_CLOSED}" in note
+    assert ex.MC_OPEN not in note
+    open_rows = [dict(rows[1], mc_experiment=ex.MC_OPEN)]
+    assert f"precharge points {ex.MC_OPEN}" in xo.linearity_note(open_rows)
+    assert xo.linearity_note([{"scheme": "static", "status": "ok"}]).endswith("no point ran a Monte Carlo")
+
+
 def _dc_decks(spec):
     """The text of every DC deck the nominal programming runs (map, cell array, converter), header aside."""
     import numpy as np
@@ -165,4 +185,4 @@ def test_named_points_are_run_and_tabled_under_their_names(monkeypatch, tmp_path
     grid = ex.Grid(variables={}, mc_samples=0, named=(("a", {"cell.vdd_v": 0.9}), ("b", {"cell.vdd_v": 0.8})))
     res = ex.run_explore(AdcSpec().with_overrides({"bits": 3}), grid, tmp_path / "points")
     assert sorted(seen) == [0.8, 0.9] and [(r["name"], r["cell.vdd_v"]) for r in res.points] == [("a", 0.9), ("b", 0.8)]
-    assert res.pareto == [1] and "| b | 0.8 |" in ex.front_text(res)
+    assert res.pareto == [1] and "| b | 0.8 |" in xo.front_text(res)
