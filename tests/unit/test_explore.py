@@ -186,3 +186,23 @@ def test_named_points_are_run_and_tabled_under_their_names(monkeypatch, tmp_path
     res = ex.run_explore(AdcSpec().with_overrides({"bits": 3}), grid, tmp_path / "points")
     assert sorted(seen) == [0.8, 0.9] and [(r["name"], r["cell.vdd_v"]) for r in res.points] == [("a", 0.9), ("b", 0.8)]
     assert res.pareto == [1] and "| b | 0.8 |" in xo.front_text(res)
+
+
+@pytest.mark.parametrize("grid_file, base_file", [
+    ("explore_qcell.toml", "qcell_adc_5bit.toml"),
+    ("explore_qcell_low_switching.toml", "qcell_adc_5bit.toml"),
+    ("explore_qcell_low_energy.toml", "qcell_adc_design.toml"),
+    ("explore_qcell_22nm.toml", "qcell_adc_design.toml"),
+])
+def test_the_shipped_grids_load_and_every_point_is_a_valid_spec(grid_file, base_file):
+    """Each grid in circuits/ with the base spec its header names: every point a spec that validates (sizes
+    above the card's minimum, timing consistent), one per point, no two the same."""
+    from memspice.resources import project_root
+    from memspice.spec.adc import load_adc_spec
+
+    root = project_root() / "circuits"
+    assert f"circuits/{base_file}" in (root / grid_file).read_text().split("\n\n")[0]
+    grid = ex.load_grid(root / grid_file)
+    specs = ex.point_specs(load_adc_spec(root / base_file), grid)
+    assert len(specs) == len(grid.names()) >= 2
+    assert len({s.spec_hash() for s in specs}) == len(specs)
