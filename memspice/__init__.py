@@ -11,7 +11,9 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+# part of the explorer's and the study stages' cache keys: bumped when results change without any spec change
+# (0.1.1: cell 0 written, not verified, session 11)
+__version__ = "0.1.1"
 
 # public name -> module that defines it (the name is the same there)
 _API: dict[str, str] = {

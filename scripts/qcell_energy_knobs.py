@@ -33,6 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+# how read_noise_floor_V was taken; a cached row without it predates the fix of chips.read_noise_floor_v (slope
+# at the measured map points, not the interpolant extrapolated past a branch's last reachable bound)
+FLOOR_METHOD = "slope at measured map points"
+
 
 def cpu_s() -> float:
     own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -71,6 +75,8 @@ def nominal_programming(spec, card, cache: dict, cache_dir: Path, reuse, base_ke
         gl, gu = np.array(d["g_lower_s"]), np.array(d["g_upper_s"])
         lo, up = np.array(d["lower_v"], dtype=float), np.array(d["upper_v"], dtype=float)
         how, floor = d["how"], d["read_noise_floor_V"]
+        if d.get("read_noise_floor_method") != FLOOR_METHOD:  # cached before the floor read the measured map
+            floor = float("nan")  # those were read off the PCHIP end cubic (up to 16x high): not reported
     else:
         opts = flow.RunOptions(show_progress=False, workers=1, timeout_s=4 * 3600.0)
         pmap = flow.programming_map(spec, card, opts)
@@ -84,7 +90,7 @@ def nominal_programming(spec, card, cache: dict, cache_dir: Path, reuse, base_ke
         how = (f"DC write-verify{' (warm start)' if start is not None else ''}, {prog.iterations} sweeps; "
                f"transfer max|INL| {tr.inl_max_lsb:.3f} LSB")
         gl, gu, lo, up = prog.g_lower_s, prog.g_upper_s, prog.lower_v, prog.upper_v
-        f.write_text(json.dumps({"how": how, "read_noise_floor_V": floor,
+        f.write_text(json.dumps({"how": how, "read_noise_floor_V": floor, "read_noise_floor_method": FLOOR_METHOD,
                                  "g_lower_s": list(map(float, gl)), "g_upper_s": list(map(float, gu)),
                                  "lower_v": [float(x) for x in lo], "upper_v": [float(x) for x in up],
                                  "transfer_V": [float(x) for x in tr.measured_v]}))

@@ -333,6 +333,7 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
                        boundary_sigma_rms_V=stats["boundary_sigma_rms_V"], mc_failed=len(mc.failed),
                        mc_nonconverged=stats["nonconverged_samples"] or 0,
                        mc_nonconverged_why="; ".join(f"chip {r['sample']}: {r['reason']} at boundary {r['boundary']}"
+                                                     + (f", {r['bound']}" if r["bound"] else "")
                                                      for r in nonconverged(mc)))
             phases.done("mc")
         else:

@@ -219,14 +219,17 @@ class LayoutSpec(Spec):
 
     ``ext_l_m`` covers the contacted source/drain on each side of the gate, ``ext_w_m`` the
     diffusion spacing to the next device; both are drawn at ``rules_node_nm`` and scale by the transistor
-    card's node over it (a 22 nm card's devices are not spaced by 45 nm rules). Memristors sit in the back
+    card's node over it (a 22 nm card's devices are not spaced by 45 nm rules). The cell pitch follows, and
+    with it the lumped wire capacitance of the input and bit lines (``wire_c_f_per_m`` times the array's
+    length, :func:`memspice.netlist.qcell.wire_caps_f`), so the rules change energy too. Memristors sit in the back
     end above the cell (``memristor_m2`` each, counted only if it exceeds nothing below them: by default zero).
     """
 
     ext_w_m: float = param(0.09e-6, "diffusion extension/spacing on each side of the width, at rules_node_nm", "m")
     ext_l_m: float = param(0.14e-6, "contacted source/drain length on each side of the gate, at rules_node_nm", "m")
     rules_node_nm: float = param(45.0, "node ext_w_m and ext_l_m are drawn at; on a card of another node they scale "
-                                 "by card node / rules_node_nm", "nm")
+                                 "by card node / rules_node_nm (area, cell pitch and the wire caps that follow it)",
+                                 "nm")
     routing_factor: float = param(1.5, "layout overhead factor for wiring and wells (>= 1)")
     memristor_m2: float = param(0.0, "extra silicon area per memristor (BEOL devices sit above the cell)", "m^2")
     wire_c_f_per_m: float = param(2e-10, "wire capacitance per length (0.2 fF/um)", "F/m")
@@ -350,10 +353,14 @@ class AdcSpec(Spec):
                   f"a length >= {models.l_min_m:g} m (minimum of {models.name})")
 
     def hash_data(self) -> dict:
-        """Every field, ``layout.rules_node_nm`` left out while it is 45 nm (the rules every spec had before
-        the field existed), so that their runs, caches and golden decks keep their hashes."""
+        """Every field, ``layout.rules_node_nm`` left out where it changes nothing the field's absence
+        did not: rules at 45 nm on a 45 nm card (what every spec before the field meant), so that those
+        runs, caches and golden decks keep their hashes. On a card of another node the rules now scale, so
+        its area, wire caps and results differ from before and the field stays in (its old cache entries
+        miss, as they must; a rules node equal to such a card's node also scales by 1 but is kept: a miss,
+        never a stale hit)."""
         data = self.to_dict()
-        if self.layout.rules_node_nm == 45.0:
+        if self.layout.rules_node_nm == 45.0 and self.cell.models.node_nm == 45.0:
             del data["layout"]["rules_node_nm"]
         return data
 

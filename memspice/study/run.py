@@ -291,7 +291,7 @@ class Study:
         self.runner.run("adc", config, work, upstream=upstream)
 
     def _adc_config(self, specs: dict) -> dict:
-        return {"specs": {f"{k}_{b}b": s.to_dict() for (k, b), s in specs.items()},
+        return {"specs": {f"{k}_{b}b": s.hash_data() for (k, b), s in specs.items()},
                 "energy": self.spec.adc.energy, "card": {f"{k}_{b}b": s.card for (k, b), s in specs.items()}}
 
     def _run_adc(self, spec, show_progress: bool):

@@ -121,6 +121,11 @@ def test_spec_file_with_overrides_end_to_end(adc_cli, tmp_path):
     assert art["mc"]["closed"]["measured_V"] == art["mc_measured_V"]
     assert np.allclose(np.array(art["mc"]["open"]["errors_lsb"]) * 0.125, art["mc"]["open"]["errors_V"])
     assert (out / "mc_per_sample_open.csv").is_file()
+    with (out / "mc_per_sample.csv").open() as fh:
+        per = list(csv.DictReader(fh))
+    assert [r["nonconverged_bound"] for r in per if r["converged"] == "1"] == [""] * sum(
+        r["converged"] == "1" for r in per) and {"nonconverged_boundary", "nonconverged_bound",
+                                               "nonconverged_reason"} <= set(per[0])
     assert "closed loop, band +-5 mV" in proc.stdout and "open loop" in proc.stdout
     assert art["input_range_V"] == [0.7, 1.2] and len(art["measured_V"]) == 3
     assert len(art["mc_measured_V"]) == 2 and all(len(r) == 3 for r in art["mc_measured_V"])

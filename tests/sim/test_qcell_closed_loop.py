@@ -84,6 +84,7 @@ def test_closed_loop_reports_a_sample_it_cannot_program(adc2):
     (got,) = closed.run_values(values, backend="shared")
     assert got["converged"] == 0.0
     assert int(got["nonconverged_boundary"]) == i - 1
+    assert int(got["nonconverged_bound"]) == 2 * i and got["nonconverged_dominant"] == 1.0  # cell i's lower
     assert int(got["nonconverged_reason"]) in (chips.WINDOW_EDGE, chips.WINDOW_CLOSED, chips.WINDOW_LOST)
     assert got["verify_iterations"] <= 6
 

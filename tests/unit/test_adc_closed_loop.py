@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from memspice.characterize.adc import chips
+from memspice.characterize.adc.montecarlo import AdcMcResult
 from memspice.characterize.adc.programming import ChipWriteVerify, beyond_sweep
 from memspice.errors import SpecError
+from memspice.extract import adc as ex
 from memspice.extract.adc import ProgrammingMap
 from memspice.nn.artifacts import load_spice_adc
 from memspice.spec.adc import AdcSpec
@@ -55,7 +57,7 @@ def test_the_read_noise_floor_is_read_where_the_map_was_measured():
     """A branch that stops reaching bounds part-way (NaN beyond, as a real map does past its top bound): the
     floor is the card's read sigma through the steepest slope of the measured part (the analytic derivative
     of the quadratic below at its last measured point, 3 % for the interpolant), not of the interpolant
-    extrapolated into the unreached part (~1.8x steeper here)."""
+    extrapolated into the unreached part (1.23x steeper here: the end cubic run to the top of the window)."""
     spec = AdcSpec()
     card = load_card(spec.card)
     g0, g1 = card.window_s()
@@ -214,6 +216,31 @@ def test_a_window_closed_only_at_the_cap_is_not_one_that_never_opened():
     assert circuit._diagnose(never, False, never.x)[:2] == (chips.WINDOW_CLOSED, k - 1)
 
 
+def test_a_stopped_chip_names_the_bound_that_stopped_it():
+    """The worst unaccepted bound is recorded as cell and side, dominant or the recessive guard, and
+    reported in words: boundary 0 is set by cell 1's lower bound or guarded by cell 0's upper one, and
+    which of them stopped a chip is what a designer needs to read its reach margin."""
+    spec, card, pmap, wv = _straight_map_controller()
+    circuit = chips.ClosedLoopAdcCircuit(spec, wv.x[:, 0], wv.x[:, 1], card, pmap)
+    k = 1
+    lower, upper = _reading(wv, k, -0.6, -0.9)
+    lower[k] = upper[k] = np.nan
+    assert not wv.update(1, lower, upper)
+    got = circuit.closed_measures(wv, False, wv.x, 7)
+    cell, side = divmod(int(got["nonconverged_bound"]), 2)
+    assert cell == k and got["nonconverged_boundary"] == (k - 1 if side == 0 else k)
+    assert got["nonconverged_dominant"] == float(wv.dom[k, side]) and got["verify_iterations"] == 7.0
+    done = circuit.closed_measures(wv, True, wv.x, 3)
+    assert (done["nonconverged_bound"], done["nonconverged_dominant"], done["converged"]) == (-1.0, -1.0, 1.0)
+    mc = AdcMcResult(measured_v=np.zeros((3, 3)), code_error_rate=np.zeros(3), code_mismatch=np.zeros(3),
+                     programming="closed", converged=np.array([True, False, False]),
+                     reason=np.array([0, chips.WINDOW_EDGE, chips.ITERATION_CAP]), boundary=np.array([-1, 0, 0]),
+                     bound=np.array([-1, 2, 1]), bound_dominant=np.array([-1, 1, 0]), iterations=np.array([3, 9, 9]))
+    rows = chips.nonconverged(mc)
+    assert [r["bound"] for r in rows] == ["cell 1 lower (dominant)", "cell 0 upper (recessive guard)"]
+    assert [r["sample"] for r in rows] == [1, 2]
+
+
 def test_a_window_that_never_opened_is_opened_by_a_doubling_step():
     """Each closed reading of a window that never read open moves both bounds outwards by half an LSB,
     then 1, 2, 4 LSB (capped): a fixed half-LSB step could not reopen a 6-bit chip's cell that its
@@ -258,6 +285,29 @@ def test_a_chip_moves_a_shifted_window_as_a_whole():
     assert wide.x[k, 0] > x[0] and wide.x[k, 1] == x[1]
 
 
+def test_cell_0s_bounds_are_written_once_and_never_verified():
+    """Cell 0 (Gray code 0) drives no bit line: whatever its window, every code is the same (checked on the
+    OR of Gray codes), so its upper bound, boundary 0's recessive guard, is written once to its planned
+    guard and never verified: a chip whose cell-0 guard stays far off converges and is not stopped by it."""
+    spec, _card, pmap, wv = _straight_map_controller()
+    n = spec.n_cells
+    assert not wv.has[0].any() and wv.has[1:].any()
+    assert wv.x[0, 1] == pytest.approx(pmap.conductance_s("upper", wv.plan.upper_v[0] + 0.5 * spec.lsb_v))
+    lower, upper = wv.tgt[:, 0].copy(), wv.tgt[:, 1].copy()
+    upper[0] = spec.input_hi_v  # cell 0 matches over the whole range
+    x0 = wv.x.copy()
+    assert wv.update(1, lower, upper) and np.array_equal(wv.x, x0)
+    v = np.linspace(spec.input_lo_v, spec.input_hi_v, 401)
+    lo = np.where(np.isfinite(lower), lower, -np.inf)
+
+    def codes(up):
+        return ex.codes_from_match((v[:, None] >= lo) & (v[:, None] < np.where(np.isfinite(up), up, np.inf)))
+
+    wide, gap = upper.copy(), upper.copy()
+    gap[0] = spec.input_lo_v  # or nowhere: a gap below cell 1 reads code 0 as well
+    assert np.array_equal(codes(wide), codes(gap)) and codes(wide).max() == n - 1
+
+
 def test_a_rewrite_is_verified_as_finely_as_the_cell_is_sensitive():
     """The device-level band of a rewrite is write_band_frac * band_v through the steeper of the map's
     slope and the cell's learnt sensitivity: after two open readings that show a bound moving 3x faster
@@ -269,12 +319,13 @@ def test_a_rewrite_is_verified_as_finely_as_the_cell_is_sensitive():
     k = 2  # both bounds dominant
     slope = 2.2e3  # V/S, the straight map's
     assert np.allclose(wv.sensitivity_v_per_s()[k], slope)
-    # every upper bound 40 mV low (beyond the recessive tolerance too): every G_upper rewritten, no G_lower
+    # every upper bound 40 mV low (beyond the recessive tolerance too): every verified G_upper rewritten (not
+    # cell 0's: no code reads it), no G_lower
     lower, upper = wv.tgt[:, 0].copy(), wv.tgt[:, 1] - 0.04
     x0 = wv.x.copy()
     assert not wv.update(1, lower, upper)
     dg = wv.x[:, 1] - x0[:, 1]
-    assert np.all(dg[:3] > 0) and np.all(wv.x[:, 0] == x0[:, 0])
+    assert dg[0] == 0 and np.all(dg[1:3] > 0) and np.all(wv.x[:, 0] == x0[:, 0])
     # cell k: its upper bound moves 3x the map per S of G_upper, its lower bound -2x; the others as the map
     upper2 = upper + slope * dg
     lower2 = lower.copy()
@@ -293,18 +344,19 @@ def test_a_rewrite_is_verified_as_finely_as_the_cell_is_sensitive():
 
 
 def _gap_reading(wv, toward: float):
-    """Bounds on their planned targets except boundary 1 (lower-dominant: cell 1's lower bound, the
-    recessive one cell 0's upper): the dominant bound ``toward`` x its band above target, the recessive
-    one 0.9 x its tolerance below its plan (a gap when ``toward`` is near 1)."""
+    """Bounds on their planned targets except transition 2 (2 bits, lower-dominant: cell 2's lower bound,
+    the recessive one cell 1's upper): the dominant bound ``toward`` x its band above target, the recessive
+    one 0.9 x its tolerance below its plan (a gap when ``toward`` is near 1). Not transition 1: a gap
+    below cell 1 reads code 0, cell 0's own code, and cell 0's bounds are not verified."""
     lower, upper = wv.plan_tgt[:, 0].copy(), wv.plan_tgt[:, 1].copy()
-    lower[1] += toward * wv.aim_v
-    upper[0] -= 0.9 * wv.rec_tol
+    lower[2] += toward * wv.aim_v
+    upper[1] -= 0.9 * wv.rec_tol
     return lower, upper
 
 
 def test_a_chip_rewrites_a_recessive_bound_that_leaves_a_gap():
-    """Each bound inside its own tolerance, but the dominant bound (cell 1's lower) high and the
-    recessive one (cell 0's upper) low leave a gap where no cell matches: the plain controller accepted
+    """Each bound inside its own tolerance, but the dominant bound (cell 2's lower) high and the
+    recessive one (cell 1's upper) low leave a gap where no cell matches: the plain controller accepted
     it (issue 12, chip 7 of seed 1234: code 0 in use, max |INL| 0.525 LSB); a chip's controller
     rewrites the recessive bound upwards and keeps the accepted dominant one. A dominant error away
     from the recessive side changes nothing."""
@@ -315,12 +367,13 @@ def test_a_chip_rewrites_a_recessive_bound_that_leaves_a_gap():
     chip = ChipWriteVerify(spec, card, pmap, spec.targets_v(), aim_v=spec.mc.band_v)
     plain = WriteVerify(spec, card, pmap, spec.targets_v(), aim_v=spec.mc.band_v, rewrite_all=False)
     lower, upper = _gap_reading(chip, 0.9)
-    assert upper[0] < lower[1]  # the two cells do not overlap: a gap
+    assert ex.dominant_sides(spec.bits)[1] == "lower"
+    assert upper[1] < lower[2]  # the two cells do not overlap: a gap
     assert plain.update(1, lower, upper)  # accepted as it was
     x = chip.x.copy()
     assert not chip.update(1, lower, upper)
-    assert chip.x[0, 1] > x[0, 1]  # cell 0's upper bound goes up
-    assert chip.x[1, 0] == x[1, 0]  # the dominant bound, accepted, is kept
-    assert chip.update(2, lower, upper + np.where(np.arange(spec.n_cells) == 0, 0.9 * chip.aim_v, 0.0))
+    assert chip.x[1, 1] > x[1, 1]  # cell 1's upper bound goes up
+    assert chip.x[2, 0] == x[2, 0]  # the dominant bound, accepted, is kept
+    assert chip.update(2, lower, upper + np.where(np.arange(spec.n_cells) == 1, 0.9 * chip.aim_v, 0.0))
     away = ChipWriteVerify(spec, card, pmap, spec.targets_v(), aim_v=spec.mc.band_v)
     assert away.update(1, *_gap_reading(away, -0.9))

@@ -105,11 +105,17 @@ def test_the_layout_rules_scale_with_the_card_s_node():
     assert norm[0] == pytest.approx(norm[1], rel=1e-9)
 
 
-def test_the_rules_node_keeps_older_hashes_at_its_default():
+def test_the_rules_node_keeps_older_hashes_only_where_nothing_changed():
+    """45 nm rules on the 45 nm card mean what the specs before the field meant: same hash as memspice
+    at 2cbea1f (the literal, computed there). On the 22 nm card the rules now scale (area, wire caps,
+    results differ), so the hash must differ from 2cbea1f's (b074fde3ee593545) and the field stays in."""
     spec = AdcSpec()
-    assert spec.with_overrides({"layout.rules_node_nm": 45.0}).spec_hash() == spec.spec_hash()
+    assert spec.spec_hash() == "58871cbb4c8a433f"
     assert "rules_node_nm" not in spec.hash_data()["layout"]
     assert spec.with_overrides({"layout.rules_node_nm": 22.0}).spec_hash() != spec.spec_hash()
+    spec22 = spec.with_overrides({"cell.transistors": "ptm_22nm_hp"})
+    assert spec22.hash_data()["layout"]["rules_node_nm"] == 45.0
+    assert spec22.spec_hash() != "b074fde3ee593545"
 
 
 def test_area_model_by_hand():

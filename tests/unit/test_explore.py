@@ -188,21 +188,31 @@ def test_named_points_are_run_and_tabled_under_their_names(monkeypatch, tmp_path
     assert res.pareto == [1] and "| b | 0.8 |" in xo.front_text(res)
 
 
-@pytest.mark.parametrize("grid_file, base_file", [
-    ("explore_qcell.toml", "qcell_adc_5bit.toml"),
-    ("explore_qcell_low_switching.toml", "qcell_adc_5bit.toml"),
-    ("explore_qcell_low_energy.toml", "qcell_adc_design.toml"),
-    ("explore_qcell_22nm.toml", "qcell_adc_design.toml"),
-])
-def test_the_shipped_grids_load_and_every_point_is_a_valid_spec(grid_file, base_file):
-    """Each grid in circuits/ with the base spec its header names: every point a spec that validates (sizes
-    above the card's minimum, timing consistent), one per point, no two the same."""
+def _shipped_grids() -> list[str]:
+    from memspice.resources import project_root
+
+    return sorted(p.name for p in (project_root() / "circuits").glob("explore_*.toml"))
+
+
+def test_the_shipped_grids_are_found():
+    assert {"explore_qcell.toml", "explore_qcell_22nm.toml"} <= set(_shipped_grids())
+
+
+@pytest.mark.parametrize("grid_file", _shipped_grids())
+def test_the_shipped_grids_load_and_every_point_is_a_valid_spec(grid_file):
+    """Each grid in circuits/ with the base spec its header's command names (`memspice explore adc
+    circuits/BASE.toml --grid circuits/GRID.toml`): every point a spec that validates (sizes above the
+    card's minimum, timing consistent), one per point, no two the same."""
+    import re
+
     from memspice.resources import project_root
     from memspice.spec.adc import load_adc_spec
 
     root = project_root() / "circuits"
-    assert f"circuits/{base_file}" in (root / grid_file).read_text().split("\n\n")[0]
+    header = (root / grid_file).read_text().split("\n\n")[0]
+    found = re.search(rf"memspice explore adc circuits/(\S+\.toml) --grid circuits/{re.escape(grid_file)}", header)
+    assert found, f"{grid_file}: its header names no `memspice explore adc BASE --grid` command"
     grid = ex.load_grid(root / grid_file)
-    specs = ex.point_specs(load_adc_spec(root / base_file), grid)
+    specs = ex.point_specs(load_adc_spec(root / found.group(1)), grid)
     assert len(specs) == len(grid.names()) >= 2
     assert len({s.spec_hash() for s in specs}) == len(specs)

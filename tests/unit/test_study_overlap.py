@@ -14,6 +14,7 @@ import pytest
 
 from memspice.errors import SimulationError
 from memspice.resources import circuits_dir
+from memspice.spec.adc import AdcSpec
 from memspice.study.run import Study, lower_thread_priority
 from memspice.study.spec import load_study_file
 
@@ -133,3 +134,16 @@ def test_lower_thread_priority_lowers_the_thread_and_what_it_starts_not_the_proc
     t.join()
     assert seen == {"thread": 19, "child": 19}
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before
+
+
+def test_the_adc_stage_key_keeps_older_hashes_and_follows_the_rules_node(tmp_path):
+    """The ADC stage is keyed on the specs' hash data: at 45 nm rules on the 45 nm card no
+    ``rules_node_nm`` (the key of runs before the field, so their caches still hit); on the 22 nm card,
+    whose rules now scale, it is part of the key."""
+    study = _study(tmp_path)
+    spec = AdcSpec()
+    key = study._adc_config({("uniform", 4): spec})
+    assert "rules_node_nm" not in key["specs"]["uniform_4b"]["layout"]
+    spec22 = spec.with_overrides({"cell.transistors": "ptm_22nm_hp"})
+    key22 = study._adc_config({("uniform", 4): spec22})
+    assert key22["specs"]["uniform_4b"]["layout"]["rules_node_nm"] == 45.0

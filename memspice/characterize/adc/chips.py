@@ -61,8 +61,9 @@ CONVERGED, ITERATION_CAP, WINDOW_EDGE, WINDOW_CLOSED, WINDOW_LOST = 0, 1, 2, 3, 
 REASONS = {CONVERGED: "converged", ITERATION_CAP: "iteration cap",
            WINDOW_EDGE: "conductance at the edge of the card's window", WINDOW_CLOSED: "window never opened",
            WINDOW_LOST: "iteration cap, window closed at the last verify (open before)"}
-CLOSED_MEASURES = ("converged", "nonconverged_reason", "nonconverged_boundary", "verify_iterations",
-                   "programmed_error_max_V")
+CLOSED_MEASURES = ("converged", "nonconverged_reason", "nonconverged_boundary", "nonconverged_bound",
+                   "nonconverged_dominant", "verify_iterations", "programmed_error_max_V")
+SIDES = ("lower", "upper")
 
 
 class ClosedLoopAdcCircuit(QcellAdcCircuit):
@@ -92,6 +93,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         mc = self.spec.mc
         h = hashlib.sha256(super().spec_hash().encode())
         h.update(repr((self.kind, mc.band_v, mc.max_iter, mc.v_pu_shift_v, mc.write_band_frac)).encode())
+        h.update(repr(CLOSED_MEASURES).encode())  # a chunk cached without a measure cannot be read back
         h.update(np.ascontiguousarray(self.pmap.g_s).tobytes())
         h.update(np.ascontiguousarray(self.pmap.lower_v).tobytes())
         h.update(np.ascontiguousarray(self.pmap.upper_v).tobytes())
@@ -233,10 +235,7 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         results = []
         for c in range(m):
             meas = dict(self.measure([plots[c]]))
-            reason, boundary, worst = self._diagnose(ctl[c], done[c], x[c])
-            meas.update({"converged": float(done[c]), "nonconverged_reason": float(reason),
-                         "nonconverged_boundary": float(boundary), "verify_iterations": float(iters[c]),
-                         "programmed_error_max_V": worst})
+            meas.update(self.closed_measures(ctl[c], done[c], x[c], iters[c]))
             results.append(meas)
         return results
 
@@ -284,8 +283,18 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
             out[idx] = verified_write_error_s(out[idx], band[idx], sig["program_sigma_s"], sig["read_sigma_s"])
         return out
 
-    def _diagnose(self, wv: WriteVerify, done: bool, x: np.ndarray) -> tuple[int, int, float]:
-        """(reason, boundary index or -1, worst dominant error in V at the last verify).
+    def closed_measures(self, wv: WriteVerify, done: bool, x: np.ndarray, iterations: int) -> dict[str, float]:
+        """The :data:`CLOSED_MEASURES` of one chip after its write-verify."""
+        reason, boundary, bound, worst = self._diagnose(wv, done, x)
+        dominant = -1.0 if bound < 0 else float(wv.dom[bound // 2, bound % 2])
+        return {"converged": float(done), "nonconverged_reason": float(reason),
+                "nonconverged_boundary": float(boundary), "nonconverged_bound": float(bound),
+                "nonconverged_dominant": dominant, "verify_iterations": float(iterations),
+                "programmed_error_max_V": worst}
+
+    def _diagnose(self, wv: WriteVerify, done: bool, x: np.ndarray) -> tuple[int, int, int, float]:
+        """(reason, boundary index or -1, bound index 2 x cell + side (0 lower, 1 upper) or -1, worst dominant
+        error in V at the last verify) of the worst unaccepted bound.
 
         The boundary of a bound: the lower bound of cell k sits at boundary k - 1 (0-based), the upper
         bound of cell k at boundary k (dominant, or the recessive guard next to it)."""
@@ -293,22 +302,22 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         dom_err = np.abs(err[wv.dom])
         worst = float(np.max(dom_err)) if dom_err.size else 0.0
         if done:
-            return CONVERGED, -1, worst
+            return CONVERGED, -1, -1, worst
         tol = np.where(wv.dom, wv.aim_v, wv.rec_tol)
         bad = np.argwhere(~wv.accepted())
         if not len(bad):  # pragma: no cover - not done means some bound is not accepted
-            return ITERATION_CAP, -1, worst
+            return ITERATION_CAP, -1, -1, worst
         score = [abs(err[k, j]) / tol[k, j] if np.isfinite(err[k, j]) else np.inf for k, j in bad]
         cell, col = (int(v) for v in bad[int(np.argmax(score))])
-        boundary = cell - 1 if col == 0 else cell
+        boundary, bound = (cell - 1 if col == 0 else cell), 2 * cell + col
         if not np.isfinite(err[cell, col]):
             # a window read open at some verify (the controller kept its conductances) can be programmed:
             # closed only at the cap is not a cell that never opened
             opened = bool(np.all(np.isfinite(wv.last_ok[cell])))
-            return (WINDOW_LOST if opened else WINDOW_CLOSED), boundary, worst
+            return (WINDOW_LOST if opened else WINDOW_CLOSED), boundary, bound, worst
         g0, g1 = self.window
         at_edge = (x[cell, col] <= g0 * (1 + 1e-9)) or (x[cell, col] >= g1 * (1 - 1e-9))
-        return (WINDOW_EDGE if at_edge else ITERATION_CAP), boundary, worst
+        return (WINDOW_EDGE if at_edge else ITERATION_CAP), boundary, bound, worst
 
 
 # the closed-loop chip circuit of each evaluation scheme: the verify reads the chip as it converts (static:
@@ -430,6 +439,8 @@ def chip_monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: R
         out.converged = res.measure("converged")[ok].astype(bool)
         out.reason = res.measure("nonconverged_reason")[ok].astype(int)
         out.boundary = res.measure("nonconverged_boundary")[ok].astype(int)
+        out.bound = res.measure("nonconverged_bound")[ok].astype(int)
+        out.bound_dominant = res.measure("nonconverged_dominant")[ok].astype(int)
         out.iterations = res.measure("verify_iterations")[ok].astype(int)
         base = ("g_lower", "g_upper", "dg_read_lower", "dg_read_upper", *(f"delvto_{d.name}" for d in nq.CELL_DEVICES))
         return out, circuit.applied_samples({g: res.values(g) for g in base}, m.seed)
@@ -447,8 +458,19 @@ def chip_monte_carlo(spec: AdcSpec, card: DeviceCard, prog: Programming, opts: R
 
 
 def nonconverged(mc: AdcMcResult) -> list[dict[str, Any]]:
-    """One row per sample whose write-verify did not converge: sample, boundary, reason, iterations."""
+    """One row per sample whose write-verify did not converge: sample, boundary, the bound that stopped it
+    (its worst unaccepted bound: ``"cell 1 lower (dominant)"``), reason, iterations."""
     if mc.converged is None:
         return []
-    return [{"sample": int(mc.sample[k]), "boundary": int(mc.boundary[k]), "reason": REASONS[int(mc.reason[k])],
-             "verify_iterations": int(mc.iterations[k])} for k in np.nonzero(~mc.converged)[0]]
+    return [{"sample": int(mc.sample[k]), "boundary": int(mc.boundary[k]), "bound": bound_name(mc, k),
+             "reason": REASONS[int(mc.reason[k])], "verify_iterations": int(mc.iterations[k])}
+            for k in np.nonzero(~mc.converged)[0]]
+
+
+def bound_name(mc: AdcMcResult, k: int) -> str:
+    """The bound that stopped sample ``k``'s write-verify, in words ("" where not recorded)."""
+    if mc.bound is None or mc.bound[k] < 0:
+        return ""
+    cell, side = divmod(int(mc.bound[k]), 2)
+    role = "dominant" if mc.bound_dominant[k] == 1 else "recessive guard"
+    return f"cell {cell} {SIDES[side]} ({role})"

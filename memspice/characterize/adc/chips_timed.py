@@ -152,10 +152,7 @@ class TimedClosedLoopAdcCircuit(ClosedLoopAdcCircuit):
         for c in range(m):
             sel = cs == c
             meas = self.measure_bounds(lo[sel], up[sel], closed[sel])
-            reason, boundary, worst = self._diagnose(ctl[c], done[c], x[c])
-            meas.update({"converged": float(done[c]), "nonconverged_reason": float(reason),
-                         "nonconverged_boundary": float(boundary), "verify_iterations": float(iters[c]),
-                         "programmed_error_max_V": worst})
+            meas.update(self.closed_measures(ctl[c], done[c], x[c], iters[c]))
             results.append(meas)
         return results
 

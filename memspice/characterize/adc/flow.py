@@ -96,7 +96,8 @@ def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = Tr
             if not len(mc.measured_v):
                 raise SimulationError(f"Monte Carlo: all {spec.mc.samples} samples failed in ngspice")
             for row in nonconverged(mc):
-                say(f"Monte Carlo: sample {row['sample']} did not converge at boundary {row['boundary']}: "
+                at = f", {row['bound']}" if row["bound"] else ""
+                say(f"Monte Carlo: sample {row['sample']} did not converge at boundary {row['boundary']}{at}: "
                     f"{row['reason']} ({row['verify_iterations']} verify sweeps)")
             if m == mode:
                 result.mc, result.mc_samples = mc, samples

@@ -273,6 +273,8 @@ class AdcMcResult:
     converged: np.ndarray | None = None  # (M,) closed loop: write-verify converged
     reason: np.ndarray | None = None  # (M,) closed loop: code of chips.REASONS (0: converged)
     boundary: np.ndarray | None = None  # (M,) closed loop: boundary that did not converge (-1: none)
+    bound: np.ndarray | None = None  # (M,) closed loop: bound that stopped it, 2 x cell + side (0 lower; -1: none)
+    bound_dominant: np.ndarray | None = None  # (M,) closed loop: 1 where that bound is dominant, 0 recessive
     iterations: np.ndarray | None = None  # (M,) closed loop: verify sweeps used
     seconds: float = float("nan")  # wall time of the Monte Carlo (0 when read from the cache)
 

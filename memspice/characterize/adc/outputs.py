@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from memspice import __version__
-from memspice.characterize.adc.chips import REASONS
+from memspice.characterize.adc.chips import REASONS, bound_name
 from memspice.characterize.adc.flow import AdcResult, adc_artifact, summary
 from memspice.characterize.adc.programming import map_grid_s
 from memspice.io import write_csv, write_json
@@ -68,6 +68,7 @@ def write_outputs(result: AdcResult, out_dir: Path, *, figures: bool = True) -> 
             if run.converged is not None:
                 cols |= {"converged": run.converged.astype(int), "verify_iterations": run.iterations,
                          "nonconverged_boundary": run.boundary,
+                         "nonconverged_bound": [bound_name(run, k) for k in range(len(run.boundary))],
                          "nonconverged_reason": [REASONS[int(r)] for r in run.reason]}
             name = "mc_per_sample.csv" if run is result.mc else f"mc_per_sample_{run.programming}.csv"
             write_csv(out_dir / name, cols)
