@@ -270,7 +270,7 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
     scheme, the timed read in the precharge scheme, :mod:`memspice.characterize.adc.chips_timed`) or open
     (the named open-loop experiment: the nominal programming applied to every sample)."""
     from memspice.characterize import adc as flow
-    from memspice.characterize.adc.chips import nonconverged
+    from memspice.characterize.adc.chips import nonconverged, stopped_at
     from memspice.characterize.adc.timed import program_in_timing
     from memspice.errors import SimulationError
     from memspice.spec.device import load_card
@@ -332,8 +332,7 @@ def characterize_point(spec: AdcSpec, mc_samples: int, seed: int, backend: str =
                        inl_rms_lsb=stats["inl_max_lsb_rms"], dnl_rms_lsb=stats["dnl_max_lsb_rms"],
                        boundary_sigma_rms_V=stats["boundary_sigma_rms_V"], mc_failed=len(mc.failed),
                        mc_nonconverged=stats["nonconverged_samples"] or 0,
-                       mc_nonconverged_why="; ".join(f"chip {r['sample']}: {r['reason']} at boundary {r['boundary']}"
-                                                     + (f", {r['bound']}" if r["bound"] else "")
+                       mc_nonconverged_why="; ".join(f"chip {r['sample']}: {r['reason']} at {stopped_at(r)}"
                                                      for r in nonconverged(mc)))
             phases.done("mc")
         else:

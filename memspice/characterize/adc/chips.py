@@ -467,6 +467,11 @@ def nonconverged(mc: AdcMcResult) -> list[dict[str, Any]]:
             for k in np.nonzero(~mc.converged)[0]]
 
 
+def stopped_at(row: Mapping[str, Any]) -> str:
+    """Where a :func:`nonconverged` row stopped, in words: ``"boundary 0, cell 0 upper (recessive guard)"``."""
+    return f"boundary {row['boundary']}" + (f", {row['bound']}" if row["bound"] else "")
+
+
 def bound_name(mc: AdcMcResult, k: int) -> str:
     """The bound that stopped sample ``k``'s write-verify, in words ("" where not recorded)."""
     if mc.bound is None or mc.bound[k] < 0:

@@ -9,7 +9,7 @@ import numpy as np
 
 from memspice import __version__
 from memspice.artifacts import AdcArtifact
-from memspice.characterize.adc.chips import check_band, chip_monte_carlo, nonconverged
+from memspice.characterize.adc.chips import check_band, chip_monte_carlo, nonconverged, stopped_at
 from memspice.characterize.adc.disturb import read_disturb
 from memspice.characterize.adc.energy import BASIS_NOTE
 from memspice.characterize.adc.measure import (
@@ -96,8 +96,7 @@ def run_adc(spec: AdcSpec, opts: RunOptions = RunOptions(), *, energy: bool = Tr
             if not len(mc.measured_v):
                 raise SimulationError(f"Monte Carlo: all {spec.mc.samples} samples failed in ngspice")
             for row in nonconverged(mc):
-                at = f", {row['bound']}" if row["bound"] else ""
-                say(f"Monte Carlo: sample {row['sample']} did not converge at boundary {row['boundary']}{at}: "
+                say(f"Monte Carlo: sample {row['sample']} did not converge at {stopped_at(row)}: "
                     f"{row['reason']} ({row['verify_iterations']} verify sweeps)")
             if m == mode:
                 result.mc, result.mc_samples = mc, samples
