@@ -33,7 +33,7 @@ def true_bounds(gl, gu, dv):
             PMAP.boundary_v("upper", gu) + GAIN_V_PER_V * dv[:, 1])
 
 
-def fake_timed_bounds(log):
+def fake_timed_bounds(log, guesses=None):
     """timed.timed_bounds with the synthetic cell in place of the simulator: the same input steps around the
     guesses, a cell output that falls linearly through VDD/2 over 0.3 LSB as the input passes its lower
     bound and rises as it passes its upper one (so a crossing between 0.1-LSB steps interpolates exactly),
@@ -42,6 +42,8 @@ def fake_timed_bounds(log):
 
     def read(spec, card, gl, gu, lower_v, upper_v, opts, half_width_lsb=1.2, step_lsb=0.1, delvto_v=None):
         log.append((len(gl), half_width_lsb, delvto_v is not None, step_lsb))
+        if guesses is not None:
+            guesses.append(np.stack([lower_v, upper_v], axis=1).copy())
         n = len(gl)
         lo, up = true_bounds(np.asarray(gl), np.asarray(gu), np.zeros((n, 9)) if delvto_v is None else delvto_v)
         offs = np.arange(-half_width_lsb * LSB, half_width_lsb * LSB + step_lsb * LSB / 2, step_lsb * LSB)
@@ -99,10 +101,36 @@ def test_each_chip_is_verified_by_its_own_timed_read_and_lands_in_band(monkeypat
                             circuit.delvto(one))
         assert np.max(np.abs(lo[1:] - targets)) > 2 * band
     # every read is one deck of slots (cells of all chips still being programmed) with their threshold shifts;
-    # the first holds every cell of every chip, later ones fewer; the last is the use read of every cell
+    # the first holds every cell of every chip but cell 0 (written once, never verified), later ones fewer;
+    # the last is the use read of every cell
     assert all(dv for _, _, dv, _ in log)
-    assert log[0][:2] == (3 * SPEC.n_cells, 5.0) and log[-1][0] == 3 * SPEC.n_cells
+    assert log[0][:2] == (3 * (SPEC.n_cells - 1), 5.0) and log[-1][0] == 3 * SPEC.n_cells
     assert min(n for n, _, _, _ in log[1:-1]) < 3 * SPEC.n_cells
+
+
+def test_cell_0_is_not_read_in_the_timing(monkeypatch):
+    """Cell 0's bounds are written once and never verified (Gray code 0: no code depends on them), so no timed
+    read spends a slot on them: every read hands the simulator NaN guesses for both of cell 0's sides (a NaN
+    guess keeps a side out of every transient, timed._scan), the chips' reads and the final use read alike,
+    and every other cell's controlled sides finite ones."""
+    guesses, log = [], []
+    monkeypatch.setattr(timed, "timed_bounds", fake_timed_bounds(log, guesses))
+    circuit = nominal_circuit()
+    m = 2
+    rows = circuit.run_values(chips(circuit, m, seed=4))
+    assert all(r["converged"] == 1.0 for r in rows)
+    n = SPEC.n_cells
+    first, use = guesses[0], guesses[-1]
+    # the first read holds cells 1..n-1 of every chip (the chips' first todo), with finite guesses for every
+    # controlled side (cell n-1 has no upper bound)
+    assert len(first) == m * (n - 1)
+    per_chip = first.reshape(m, n - 1, 2)
+    assert np.isfinite(per_chip[:, :, 0]).all() and np.isfinite(per_chip[:, :-1, 1]).all()
+    # the use read holds every cell of every chip (slots chip by chip, cell by cell); cell 0's guesses are NaN
+    assert len(use) == m * n
+    per_chip = use.reshape(m, n, 2)
+    assert np.isnan(per_chip[:, 0]).all()
+    assert np.isfinite(per_chip[:, 1:, 0]).all() and np.isfinite(per_chip[:, 1:-1, 1]).all()
 
 
 def test_the_same_chips_give_the_same_rows(monkeypatch):

@@ -206,7 +206,9 @@ class ClosedLoopAdcCircuit(QcellAdcCircuit):
         clamped = np.zeros((m, n, 2), bool)  # bounds read as the widest sweep's edge (saturated readings)
         iters = np.zeros(m, int)
         done = np.zeros(m, bool)
-        todo = {c: np.ones(n, bool) for c in range(m)}  # cells to verify: all at first, then the rewritten ones
+        # cells to verify: every cell with a controlled bound at first (not cell 0: written once, section 3 of
+        # docs/adc.md), then the rewritten ones
+        todo = {c: ctl[c].has.any(axis=1) for c in range(m)}
         for it in range(1, mc.max_iter + 1):
             self._verify(todo, x, dv, ctl, bounds, backend, timeout_s, locate=it == 1, clamped=clamped)
             nxt = {}

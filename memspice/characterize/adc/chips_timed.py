@@ -110,7 +110,7 @@ class TimedClosedLoopAdcCircuit(ClosedLoopAdcCircuit):
         guess = np.stack([np.where(np.isfinite(nominal), nominal, w.tgt) for w in ctl])  # (m, n, 2)
         iters = np.zeros(m, int)
         done = np.zeros(m, bool)
-        todo = {c: np.ones(n, bool) for c in range(m)}
+        todo = {c: ctl[c].has.any(axis=1) for c in range(m)}  # not cell 0 (written once, never read)
         for it in range(1, mc.max_iter + 1):
             cs, ks = _slots(todo)
             has = np.stack([ctl[c].has[k] for c, k in zip(cs, ks, strict=True)])

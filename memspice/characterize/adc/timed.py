@@ -176,6 +176,11 @@ def read_in_timing(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, guess_
     in ``step_lsb`` steps around what it found, so the bounds a controller accepts are always read on the
     fine grid. ``step_lsb``: the input step of the read."""
     lsb = spec.lsb_v
+    # a bound the controller does not control (``has`` False: cell 0's, written once) is not read at all: a NaN
+    # guess keeps its side out of every transient (timed_bounds), and a slot with neither side out of the decks
+    has = np.asarray(has, bool)
+    guess_lo = np.where(has[:, 0], np.asarray(guess_lo, dtype=float), np.nan)
+    guess_up = np.where(has[:, 1], np.asarray(guess_up, dtype=float), np.nan)
 
     def read(idx, half, step, glo=guess_lo, gup=guess_up):
         kw = {} if delvto_v is None else {"delvto_v": np.asarray(delvto_v)[idx]}
