@@ -1,7 +1,8 @@
 """Fig. 4 (linearity under variation) and Fig. 6 (cost per conversion) of the Q-cell ADC.
 
-Both use the study's default converter design (``circuits/qcell_adc_design.toml``: 45 nm PTM card,
-static match line, the explorer's chosen sizes; uniform boundaries over 0.70-1.20 V).
+Both use the 45 nm converter design (``circuits/qcell_adc_design.toml``: 45 nm PTM card, static match line,
+the explorer's chosen sizes; uniform boundaries over 0.70-1.20 V), the study's design until session 12 (the
+study now uses the 22 nm cell, docs/adc.md 5f; the Fig. 4 points here were measured on this one).
 
 - **Fig. 4**: chip Monte Carlo (:func:`memspice.characterize.adc.chips.chip_monte_carlo`). Each chip's
   transistor mismatch (Pelgrom) and first memristor write are drawn first; **closed loop** (what a chip
@@ -378,7 +379,7 @@ def run_fig6(ctx: Context, folder: Path) -> Outcome:
     split_rows = [["switching", g, 1e15 * sw.get(g, 0.0)] for g in PAPER_SPLIT.values()]
     split_rows += [["static", c, 1e15 * e] for c, e in sorted(st.items())]
     tables = [
-        Table("fig6_energy_split", "Fig. 6b: energy per conversion by cause (fJ), 5-bit default design",
+        Table("fig6_energy_split", "Fig. 6b: energy per conversion by cause (fJ), 5-bit 45 nm design",
               ["basis", "cause", "energy_fJ"], split_rows),
         Table("fig6_system_shares", "ADC share of a VGG8 inference (the paper's counts), per ADC design",
               ["adc", "energy_per_conversion_J", "area_um2", "adc_energy_share_percent", "adc_area_share_percent"],
@@ -394,7 +395,7 @@ def run_fig6(ctx: Context, folder: Path) -> Outcome:
             f"({e_sw / cost.energy_J:.1f}x the paper's) and {e_tot * 1e15:.0f} fJ total, {a28:.1f} um^2 at 28 nm, "
             f"RMS max|INL| {float(best.get('inl_rms_lsb') or 'nan'):.3f} LSB ({best.get('mc_experiment', 'n/a')}); "
             f"its VGG8 ADC energy share is {ex_share[3]:.1f} % (paper 22.5 %), against "
-            f"{share['Q-cell memspice, switching'][3]:.1f} % for the default design.")
+            f"{share['Q-cell memspice, switching'][3]:.1f} % for the 45 nm design.")
     sc = spec.cell
     notes = [f"Default design: circuits/{DESIGN} as it stands ({spec.bits} bits, {spec.timing.scheme} match line, "
              f"input device {sc.input.w_m * 1e6:g}/{sc.input.l_m * 1e6:g} um, {sc.transistors}, card {spec.card})."]
