@@ -397,7 +397,8 @@ def run_fig6(ctx: Context, folder: Path) -> Outcome:
             f"its VGG8 ADC energy share is {ex_share[3]:.1f} % (paper 22.5 %), against "
             f"{share['Q-cell memspice, switching'][3]:.1f} % for the 45 nm design.")
     sc = spec.cell
-    notes = [f"Default design: circuits/{DESIGN} as it stands ({spec.bits} bits, {spec.timing.scheme} match line, "
+    notes = [f"45 nm design (the reproduction's; the study's is the 22 nm cell, docs/adc.md 5f): "
+             f"circuits/{DESIGN} as it stands ({spec.bits} bits, {spec.timing.scheme} match line, "
              f"input device {sc.input.w_m * 1e6:g}/{sc.input.l_m * 1e6:g} um, {sc.transistors}, card {spec.card})."]
     if explorer is None:
         notes.append(f"No design explorer output ({EXPLORE_OUT}/pareto.csv, or --explore DIR): the explorer's best "
@@ -411,7 +412,7 @@ def run_fig6(ctx: Context, folder: Path) -> Outcome:
 def explorer_design(best: dict, cost: paper.AdcCost, bits: int, delay_s: float):
     """The explorer's best row as (label, its switching-basis cost for the system model, its delta rows
     against the paper's 5-bit converter). The explorer's rows do not record the resolution: ``bits`` is
-    the default design's; a row without a delay takes ``delay_s``."""
+    the 45 nm design's; a row without a delay takes ``delay_s``."""
     from memspice.system.cost import AdcCost
 
     e_sw, e_tot, a28 = (float(best[k]) for k in ("energy_switching_J", "energy_total_J", "area_normalised_um2"))

@@ -1,7 +1,8 @@
 """Closed-loop chips in the precharge timing against a synthetic cell (no simulator): the control logic of
 :class:`memspice.characterize.adc.chips_timed.TimedClosedLoopAdcCircuit` and the re-read rule of
 :func:`memspice.characterize.adc.timed.read_in_timing`. The circuit result is
-tests/sim/test_qcell_precharge.py (3 bits, 2 chips in ngspice, against the whole converter)."""
+tests/sim/test_qcell_precharge.py (3 bits, 2 chips in ngspice, against the whole converter). One test asks the DC
+closed loop (chips.ClosedLoopAdcCircuit) what its first verify reads."""
 
 import numpy as np
 import pytest
@@ -132,6 +133,36 @@ def test_cell_0_is_not_read_in_the_timing(monkeypatch):
     assert np.isnan(per_chip[:, 0]).all()
     assert np.isfinite(per_chip[:, 1:, 0]).all() and np.isfinite(per_chip[:, 1:-1, 1]).all()
 
+
+
+class _FirstVerify(Exception):
+    """Stops a chip run at its first verify (what it was asked to read is all the test needs)."""
+
+
+def test_the_dc_chip_verify_starts_from_the_cells_with_a_controlled_bound(monkeypatch):
+    """The DC closed loop (chips.ClosedLoopAdcCircuit) asks its first verify for every cell but cell 0 of every
+    chip: cell 0's bounds are written once and never verified (docs/adc.md section 3)."""
+    from memspice.characterize.adc.chips import ClosedLoopAdcCircuit
+
+    dc_spec = SPEC.with_overrides({"timing.scheme": "static"})
+    plan = plan_bounds(dc_spec, dc_spec.targets_v())
+    gl = np.where(np.isfinite(plan.lower_v), PMAP.conductance_s("lower", np.nan_to_num(plan.lower_v, nan=0.7)), 40e-6)
+    gu = np.where(np.isfinite(plan.upper_v), PMAP.conductance_s("upper", np.nan_to_num(plan.upper_v, nan=0.7)), 470e-6)
+    circuit = ClosedLoopAdcCircuit(dc_spec, gl, gu, CARD, PMAP)
+    asked = []
+
+    def first_verify(self, todo, *args, **kw):
+        asked.append({c: cells.copy() for c, cells in todo.items()})
+        raise _FirstVerify
+
+    monkeypatch.setattr(ClosedLoopAdcCircuit, "_verify", first_verify)
+    m, n = 3, dc_spec.n_cells
+    with pytest.raises(_FirstVerify):
+        circuit.run_values(chips(circuit, m, seed=4))
+    (todo,) = asked
+    assert sorted(todo) == list(range(m))
+    for cells in todo.values():
+        assert cells.shape == (n,) and not cells[0] and cells[1:].all()
 
 def test_the_same_chips_give_the_same_rows(monkeypatch):
     monkeypatch.setattr(timed, "timed_bounds", fake_timed_bounds([]))

@@ -177,7 +177,8 @@ def read_in_timing(spec: AdcSpec, card: DeviceCard, g_lower_s, g_upper_s, guess_
     fine grid. ``step_lsb``: the input step of the read."""
     lsb = spec.lsb_v
     # a bound the controller does not control (``has`` False: cell 0's, written once) is not read at all: a NaN
-    # guess keeps its side out of every transient (timed_bounds), and a slot with neither side out of the decks
+    # guess keeps its side out of every transient (timed_bounds), so a slot with neither side controlled is in
+    # no transient, and a slot's uncontrolled side reads NaN and is never used
     has = np.asarray(has, bool)
     guess_lo = np.where(has[:, 0], np.asarray(guess_lo, dtype=float), np.nan)
     guess_up = np.where(has[:, 1], np.asarray(guess_up, dtype=float), np.nan)
