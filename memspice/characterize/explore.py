@@ -7,7 +7,8 @@ write-verify (DC, then, in the precharge scheme, verified again in the conversio
 conversions for energy (total and switching, :mod:`memspice.extract.energy`) and delay, the area model
 (at the card's node and normalised), a mismatch Monte Carlo on the engine for linearity, and a
 read-disturb margin. Points are cached one JSON file each under ``OUT/points/`` (a killed run resumes)
-and run in worker processes; the tables and figures are rebuilt from the cache.
+and run in worker processes that die with this one, killing their ngspice runs first; the tables and
+figures are rebuilt from the cache.
 
 Linearity under mismatch is that of programmed chips: every point runs the **closed-loop** chip Monte
 Carlo (:func:`memspice.characterize.adc.chips.chip_monte_carlo`: each sample a fabricated chip programmed
@@ -25,6 +26,7 @@ import hashlib
 import itertools
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -432,7 +434,11 @@ def run_explore(base: AdcSpec, grid: Grid, cache_dir: Path, *, workers: int = 1,
         if workers > 1 and len(tasks) > 1:
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
-            with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+            from memspice.montecarlo.engine import worker_init
+
+            # workers die with this process and kill their ngspice first (a killed explore leaves nothing running)
+            with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), initializer=worker_init,
+                                     initargs=(os.getpid(),)) as pool:
                 for fut in as_completed([pool.submit(_run_group, t) for t in tasks]):
                     for i, row in fut.result():
                         done(i, row)

@@ -248,7 +248,7 @@ def _local_executor(workers: int, backend: str = "subprocess") -> Executor:
             import multiprocessing
 
             pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_worker_init, initargs=(os.getpid(),))
+                                       initializer=worker_init, initargs=(os.getpid(),))
         finished = False
         try:
             pending = {pool.submit(run_chunk, plan, k, circuit) for k in chunks}
@@ -267,8 +267,9 @@ def _local_executor(workers: int, backend: str = "subprocess") -> Executor:
     return execute
 
 
-def _worker_init(parent_pid: int) -> None:
-    """Make a worker process die with its parent, and kill its ngspice children when told to stop.
+def worker_init(parent_pid: int) -> None:
+    """Make a worker process die with its parent, and kill its ngspice children when told to stop (the
+    initializer of every process pool that runs ngspice: this engine's, ``memspice explore adc``'s).
 
     Linux delivers SIGTERM to the worker when the parent dies (``PR_SET_PDEATHSIG``); a watchdog
     thread covers other systems and the race before the signal was armed. SIGTERM raises
